@@ -1,0 +1,1 @@
+"""PCEM: People Connection & Event Manager."""

@@ -1,0 +1,1 @@
+"""Domain model: aggregates that hold PCEM's rules. No web, SQL or Celery imports."""

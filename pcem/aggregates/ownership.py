@@ -1,0 +1,23 @@
+"""What every PCEM aggregate event carries: whose data it is and who acted."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+SYSTEM_ACTOR = "system"
+
+
+class OwnedEvent(Aggregate.Event):
+    """An event on a user's aggregate: ``user_id`` owns it, ``actor`` caused it."""
+
+    user_id: str
+    actor: str
+
+
+class OwnedAggregate(Aggregate):
+    """An aggregate that belongs to exactly one user for its whole life."""
+
+    user_id: str
+
+    def is_owned_by(self, user_id: str) -> bool:
+        return self.user_id == user_id

@@ -1,0 +1,146 @@
+"""Bearer JWT authentication exactly as API.md specifies.
+
+Only the algorithms that match a configured key are accepted: HS256 with
+``PCEM_JWT_SECRET``; RS256/ES256 with ``PCEM_JWT_PUBLIC_KEY`` or a key from
+``PCEM_JWT_JWKS_FILE`` chosen by ``kid``. ``none`` and HS* with a public key can
+never verify, because the key is chosen first and the algorithm must match it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from pcem.settings import ConfigError, JWTSettings
+
+LEEWAY_SECONDS = 30
+MAX_SUBJECT_LENGTH = 128
+ROLES = frozenset({"support", "operator"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: every read and write is scoped to ``user_id``."""
+
+    user_id: str
+    roles: frozenset[str]
+
+
+class InvalidTokenError(Exception):
+    """The bearer token cannot be trusted; the message is safe to show the caller."""
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    key: Any
+    algorithm: str
+
+
+class TokenVerifier:
+    def __init__(self, settings: JWTSettings) -> None:
+        self.settings = settings
+        self.secret = settings.secret
+        self.public_key = _pem_key(settings.public_key) if settings.public_key else None
+        self.jwks = _jwks_keys(settings) if settings.jwks_file else {}
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._key_for(header)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.algorithm],
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+                leeway=LEEWAY_SECONDS,
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self.settings.audience is not None,
+                    "verify_iss": self.settings.issuer is not None,
+                },
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidTokenError(_describe(error)) from None
+        return _principal(claims)
+
+    def _key_for(self, header: dict[str, Any]) -> VerificationKey:
+        algorithm = header.get("alg")
+        if algorithm == "HS256" and self.secret:
+            return VerificationKey(self.secret, "HS256")
+        if algorithm in ("RS256", "ES256"):
+            key = self._asymmetric_key(header.get("kid"))
+            if key is not None and key.algorithm == algorithm:
+                return key
+        raise InvalidTokenError(f"token algorithm {algorithm!r} is not accepted")
+
+    def _asymmetric_key(self, kid: Any) -> VerificationKey | None:
+        if self.jwks and isinstance(kid, str) and kid in self.jwks:
+            return self.jwks[kid]
+        return self.public_key
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+        raise InvalidTokenError(f"sub must be a non-empty string of at most {MAX_SUBJECT_LENGTH}")
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InvalidTokenError("roles must be a list of strings")
+    return Principal(user_id=subject, roles=frozenset(roles) & ROLES)
+
+
+def _describe(error: jwt.PyJWTError) -> str:
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return "token has expired"
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"token lacks the required {error.claim!r} claim"
+    if isinstance(error, jwt.InvalidIssuerError | jwt.InvalidAudienceError):
+        return "token issuer or audience is not accepted"
+    return "token is invalid"
+
+
+def _algorithm_for(key: Any) -> str:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ES256"
+    raise ConfigError("JWT public keys must be RSA (RS256) or EC P-256 (ES256)")
+
+
+def _pem_key(pem: str) -> VerificationKey:
+    key = load_pem_public_key(pem.encode())
+    return VerificationKey(key, _algorithm_for(key))
+
+
+def _jwks_keys(settings: JWTSettings) -> dict[str, VerificationKey]:
+    assert settings.jwks_file is not None
+    try:
+        document = json.loads(settings.jwks_file.read_text())
+        keys = {jwk["kid"]: jwt.PyJWK(jwk) for jwk in document["keys"]}
+    except (OSError, ValueError, KeyError, TypeError, jwt.PyJWTError) as error:
+        raise ConfigError(f"PCEM_JWT_JWKS_FILE is not a usable JWKS document: {error}") from None
+    return {kid: VerificationKey(k.key, _algorithm_for(k.key)) for kid, k in keys.items()}
+
+
+class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Puts a :class:`Principal` on every request under ``/api/v1``."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        verifier: TokenVerifier = connection.app.state.verifier
+        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException("a bearer token is required")
+        try:
+            principal = verifier.verify(token.strip())
+        except InvalidTokenError as error:
+            raise NotAuthorizedException(str(error)) from None
+        return AuthenticationResult(user=principal, auth=token)

@@ -1,0 +1,62 @@
+"""Liveness and readiness, without authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import redis
+import sqlalchemy.exc
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from sqlalchemy import text
+
+from pcem.bootstrap import Container
+
+
+class ProjectionLag(msgspec.Struct):
+    lag: int
+    state: str
+
+
+class Readiness(msgspec.Struct):
+    database: str
+    redis: str
+    projections: dict[str, ProjectionLag]
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", operation_id="live", sync_to_thread=False)
+    def live(self) -> dict[str, str]:
+        """200 while the process runs."""
+        return {"status": "ok"}
+
+    @get("/ready", operation_id="ready", sync_to_thread=True)
+    def ready(self, state: State) -> Response[Readiness]:
+        """200 when PostgreSQL and Redis answer; 503 naming what is down."""
+        container: Container = state.container
+        database, projections = _database_and_projections(container)
+        readiness = Readiness(database=database, redis=_redis(container), projections=projections)
+        healthy = readiness.database == "ok" and readiness.redis == "ok"
+        return Response(readiness, status_code=200 if healthy else 503)
+
+
+def _database_and_projections(container: Container) -> tuple[str, dict[str, Any]]:
+    try:
+        with container.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        statuses = container.tracking.statuses()
+    except sqlalchemy.exc.SQLAlchemyError:
+        return "down", {}
+    return "ok", {s.name: ProjectionLag(lag=s.lag, state=s.state) for s in statuses}
+
+
+def _redis(container: Container) -> str:
+    try:
+        container.redis.ping()
+    except redis.RedisError:
+        return "down"
+    return "ok"

@@ -1,0 +1,56 @@
+"""Opaque, integrity-checked keyset cursors and the page envelope of API.md.
+
+A cursor is the sort key of the last item of a page plus a keyed digest, so a
+cursor that was edited or truncated is refused with 400 instead of silently
+paging from somewhere else. It is not secret: it only ever pages through the
+caller's own rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Generic, TypeVar
+
+import msgspec
+
+from pcem.api.problems import FieldError, InvalidInputError
+
+T = TypeVar("T")
+
+_DIGEST_KEY = b"pcem.pagination.cursor.v1"
+_DIGEST_SIZE = 12
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(sort_key: tuple[str, ...]) -> str:
+    payload = msgspec.json.encode(list(sort_key))
+    token = _digest(payload) + payload
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> tuple[str, ...]:
+    try:
+        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        digest, payload = token[:_DIGEST_SIZE], token[_DIGEST_SIZE:]
+        if not hmac.compare_digest(digest, _digest(payload)):
+            raise ValueError("digest mismatch")
+        key = msgspec.json.decode(payload, type=tuple[str, ...])
+    except (ValueError, msgspec.DecodeError):
+        raise _invalid() from None
+    if len(key) != length:
+        raise _invalid()
+    return key
+
+
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=_DIGEST_SIZE).digest()
+
+
+def _invalid() -> InvalidInputError:
+    return InvalidInputError([FieldError("cursor", "is not a cursor this API returned")])

@@ -1,0 +1,64 @@
+"""Request and response bodies of the People endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from pcem.aggregates.person import Person
+from pcem.projections.people_view import PersonRow
+
+# At least one visible character, and no NUL (PostgreSQL text cannot hold it).
+_NAME_PATTERN = r"^[^\x00]*\S[^\x00]*$"
+_NO_NUL_PATTERN = r"^[^\x00]*$"
+
+FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
+LastName = Annotated[str, msgspec.Meta(max_length=100, pattern=_NO_NUL_PATTERN)]
+PrimaryContact = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL_PATTERN)]
+
+
+class CreatePerson(msgspec.Struct, forbid_unknown_fields=True):
+    first_name: FirstName
+    last_name: LastName = ""
+    primary_contact: PrimaryContact | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class PersonOut(msgspec.Struct):
+    id: UUID
+    first_name: str
+    last_name: str
+    primary_contact: str | None
+    metadata: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_aggregate(cls, person: Person) -> PersonOut:
+        return cls(
+            id=person.id,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            primary_contact=person.primary_contact,
+            metadata=person.metadata,
+            version=person.version,
+            created_at=person.created_on,
+            updated_at=person.modified_on,
+        )
+
+    @classmethod
+    def from_row(cls, row: PersonRow) -> PersonOut:
+        return cls(
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            primary_contact=row.primary_contact,
+            metadata=row.metadata,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

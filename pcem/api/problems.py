@@ -1,0 +1,135 @@
+"""Every error leaves the API as ``application/problem+json`` (RFC 9457).
+
+All exception-to-response mapping lives here and is registered once on the app.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+import psycopg
+import redis
+import sqlalchemy.exc
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from pcem.aggregates.person import MetadataTooLargeError
+from pcem.commands.base import NotFoundError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`")
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+class InvalidInputError(Exception):
+    """Input that parsed but breaks a rule; names the offending fields."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class ServiceUnavailableError(Exception):
+    """A dependency (database, Redis, projections) cannot serve the request now."""
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[Problem]:
+    phrase = HTTPStatus(status).phrase
+    slug = phrase.lower().replace(" ", "-").replace("'", "")
+    body = Problem(type=f"/problems/{slug}", title=phrase, status=status, detail=detail, errors=errors)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def field_errors_from_message(message: str, default_field: str = "body") -> list[FieldError]:
+    """Turn msgspec's ``Expected ... - at `$.a.b``` into a field error on ``a.b``."""
+    match = _AT_PATH.search(message)
+    field = match.group("path").lstrip(".") if match else ""
+    text = _AT_PATH.sub("", message)
+    return [FieldError(field=field or default_field, message=text)]
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    errors = [
+        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "")))
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    return problem_response(400, "the request is invalid", errors=errors or None)
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    detail = exc.detail if exc.status_code < 500 else HTTPStatus(exc.status_code).phrase
+    errors = [FieldError("body", detail)] if exc.status_code == 400 else None
+    return problem_response(exc.status_code, detail, errors=errors, headers=headers)
+
+
+def _invalid_input(_: Request[Any, Any, Any], exc: InvalidInputError) -> Response[Problem]:
+    return problem_response(400, "the request is invalid", errors=exc.errors)
+
+
+def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Problem]:
+    return problem_response(404, str(exc))
+
+
+def _metadata_too_large(_: Request[Any, Any, Any], exc: MetadataTooLargeError) -> Response[Problem]:
+    return problem_response(400, "the request is invalid", errors=[FieldError("metadata", str(exc))])
+
+
+def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Response[Problem]:
+    return problem_response(503, str(exc), headers={"Retry-After": "1"})
+
+
+def _dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    name = "redis" if isinstance(exc, redis.RedisError) else "database"
+    log.warning("request.dependency_unavailable", dependency=name, error_type=type(exc).__name__)
+    return problem_response(503, f"the {name} is unavailable; try again shortly", headers={"Retry-After": "5"})
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return problem_response(500, "an unexpected error occurred; it has been logged")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    InvalidInputError: _invalid_input,
+    NotFoundError: _not_found,
+    MetadataTooLargeError: _metadata_too_large,
+    ServiceUnavailableError: _unavailable,
+    sqlalchemy.exc.OperationalError: _dependency_down,
+    sqlalchemy.exc.InterfaceError: _dependency_down,
+    psycopg.OperationalError: _dependency_down,
+    redis.ConnectionError: _dependency_down,
+    redis.TimeoutError: _dependency_down,
+    Exception: _unexpected,
+}

@@ -1,0 +1,58 @@
+"""Builds PCEM's long-lived objects from settings; every one can be overridden.
+
+Nothing here runs at import time: connections open when ``build_container`` is
+called by a process entry point (or a test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine, create_engine
+
+from pcem.api.auth import TokenVerifier
+from pcem.api.consistency import ReadYourWrites
+from pcem.commands.people import PeopleApplication
+from pcem.eventstore.config import eventsourcing_env
+from pcem.projections.people_view import PeopleView
+from pcem.projections.tracking import ProjectionTracking
+from pcem.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    redis: redis.Redis
+    people: PeopleApplication
+    tracking: ProjectionTracking
+    people_view: PeopleView
+    verifier: TokenVerifier
+    read_your_writes: ReadYourWrites
+
+    def close(self) -> None:
+        self.people.close()
+        self.engine.dispose()
+        self.redis.close()
+
+
+def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
+    database = settings.require_database()
+    engine = create_engine(
+        database.sqlalchemy_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+    client = redis.Redis.from_url(
+        settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
+    )
+    tracking = ProjectionTracking(engine)
+    return Container(
+        settings=settings,
+        engine=engine,
+        redis=client,
+        people=PeopleApplication(env=eventsourcing_env(database, pool_size=pool_size)),
+        tracking=tracking,
+        people_view=PeopleView(engine),
+        verifier=TokenVerifier(settings.jwt),
+        read_your_writes=ReadYourWrites(client, tracking),
+    )

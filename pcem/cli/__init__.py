@@ -1,0 +1,1 @@
+"""The `pcem` command line."""

@@ -1,0 +1,131 @@
+"""`pcem dev`: the whole service on one machine with no set-up.
+
+Embedded PostgreSQL and Redis live under ``PCEM_DATA_DIR`` (unless URLs are
+given), so a second start finds the same data. The API and projector run as
+child processes in their own sessions: Ctrl-C reaches only this supervisor,
+which stops the children first and the embedded servers last.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import httpx
+
+from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.tokens import mint_token
+from pcem.embedded import ensure_database, start_postgres, start_redis
+from pcem.migrate import migrate
+from pcem.settings import Settings, load_settings
+
+DEV_USER = "dev-user"
+CHILDREN = ("api", "projector")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="API interface.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@fails_cleanly
+def dev(host: str, port: int) -> None:
+    """Run PCEM on this machine: embedded PostgreSQL and Redis, migrations, API, projector."""
+    settings = current_settings()
+    with ExitStack() as resources:
+        env = _dev_environment(settings, resources)
+        settings = load_settings(env)
+        migrate(settings.require_database())
+        children = [_spawn(name, env, host, port) for name in CHILDREN]
+        resources.callback(_stop_all, children)
+        base_url = f"http://{host}:{port}"
+        _wait_until_ready(base_url, children)
+        _announce(base_url, settings)
+        _supervise(children)
+
+
+def _dev_environment(settings: Settings, resources: ExitStack) -> dict[str, str]:
+    env = dict(os.environ)
+    data_dir = settings.data_dir.resolve()
+    if settings.database is None:
+        postgres = start_postgres(data_dir)
+        resources.callback(postgres.close)
+        ensure_database(postgres.url("postgres"), "pcem")
+        env["PCEM_DATABASE_URL"] = postgres.url("pcem")
+    if settings.redis is None:
+        redis = start_redis(data_dir)
+        resources.callback(redis.close)
+        env["PCEM_REDIS_URL"] = redis.url
+    if not settings.jwt.configured:
+        env["PCEM_JWT_SECRET"] = _dev_secret(data_dir)
+    return env
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A random signing secret, kept so tokens survive a restart."""
+    path = data_dir / "dev-jwt-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _spawn(name: str, env: dict[str, str], host: str, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "pcem.cli.main", name]
+    if name == "api":
+        command += ["--host", host, "--port", str(port)]
+    return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+
+
+def _wait_until_ready(base_url: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise click.ClickException("a PCEM process exited during start-up; see its log above")
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"the API did not become ready at {base_url} within 60 s")
+
+
+def _announce(base_url: str, settings: Settings) -> None:
+    token = mint_token(settings.jwt, DEV_USER, roles=("support", "operator"), ttl=timedelta(days=1))
+    click.echo(
+        f"\nPCEM is running.\n"
+        f"  API:   {base_url}/api/v1\n"
+        f"  Docs:  {base_url}/schema\n"
+        f"  Token: {token}\n"
+        f"         (user {DEV_USER!r}, roles support+operator, valid 24 h)\n\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {base_url}/api/v1/people\n\n'
+        "Press Ctrl-C to stop.",
+        err=False,
+    )
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    stop = stop_on_signals()
+    while not stop.wait(0.5):
+        for child in children:
+            if child.poll() is not None:
+                raise click.ClickException(f"a PCEM process exited with status {child.returncode}")
+    click.echo("\npcem: stopping…")
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -1,0 +1,111 @@
+"""`pcem`: every PCEM process and operator task is a subcommand of this group."""
+
+from __future__ import annotations
+
+import click
+
+from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.dev import dev
+from pcem.settings import ConfigError
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """PCEM, the People Connection & Event Manager.
+
+    Configuration comes from PCEM_* environment variables (see docs/configuration.md).
+    """
+
+
+@cli.command()
+@fails_cleanly
+def migrate() -> None:
+    """Apply every database migration (safe to run again, and concurrently)."""
+    from pcem.migrate import migrate as apply_migrations
+
+    apply_migrations(current_settings().require_database())
+    click.echo("pcem: database is at the latest migration")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@fails_cleanly
+def api(host: str, port: int) -> None:
+    """Serve the HTTP API (run several for more capacity)."""
+    import uvicorn
+
+    from pcem.api.app import create_app
+    from pcem.bootstrap import build_container
+    from pcem.logs import configure_logging
+
+    settings = current_settings()
+    configure_logging(settings, "api")
+    if not settings.jwt.configured:
+        raise ConfigError("no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE")
+    app = create_app(build_container(settings))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@cli.command()
+@fails_cleanly
+def projector() -> None:
+    """Run the projections (safe to start several: each projection runs in one)."""
+    from pcem.bootstrap import build_container
+    from pcem.logs import configure_logging
+    from pcem.projections.supervisor import run_projector
+
+    settings = current_settings()
+    configure_logging(settings, "projector")
+    container = build_container(settings, pool_size=3)
+    try:
+        run_projector(container, stop_on_signals())
+    finally:
+        container.close()
+
+
+@cli.command()
+@click.option("--user", "user_id", required=True, help="The user id (the token's sub claim).")
+@click.option(
+    "--role", "roles", multiple=True, type=click.Choice(["support", "operator"]),
+    help="Add a role (repeatable).",
+)
+@click.option("--ttl", default="1h", show_default=True, help="Lifetime: 90s, 15m, 1h, 7d.")
+@fails_cleanly
+def token(user_id: str, roles: tuple[str, ...], ttl: str) -> None:
+    """Print a development token signed with PCEM_JWT_SECRET."""
+    from pcem.cli.tokens import mint_token, parse_ttl
+
+    try:
+        lifetime = parse_ttl(ttl)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--ttl") from None
+    if not 0 < len(user_id) <= 128:
+        raise click.BadParameter("must be 1..128 characters", param_hint="--user")
+    click.echo(mint_token(current_settings().jwt, user_id, roles=roles, ttl=lifetime))
+
+
+@cli.group()
+def projections() -> None:
+    """Inspect the read-model projections."""
+
+
+@projections.command("status")
+@fails_cleanly
+def projections_status() -> None:
+    """Print each projection's position, the event store head, lag and state."""
+    from sqlalchemy import create_engine
+
+    from pcem.projections.tracking import ProjectionTracking
+
+    engine = create_engine(current_settings().require_database().sqlalchemy_url)
+    statuses = ProjectionTracking(engine).statuses()
+    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  STATE")
+    for s in statuses:
+        click.echo(f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state}")
+    engine.dispose()
+
+
+cli.add_command(dev)
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""Command handlers: load an aggregate, call a domain method, save, return."""

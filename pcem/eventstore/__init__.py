@@ -1,0 +1,1 @@
+"""The event store: how PCEM configures eventsourcing's PostgreSQL persistence."""

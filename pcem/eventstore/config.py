@@ -1,0 +1,30 @@
+"""The eventsourcing environment for PCEM's single event store on PostgreSQL."""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict
+
+from pcem.settings import DatabaseSettings
+
+# All PCEM applications share one event store, so one global position orders
+# every event (the PCEM-Position of API.md). The library derives table names
+# from the application name: this gives ``pcem_events``.
+EVENT_STORE_NAME = "pcem"
+EVENTS_TABLE = "pcem_events"
+
+
+def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict[str, str]:
+    """Translate a PostgreSQL URL into the variables eventsourcing reads."""
+    params = conninfo_to_dict(database.url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname", "")),
+        "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(params.get("port", "5432")),
+        "POSTGRES_USER": str(params.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # `pcem migrate` owns every table, the event store's included.
+        "CREATE_TABLE": "no",
+    }

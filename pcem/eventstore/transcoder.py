@@ -1,0 +1,56 @@
+"""A JSON transcoder that round-trips any user-supplied JSON object unchanged.
+
+eventsourcing's JSONTranscoder marks custom types as ``{"_type_": ..., "_data_": ...}``
+and decodes every two-key object with those keys as such a marker. Person metadata is
+arbitrary user JSON, so a user could store exactly that shape; without care it would
+come back as something else (or fail to decode at all). Before encoding we wrap any
+such user object in an ``escaped_object`` marker whose data is a list of pairs, which
+the decoder never mistakes for a marker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+_MARKER_KEYS = frozenset(("_type_", "_data_"))
+
+
+class EscapedObject:
+    """A user object that looks like a transcoder marker (only exists while encoding).
+
+    Not a dict subclass: the json module would encode one as a plain object.
+    """
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self.items = items
+
+
+class EscapedObjectAsPairs(Transcoding):
+    type = EscapedObject
+    name = "escaped_object"
+
+    def encode(self, obj: EscapedObject) -> list[list[Any]]:
+        return [[key, value] for key, value in obj.items.items()]
+
+    def decode(self, data: list[list[Any]]) -> dict[str, Any]:
+        return {key: value for key, value in data}
+
+
+class UserJSONSafeTranscoder(JSONTranscoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register(EscapedObjectAsPairs())
+
+    def encode(self, obj: Any) -> bytes:
+        return super().encode(_escape_markers(obj))
+
+
+def _escape_markers(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        escaped = {key: _escape_markers(value) for key, value in obj.items()}
+        return EscapedObject(escaped) if escaped.keys() == _MARKER_KEYS else escaped
+    if isinstance(obj, list):
+        return [_escape_markers(item) for item in obj]
+    return obj

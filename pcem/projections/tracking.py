@@ -1,0 +1,88 @@
+"""Where each projection has got to in the event store, and waiting for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, text
+
+from pcem.eventstore.config import EVENTS_TABLE
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    state: str
+    error: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class ProjectionTracking:
+    ENSURE = text(
+        "INSERT INTO projection_tracking (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"
+    )
+    LOCK_POSITION = text(
+        "SELECT position FROM projection_tracking WHERE name = :name FOR UPDATE"
+    )
+    ADVANCE = text(
+        "UPDATE projection_tracking SET position = :position, state = 'running',"
+        " error = NULL, updated_at = now() WHERE name = :name"
+    )
+    MARK_FAILED = text(
+        "UPDATE projection_tracking SET state = 'failed', error = :error, updated_at = now()"
+        " WHERE name = :name"
+    )
+    MIN_POSITION = text(
+        "SELECT coalesce(min(position), 0) FROM projection_tracking WHERE name = ANY(:names)"
+    )
+    STATUS = text(
+        "SELECT t.name, t.position, t.state, t.error,"
+        f" (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) AS head"
+        " FROM projection_tracking t ORDER BY t.name"
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.ENSURE, {"name": name})
+
+    def lock_position(self, conn: Connection, name: str) -> int:
+        """The position, row-locked for the batch transaction of ``conn``."""
+        return int(conn.execute(self.LOCK_POSITION, {"name": name}).scalar_one())
+
+    def advance(self, conn: Connection, name: str, position: int) -> None:
+        conn.execute(self.ADVANCE, {"name": name, "position": position})
+
+    def mark_failed(self, name: str, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.MARK_FAILED, {"name": name, "error": error})
+
+    def min_position(self, names: Iterable[str]) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(self.MIN_POSITION, {"names": list(names)}).scalar_one())
+
+    def statuses(self) -> list[ProjectionStatus]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(self.STATUS).all()
+        return [ProjectionStatus(r.name, r.position, r.head, r.state, r.error) for r in rows]
+
+    def wait_for(self, names: Iterable[str], position: int, timeout: float) -> bool:
+        """Block until every named projection has reached ``position`` (or time runs out)."""
+        names = list(names)
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while self.min_position(names) < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)  # quick for the common sub-10 ms lag
+        return True
