@@ -7,7 +7,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from pcem.api.auth import Principal
 from pcem.api.consistency import MIN_POSITION_HEADER, POSITION_HEADER, ReadYourWrites
@@ -22,7 +23,7 @@ from pcem.projections.people_view import PeopleFilter, PeopleView
 READS = ("people",)
 _TEXT = r"^[^\x00]*$"
 
-MinPosition = Annotated[str | None, Parameter(header=MIN_POSITION_HEADER, required=False)]
+MinPosition = Annotated[str | None, HeaderParameter(name=MIN_POSITION_HEADER, required=False)]
 
 
 def etag(version: int) -> str:
@@ -36,10 +37,10 @@ class PeopleController(Controller):
     @post("/", operation_id="createPerson", status_code=201, sync_to_thread=True)
     def create_person(
         self,
-        data: CreatePerson,
-        principal: Principal,
-        people: PeopleApplication,
-        ryw: ReadYourWrites,
+        data: JSONBody[CreatePerson],
+        principal: NamedDependency[Principal],
+        people: NamedDependency[PeopleApplication],
+        ryw: NamedDependency[ReadYourWrites],
     ) -> Response[PersonOut]:
         """Create a person. Answers 201 with the person and a ``Location`` header."""
         reject_nul_characters("metadata", data.metadata)
@@ -65,10 +66,10 @@ class PeopleController(Controller):
     @get("/{person_id:uuid}", operation_id="getPerson", sync_to_thread=True)
     def get_person(
         self,
-        person_id: UUID,
-        principal: Principal,
-        people_view: PeopleView,
-        ryw: ReadYourWrites,
+        person_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        people_view: NamedDependency[PeopleView],
+        ryw: NamedDependency[ReadYourWrites],
         min_position: MinPosition = None,
     ) -> Response[PersonOut]:
         """One of the caller's people; 404 if missing, deleted or someone else's."""
@@ -81,9 +82,9 @@ class PeopleController(Controller):
     @get("/", operation_id="listPeople", sync_to_thread=True)
     def list_people(
         self,
-        principal: Principal,
-        people_view: PeopleView,
-        ryw: ReadYourWrites,
+        principal: NamedDependency[Principal],
+        people_view: NamedDependency[PeopleView],
+        ryw: NamedDependency[ReadYourWrites],
         q: Annotated[str | None, Parameter(max_length=200, pattern=_TEXT)] = None,
         has_key: Annotated[list[str] | None, Parameter(max_items=20)] = None,
         meta: Annotated[str | None, Parameter(max_length=4096)] = None,

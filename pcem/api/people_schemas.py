@@ -12,7 +12,7 @@ from pcem.aggregates.person import Person
 from pcem.projections.people_view import PersonRow
 
 # At least one visible character, and no NUL (PostgreSQL text cannot hold it).
-_NAME_PATTERN = r"^[^\x00]*\S[^\x00]*$"
+_NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _NO_NUL_PATTERN = r"^[^\x00]*$"
 
 FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]

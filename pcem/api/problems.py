@@ -25,7 +25,7 @@ from pcem.commands.base import NotFoundError
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`")
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 class FieldError(msgspec.Struct):
@@ -66,21 +66,19 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
-def field_errors_from_message(message: str, default_field: str = "body") -> list[FieldError]:
-    """Turn msgspec's ``Expected ... - at `$.a.b``` into a field error on ``a.b``."""
-    match = _AT_PATH.search(message)
-    field = match.group("path").lstrip(".") if match else ""
-    text = _AT_PATH.sub("", message)
-    return [FieldError(field=field or default_field, message=text)]
-
-
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
-    errors = [
-        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "")))
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    ]
-    return problem_response(400, "the request is invalid", errors=errors or None)
+    items = exc.extra if isinstance(exc.extra, list) else []
+    errors = [_field_error(item) for item in items if isinstance(item, dict)]
+    return problem_response(400, "the request is invalid", errors=errors or [FieldError("body", exc.detail)])
+
+
+def _field_error(item: dict[str, Any]) -> FieldError:
+    """Litestar names the body ``data``; msgspec names missing/unknown fields in the text."""
+    key, message = str(item.get("key") or ""), str(item.get("message", ""))
+    if key in ("", "data"):
+        named = _NAMED_FIELD.search(message)
+        key = named.group(1) if named else "body"
+    return FieldError(field=key, message=message)
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

@@ -1,0 +1,104 @@
+"""Shared fixtures: real servers, a fresh migrated database, the app and a projector."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from litestar.testing import TestClient
+
+from pcem.api.app import create_app
+from pcem.bootstrap import Container, build_container
+from pcem.cli.tokens import mint_token
+from pcem.migrate import migrate
+from pcem.projections.supervisor import run_projector
+from pcem.settings import Settings, load_settings
+from tests.servers import PostgresServer, RedisServer
+
+JWT_SECRET = "test-secret-" + "x" * 32
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.close()
+
+
+def settings_for(database_url: str, redis_url: str, **extra: str) -> Settings:
+    return load_settings(
+        {
+            "PCEM_DATABASE_URL": database_url,
+            "PCEM_REDIS_URL": redis_url,
+            "PCEM_JWT_SECRET": JWT_SECRET,
+            "PCEM_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Settings]:
+    """Settings for this run's own fresh, migrated database."""
+    with postgres.fresh_database() as url:
+        settings = settings_for(url, redis_server.url)
+        migrate(settings.require_database())
+        yield settings
+
+
+@pytest.fixture(scope="session")
+def container(settings: Settings) -> Iterator[Container]:
+    container = build_container(settings)
+    yield container
+    container.close()
+
+
+@pytest.fixture(scope="session")
+def projector(container: Container) -> Iterator[None]:
+    """The real projector, following the event store in this process."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projector, args=(container, stop), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def client(container: Container, projector: None) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    app = create_app(container)
+    app.on_shutdown.clear()  # the session's container outlives each client
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def token_for(settings: Settings) -> TokenFactory:
+    def make(user_id: str, *roles: str, ttl: timedelta = timedelta(minutes=10)) -> str:
+        return mint_token(settings.jwt, user_id, roles=roles, ttl=ttl)
+
+    return make
+
+
+@pytest.fixture
+def user_id() -> str:
+    """A user of one's own: tests share the database, never a user."""
+    return f"user-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def auth(user_id: str, token_for: TokenFactory) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user_id)}"}

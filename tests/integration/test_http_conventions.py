@@ -1,0 +1,73 @@
+"""Auth, unknown routes, methods, health and OpenAPI through the real app."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from litestar.testing import TestClient
+
+from tests.conftest import JWT_SECRET
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not.a.token",
+        "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) - 3600}, JWT_SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": "a"}, JWT_SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, None, algorithm="none"),
+        "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256"),
+    ],
+)
+def test_requests_without_a_valid_token_are_401_with_www_authenticate(
+    client: Client, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = client.get("/api/v1/people", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "Traceback" not in response.text
+
+
+def test_unknown_route_is_404_problem(client: Client, auth: dict[str, str]) -> None:
+    response = client.get("/api/v1/nothing-here", headers=auth)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_unsupported_method_is_405_problem(client: Client, auth: dict[str, str]) -> None:
+    response = client.put("/api/v1/people", json={}, headers=auth)
+
+    assert response.status_code == 405
+    assert response.json()["status"] == 405
+
+
+def test_liveness_needs_no_token(client: Client) -> None:
+    assert client.get("/health/live").status_code == 200
+
+
+def test_readiness_reports_database_redis_and_projection_lag(client: Client) -> None:
+    response = client.get("/health/ready")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok" and body["redis"] == "ok"
+    assert "lag" in body["projections"]["people"]
+
+
+def test_openapi_describes_the_people_endpoints(client: Client) -> None:
+    schema = client.get("/schema/openapi.json").json()
+
+    assert {"/api/v1/people", "/api/v1/people/{person_id}"} <= set(schema["paths"])
+    assert client.get("/schema").status_code == 200

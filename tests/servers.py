@@ -1,0 +1,83 @@
+"""The PostgreSQL and Redis servers tests run against.
+
+The machine's own servers (127.0.0.1:5432, 127.0.0.1:6379) when they answer,
+else the embedded ones `pcem dev` uses. Each test run gets fresh databases.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+from pcem.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/{db}"
+TEST_REDIS_DB = 9
+
+
+class PostgresServer:
+    def __init__(self, scratch: Path) -> None:
+        self.embedded: EmbeddedPostgres | None = None
+        if _answers_postgres(LOCAL_POSTGRES):
+            self.admin_url = LOCAL_POSTGRES
+        else:
+            self.embedded = start_postgres(scratch / "embedded")
+            self.admin_url = self.embedded.url("postgres")
+
+    def url_for(self, database: str) -> str:
+        if self.embedded is not None:
+            return self.embedded.url(database)
+        return LOCAL_POSTGRES.rsplit("/", 1)[0] + f"/{database}"
+
+    @contextmanager
+    def fresh_database(self) -> Iterator[str]:
+        name = f"pcem_test_{secrets.token_hex(6)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield self.url_for(name)
+        finally:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.close()
+
+
+class RedisServer:
+    def __init__(self, scratch: Path) -> None:
+        self.embedded: EmbeddedRedis | None = None
+        url = LOCAL_REDIS.format(db=TEST_REDIS_DB)
+        if _answers_redis(url):
+            self.url = url
+        else:
+            self.embedded = start_redis(scratch / "embedded-redis")
+            self.url = self.embedded.url
+        redis.Redis.from_url(self.url).flushdb()
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.close()
+
+
+def _answers_postgres(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def _answers_redis(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False

@@ -1,0 +1,157 @@
+"""The JWT rules of API.md, including the classic attacks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from pcem.api.auth import InvalidTokenError, TokenVerifier
+from pcem.settings import ConfigError, JWTSettings
+
+SECRET = "s" * 40
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def public_pem(key: Any) -> str:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"sub": "alice", "exp": int(time.time()) + 300}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_with_raw_key(payload: dict[str, Any], key: bytes) -> str:
+    """Sign HS256 by hand: PyJWT refuses to use a PEM key as an HMAC secret."""
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(payload).encode())
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
+def test_hs256_token_with_the_secret_gives_the_subject_and_roles() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(roles=["support", "astronaut"]), SECRET, algorithm="HS256")
+
+    principal = verifier.verify(token)
+
+    assert principal.user_id == "alice"
+    assert principal.roles == {"support"}  # unknown roles grant nothing
+
+
+def test_rs256_token_with_the_configured_public_key_is_accepted() -> None:
+    verifier = TokenVerifier(JWTSettings(public_key=public_pem(RSA_KEY)))
+
+    assert verifier.verify(jwt.encode(claims(), RSA_KEY, algorithm="RS256")).user_id == "alice"
+
+
+def test_es256_key_is_selected_from_the_jwks_file_by_kid(tmp_path: Path) -> None:
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(EC_KEY.public_key()))
+    rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "ec-1"}, {**rsa_jwk, "kid": "rsa-1"}]}))
+    verifier = TokenVerifier(JWTSettings(jwks_file=jwks))
+
+    ec_token = jwt.encode(claims(), EC_KEY, algorithm="ES256", headers={"kid": "ec-1"})
+    rsa_token = jwt.encode(claims(sub="bob"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
+    wrong_kid = jwt.encode(claims(), EC_KEY, algorithm="ES256", headers={"kid": "rsa-1"})
+
+    assert verifier.verify(ec_token).user_id == "alice"
+    assert verifier.verify(rsa_token).user_id == "bob"
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(wrong_kid)
+
+
+def test_unreadable_jwks_file_is_a_configuration_error(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text("{not json")
+
+    with pytest.raises(ConfigError, match="PCEM_JWT_JWKS_FILE"):
+        TokenVerifier(JWTSettings(jwks_file=jwks))
+
+
+ISSUER, AUDIENCE = "https://id.example", "pcem"
+
+
+def strict_claims(**overrides: Any) -> dict[str, Any]:
+    """Valid claims for a verifier that checks issuer and audience."""
+    return claims(**{"iss": ISSUER, "aud": AUDIENCE, **overrides})
+
+
+def rs256(payload: dict[str, Any], key: Any = RSA_KEY) -> str:
+    return jwt.encode(payload, key, algorithm="RS256")
+
+
+# Each token is valid in every respect but the one its name says.
+ATTACKS = {
+    "alg none": lambda: jwt.encode(strict_claims(), None, algorithm="none"),
+    "HS256 signed with the public key": lambda: hs256_with_raw_key(
+        strict_claims(), public_pem(RSA_KEY).encode()
+    ),
+    "expired": lambda: rs256(strict_claims(exp=int(time.time()) - 120)),
+    "missing exp": lambda: rs256(strict_claims(exp=None)),
+    "missing sub": lambda: rs256(strict_claims(sub=None)),
+    "empty sub": lambda: rs256(strict_claims(sub="")),
+    "sub over 128 chars": lambda: rs256(strict_claims(sub="a" * 129)),
+    "roles not a list": lambda: rs256(strict_claims(roles="operator")),
+    "wrong issuer": lambda: rs256(strict_claims(iss="https://evil.example")),
+    "missing issuer": lambda: rs256(strict_claims(iss=None)),
+    "wrong audience": lambda: rs256(strict_claims(aud="someone-else")),
+    "bad signature": lambda: rs256(strict_claims())[:-4] + "AAAA",
+    "signed by another key": lambda: rs256(
+        strict_claims(), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ),
+    "ES256 when the key is RSA": lambda: jwt.encode(strict_claims(), EC_KEY, algorithm="ES256"),
+    "garbage": lambda: "not.a.token",
+    "empty": lambda: "",
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_attack_tokens_are_refused(attack: str) -> None:
+    verifier = TokenVerifier(
+        JWTSettings(public_key=public_pem(RSA_KEY), issuer=ISSUER, audience=AUDIENCE)
+    )
+
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(ATTACKS[attack]())
+
+
+def test_a_token_valid_in_every_respect_passes_the_attack_settings() -> None:
+    verifier = TokenVerifier(
+        JWTSettings(public_key=public_pem(RSA_KEY), issuer=ISSUER, audience=AUDIENCE)
+    )
+
+    assert verifier.verify(rs256(strict_claims())).user_id == "alice"
+
+
+def test_clock_skew_up_to_the_leeway_is_tolerated() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    just_expired = jwt.encode(claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256")
+
+    assert verifier.verify(just_expired).user_id == "alice"
+
+
+def test_hs256_is_refused_when_only_a_public_key_is_configured() -> None:
+    verifier = TokenVerifier(JWTSettings(public_key=public_pem(RSA_KEY)))
+    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+
+    with pytest.raises(InvalidTokenError, match="not accepted"):
+        verifier.verify(token)
