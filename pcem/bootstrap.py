@@ -24,7 +24,7 @@ from pcem.settings import Settings
 class Container:
     settings: Settings
     engine: Engine
-    redis: redis.Redis
+    redis: redis.Redis[bytes]
     people: PeopleApplication
     tracking: ProjectionTracking
     people_view: PeopleView

@@ -40,9 +40,9 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
-        return EmbeddedPostgres(pgserver.get_server(data_dir / "postgres", cleanup_mode="stop"))
+        return EmbeddedPostgres(get_server(data_dir / "postgres", cleanup_mode="stop"))
 
 
 def start_redis(data_dir: Path) -> EmbeddedRedis:

@@ -122,7 +122,9 @@ def _jwt(env: Mapping[str, str]) -> JWTSettings:
         raise ConfigError(f"PCEM_JWT_JWKS_FILE points to a missing file: {jwks_file}")
     public_key = _optional(env, "PCEM_JWT_PUBLIC_KEY")
     if public_key is not None and "-----BEGIN PUBLIC KEY-----" not in public_key:
-        raise ConfigError("PCEM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)")
+        raise ConfigError(
+            "PCEM_JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)"
+        )
     secret = _optional(env, "PCEM_JWT_SECRET")
     if secret is not None and len(secret) < 32:
         raise ConfigError("PCEM_JWT_SECRET must be at least 32 characters long")

@@ -84,5 +84,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE people; DROP FUNCTION jsonb_values_text; DROP TABLE projection_tracking;")
+    op.execute(
+        "DROP TABLE people; DROP FUNCTION jsonb_values_text; DROP TABLE projection_tracking;"
+    )
     op.execute("DROP TABLE pcem_events; DROP TYPE stored_event_uuid;")

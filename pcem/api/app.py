@@ -20,7 +20,9 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(container: Container) -> Litestar:
-    auth = DefineMiddleware(JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"])
+    auth = DefineMiddleware(
+        JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
+    )
     return Litestar(
         route_handlers=[PeopleController, HealthController],
         dependencies=DEPENDENCIES,
@@ -42,7 +44,9 @@ def _openapi() -> OpenAPIConfig:
         path="/schema",
         render_plugins=[ScalarRenderPlugin()],
         components=Components(
-            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
         ),
         security=[{"bearer": []}],
     )

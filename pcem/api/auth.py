@@ -134,7 +134,9 @@ def _jwks_keys(settings: JWTSettings) -> dict[str, VerificationKey]:
 class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Puts a :class:`Principal` on every request under ``/api/v1``."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         verifier: TokenVerifier = connection.app.state.verifier
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

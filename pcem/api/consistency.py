@@ -36,7 +36,10 @@ return 1
 
 class ReadYourWrites:
     def __init__(
-        self, client: redis.Redis, tracking: ProjectionTracking, timeout: float = MAX_WAIT_SECONDS
+        self,
+        client: redis.Redis[bytes],
+        tracking: ProjectionTracking,
+        timeout: float = MAX_WAIT_SECONDS,
     ) -> None:
         self.client = client
         self.tracking = tracking
@@ -50,7 +53,9 @@ class ReadYourWrites:
         except redis.RedisError as error:
             log.warning("consistency.remember_failed", error=type(error).__name__)
 
-    def wait(self, user_id: str, min_position_header: str | None, projections: tuple[str, ...]) -> None:
+    def wait(
+        self, user_id: str, min_position_header: str | None, projections: tuple[str, ...]
+    ) -> None:
         required = max(parse_min_position(min_position_header), self._last_write(user_id))
         if required and not self.tracking.wait_for(projections, required, self.timeout):
             raise ServiceUnavailableError(

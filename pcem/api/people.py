@@ -99,7 +99,9 @@ class PeopleController(Controller):
         rows = people_view.page(principal.user_id, search, after=after, limit=limit + 1)
         items = [PersonOut.from_row(r) for r in rows[:limit]]
         more = len(rows) > limit
-        return Page(items=items, next_cursor=encode_cursor(rows[limit - 1].sort_key) if more else None)
+        return Page(
+            items=items, next_cursor=encode_cursor(rows[limit - 1].sort_key) if more else None
+        )
 
 
 def _has_keys(values: list[str] | None) -> tuple[str, ...]:
@@ -117,7 +119,9 @@ def _meta(value: str | None) -> dict[str, Any]:
     except msgspec.DecodeError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise InvalidInputError([FieldError("meta", "must be a JSON object, e.g. {\"school\": \"Hillside\"}")])
+        raise InvalidInputError(
+            [FieldError("meta", 'must be a JSON object, e.g. {"school": "Hillside"}')]
+        )
     reject_nul_characters("meta", parsed)
     return parsed
 
@@ -127,5 +131,7 @@ def _person_sort_key(cursor: str) -> tuple[str, str, str]:
     try:
         UUID(person_id)
     except ValueError:
-        raise InvalidInputError([FieldError("cursor", "is not a cursor this API returned")]) from None
+        raise InvalidInputError(
+            [FieldError("cursor", "is not a cursor this API returned")]
+        ) from None
     return last_name, first_name, person_id

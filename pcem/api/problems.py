@@ -11,10 +11,10 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
-import structlog
 import psycopg
 import redis
 import sqlalchemy.exc
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -62,14 +62,18 @@ def problem_response(
 ) -> Response[Problem]:
     phrase = HTTPStatus(status).phrase
     slug = phrase.lower().replace(" ", "-").replace("'", "")
-    body = Problem(type=f"/problems/{slug}", title=phrase, status=status, detail=detail, errors=errors)
+    body = Problem(
+        type=f"/problems/{slug}", title=phrase, status=status, detail=detail, errors=errors
+    )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [_field_error(item) for item in items if isinstance(item, dict)]
-    return problem_response(400, "the request is invalid", errors=errors or [FieldError("body", exc.detail)])
+    return problem_response(
+        400, "the request is invalid", errors=errors or [FieldError("body", exc.detail)]
+    )
 
 
 def _field_error(item: dict[str, Any]) -> FieldError:
@@ -99,7 +103,9 @@ def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Proble
 
 
 def _metadata_too_large(_: Request[Any, Any, Any], exc: MetadataTooLargeError) -> Response[Problem]:
-    return problem_response(400, "the request is invalid", errors=[FieldError("metadata", str(exc))])
+    return problem_response(
+        400, "the request is invalid", errors=[FieldError("metadata", str(exc))]
+    )
 
 
 def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Response[Problem]:
@@ -109,7 +115,9 @@ def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Res
 def _dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     name = "redis" if isinstance(exc, redis.RedisError) else "database"
     log.warning("request.dependency_unavailable", dependency=name, error_type=type(exc).__name__)
-    return problem_response(503, f"the {name} is unavailable; try again shortly", headers={"Retry-After": "5"})
+    return problem_response(
+        503, f"the {name} is unavailable; try again shortly", headers={"Retry-After": "5"}
+    )
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

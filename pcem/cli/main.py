@@ -8,6 +8,7 @@ from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.settings import ConfigError
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """PCEM, the People Connection & Event Manager.
@@ -41,7 +42,9 @@ def api(host: str, port: int) -> None:
     settings = current_settings()
     configure_logging(settings, "api")
     if not settings.jwt.configured:
-        raise ConfigError("no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE")
+        raise ConfigError(
+            "no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE"
+        )
     app = create_app(build_container(settings))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
@@ -66,7 +69,10 @@ def projector() -> None:
 @cli.command()
 @click.option("--user", "user_id", required=True, help="The user id (the token's sub claim).")
 @click.option(
-    "--role", "roles", multiple=True, type=click.Choice(["support", "operator"]),
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["support", "operator"]),
     help="Add a role (repeatable).",
 )
 @click.option("--ttl", default="1h", show_default=True, help="Lifetime: 90s, 15m, 1h, 7d.")

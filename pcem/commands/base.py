@@ -44,7 +44,7 @@ class PcemApplication(Application[UUID]):
     def get_owned(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> A:
         """The one place a write loads an aggregate: another user's is not found."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind) or not aggregate.is_owned_by(user_id):

@@ -10,7 +10,6 @@ from pcem.settings import DatabaseSettings
 # every event (the PCEM-Position of API.md). The library derives table names
 # from the application name: this gives ``pcem_events``.
 EVENT_STORE_NAME = "pcem"
-EVENTS_TABLE = "pcem_events"
 
 
 def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict[str, str]:

@@ -22,7 +22,6 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, Engine, text
 
-from pcem.eventstore.config import EVENTS_TABLE
 from pcem.projections.base import Projection
 from pcem.projections.tracking import ProjectionTracking
 
@@ -30,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 SELECT_AFTER = text(
     "SELECT notification_id, originator_id, originator_version, topic, state"
-    f" FROM {EVENTS_TABLE} WHERE notification_id > :after"
+    " FROM pcem_events WHERE notification_id > :after"
     " ORDER BY notification_id LIMIT :limit"
 )
 LOCK_KEY = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
@@ -71,7 +70,9 @@ class ProjectionRunner:
                     log.info("projection.leading", projection=self.name)
                     self._follow(listener, stop)
             except (psycopg.OperationalError, OSError) as error:
-                log.warning("projection.database_unavailable", projection=self.name, error=str(error))
+                log.warning(
+                    "projection.database_unavailable", projection=self.name, error=str(error)
+                )
                 stop.wait(self.retry_wait)
 
     def catch_up(self) -> int:
@@ -134,5 +135,5 @@ class ProjectionRunner:
             if not (row and row[0]):
                 yield None
                 return
-            conn.execute(f"LISTEN {EVENTS_TABLE}")
+            conn.execute("LISTEN pcem_events")  # the channel eventsourcing NOTIFYs on insert
             yield conn

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-from pcem.eventstore.config import EVENTS_TABLE
-
 
 @dataclass(frozen=True)
 class ProjectionStatus:
@@ -28,9 +26,7 @@ class ProjectionTracking:
     ENSURE = text(
         "INSERT INTO projection_tracking (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"
     )
-    LOCK_POSITION = text(
-        "SELECT position FROM projection_tracking WHERE name = :name FOR UPDATE"
-    )
+    LOCK_POSITION = text("SELECT position FROM projection_tracking WHERE name = :name FOR UPDATE")
     ADVANCE = text(
         "UPDATE projection_tracking SET position = :position, state = 'running',"
         " error = NULL, updated_at = now() WHERE name = :name"
@@ -44,7 +40,7 @@ class ProjectionTracking:
     )
     STATUS = text(
         "SELECT t.name, t.position, t.state, t.error,"
-        f" (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) AS head"
+        " (SELECT coalesce(max(notification_id), 0) FROM pcem_events) AS head"
         " FROM projection_tracking t ORDER BY t.name"
     )
 

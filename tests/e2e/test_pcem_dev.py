@@ -33,9 +33,11 @@ def pcem_dev(data_dir: Path, port: int) -> Iterator[str]:
     """Run `pcem dev`; yield the token it prints; Ctrl-C it and insist on a clean exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
     env["PCEM_DATA_DIR"] = str(data_dir)
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "pcem.cli.main", "dev", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         token = _read_token(process)
@@ -75,8 +77,12 @@ def test_pcem_dev_serves_a_user_and_keeps_their_data_across_restarts(tmp_path: P
         created = httpx.post(f"{base}/people", json={"first_name": "Grace"}, headers=headers)
         assert created.status_code == 201
         person_id = created.json()["id"]
-        assert httpx.get(f"{base}/people/{person_id}", headers=headers).json()["first_name"] == "Grace"
-        assert [p["id"] for p in httpx.get(f"{base}/people", headers=headers).json()["items"]] == [person_id]
+        assert (
+            httpx.get(f"{base}/people/{person_id}", headers=headers).json()["first_name"] == "Grace"
+        )
+        assert [p["id"] for p in httpx.get(f"{base}/people", headers=headers).json()["items"]] == [
+            person_id
+        ]
 
         secret = (tmp_path / "dev-jwt-secret").read_text()
         other = mint_token(JWTSettings(secret=secret), "someone-else", ttl=timedelta(minutes=5))
@@ -90,6 +96,8 @@ def test_pcem_dev_serves_a_user_and_keeps_their_data_across_restarts(tmp_path: P
         httpx.get(f"http://127.0.0.1:{port}/health/live")
 
     with pcem_dev(tmp_path, port) as token:
-        again = httpx.get(f"{base}/people/{person_id}", headers={"Authorization": f"Bearer {token}"})
+        again = httpx.get(
+            f"{base}/people/{person_id}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert again.status_code == 200
         assert again.json()["first_name"] == "Grace"

@@ -20,10 +20,12 @@ Client = TestClient  # type: ignore[type-arg]
         "Bearer",
         "Basic dXNlcjpwYXNz",
         "Bearer not.a.token",
-        "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) - 3600}, JWT_SECRET, algorithm="HS256"),
+        "Bearer "
+        + jwt.encode({"sub": "a", "exp": int(time.time()) - 3600}, JWT_SECRET, algorithm="HS256"),
         "Bearer " + jwt.encode({"sub": "a"}, JWT_SECRET, algorithm="HS256"),
         "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, None, algorithm="none"),
-        "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256"),
+        "Bearer "
+        + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256"),
     ],
 )
 def test_requests_without_a_valid_token_are_401_with_www_authenticate(

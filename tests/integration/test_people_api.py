@@ -20,9 +20,14 @@ def create(client: Client, auth: dict[str, str], **body: Any) -> Any:
     return response
 
 
-def test_created_person_is_answered_with_location_etag_and_position(client: Client, auth: dict[str, str]) -> None:
+def test_created_person_is_answered_with_location_etag_and_position(
+    client: Client, auth: dict[str, str]
+) -> None:
     response = create(
-        client, auth, last_name="Lovelace", primary_contact="ada@example.org",
+        client,
+        auth,
+        last_name="Lovelace",
+        primary_contact="ada@example.org",
         metadata={"favorite_book": "Dune", "kids": [{"school": "Hillside"}]},
     )
 
@@ -36,7 +41,9 @@ def test_created_person_is_answered_with_location_etag_and_position(client: Clie
     assert person["created_at"].endswith("Z") and person["created_at"] == person["updated_at"]
 
 
-def test_a_new_person_is_readable_at_once_alone_and_in_the_list(client: Client, auth: dict[str, str]) -> None:
+def test_a_new_person_is_readable_at_once_alone_and_in_the_list(
+    client: Client, auth: dict[str, str]
+) -> None:
     created = create(client, auth, last_name="Lovelace").json()
 
     # No sleeping: the query waits for the projection to reach the caller's write.
@@ -105,7 +112,9 @@ def test_bad_input_is_400_naming_the_field(
 
 @pytest.mark.parametrize("raw", [b"{", b"not json", b"[1, 2]", b"null", b""])
 def test_malformed_body_is_400_problem(client: Client, auth: dict[str, str], raw: bytes) -> None:
-    response = client.post(PEOPLE, content=raw, headers={**auth, "content-type": "application/json"})
+    response = client.post(
+        PEOPLE, content=raw, headers={**auth, "content-type": "application/json"}
+    )
 
     assert response.status_code == 400
     assert response.json()["errors"]
@@ -114,26 +123,36 @@ def test_malformed_body_is_400_problem(client: Client, auth: dict[str, str], raw
 def test_body_over_64_kib_is_413(client: Client, auth: dict[str, str]) -> None:
     body = b'{"first_name": "' + b"a" * (64 * 1024) + b'"}'
 
-    response = client.post(PEOPLE, content=body, headers={**auth, "content-type": "application/json"})
+    response = client.post(
+        PEOPLE, content=body, headers={**auth, "content-type": "application/json"}
+    )
 
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_metadata_shaped_like_internal_markers_round_trips(client: Client, auth: dict[str, str]) -> None:
+def test_metadata_shaped_like_internal_markers_round_trips(
+    client: Client, auth: dict[str, str]
+) -> None:
     tricky = {"_type_": "uuid_hex", "_data_": "not-a-uuid", "nested": {"_type_": 1, "_data_": [1]}}
     created = create(client, auth, metadata={"weird": tricky}).json()
 
-    assert client.get(f"{PEOPLE}/{created['id']}", headers=auth).json()["metadata"] == {"weird": tricky}
+    assert client.get(f"{PEOPLE}/{created['id']}", headers=auth).json()["metadata"] == {
+        "weird": tricky
+    }
 
 
 def test_unicode_survives_the_round_trip(client: Client, auth: dict[str, str]) -> None:
-    created = create(client, auth, first_name="Zoë", last_name="Ødegård 李", metadata={"emoji": "🎂"}).json()
+    created = create(
+        client, auth, first_name="Zoë", last_name="Ødegård 李", metadata={"emoji": "🎂"}
+    ).json()
 
     person = client.get(f"{PEOPLE}/{created['id']}", headers=auth).json()
 
     assert (person["first_name"], person["last_name"], person["metadata"]) == (
-        "Zoë", "Ødegård 李", {"emoji": "🎂"},
+        "Zoë",
+        "Ødegård 李",
+        {"emoji": "🎂"},
     )
 
 
@@ -141,7 +160,10 @@ def test_list_pages_follow_last_first_id_order_without_gaps_or_repeats(
     client: Client, auth: dict[str, str]
 ) -> None:
     names = [(f"First{i % 7}", f"Last{i % 11:02d}") for i in range(60)]
-    ids = {create(client, auth, first_name=f, last_name=last).json()["id"]: (last, f) for f, last in names}
+    ids = {
+        create(client, auth, first_name=f, last_name=last).json()["id"]: (last, f)
+        for f, last in names
+    }
 
     seen: list[str] = []
     cursor: str | None = None
@@ -174,10 +196,18 @@ def test_tampered_cursor_is_400(client: Client, auth: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 0}, "limit"), ({"limit": 201}, "limit"), ({"limit": "ten"}, "limit"), ({"meta": "[1]"}, "meta"),
-     ({"meta": "{bad"}, "meta"), ({"q": "a" * 201}, "q")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"meta": "[1]"}, "meta"),
+        ({"meta": "{bad"}, "meta"),
+        ({"q": "a" * 201}, "q"),
+    ],
 )
-def test_bad_list_parameters_are_400(client: Client, auth: dict[str, str], params: dict[str, Any], field: str) -> None:
+def test_bad_list_parameters_are_400(
+    client: Client, auth: dict[str, str], params: dict[str, Any], field: str
+) -> None:
     response = client.get(PEOPLE, params=params, headers=auth)
 
     assert response.status_code == 400

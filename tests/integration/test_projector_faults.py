@@ -40,7 +40,7 @@ def start_projector(settings: Settings) -> subprocess.Popen[bytes]:
         "PCEM_REDIS_URL": settings.require_redis().url,
         "PCEM_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen([sys.executable, "-m", "pcem.cli.main", "projector"], env=env)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "pcem.cli.main", "projector"], env=env)
 
 
 def write_people(app: PeopleApplication, user_id: str, count: int, batch: int = 50) -> None:
@@ -63,7 +63,9 @@ def wait_until(condition: object, timeout: float, what: str) -> None:
 def test_killed_projector_resumes_without_losing_or_repeating_events(isolated: Settings) -> None:
     engine = create_engine(isolated.require_database().sqlalchemy_url)
     app = PeopleApplication(env=eventsourcing_env(isolated.require_database()))
-    position = text("SELECT coalesce(max(position), 0) FROM projection_tracking WHERE name = 'people'")
+    position = text(
+        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE name = 'people'"
+    )
     head = text("SELECT coalesce(max(notification_id), 0) FROM pcem_events")
     rows = text("SELECT count(*), count(DISTINCT id) FROM people WHERE user_id = 'victim'")
 
@@ -84,7 +86,9 @@ def test_killed_projector_resumes_without_losing_or_repeating_events(isolated: S
 
         projector = start_projector(isolated)
         writer.join()
-        wait_until(lambda: scalar(position) == scalar(head), 60, "the restarted projector to catch up")
+        wait_until(
+            lambda: scalar(position) == scalar(head), 60, "the restarted projector to catch up"
+        )
     finally:
         projector.kill()
         projector.wait(timeout=10)

@@ -15,7 +15,10 @@ GOOD = {
 def test_valid_environment_is_read() -> None:
     settings = load_settings({**GOOD, "PCEM_LOG_LEVEL": "debug", "PCEM_DATA_DIR": "/tmp/x"})
 
-    assert settings.require_database().sqlalchemy_url == "postgresql+psycopg://postgres@127.0.0.1:5432/pcem"
+    assert (
+        settings.require_database().sqlalchemy_url
+        == "postgresql+psycopg://postgres@127.0.0.1:5432/pcem"
+    )
     assert settings.require_redis().broker_url == "redis://127.0.0.1:6379/0"
     assert settings.log_level == "DEBUG"
     assert settings.data_dir == Path("/tmp/x")
@@ -30,7 +33,11 @@ def test_broker_defaults_to_redis_and_unix_sockets_are_translated_for_celery() -
 @pytest.mark.parametrize(
     ("name", "value", "complaint"),
     [
-        ("PCEM_DATABASE_URL", "mysql://localhost/pcem", "PCEM_DATABASE_URL must be a postgresql:// URL"),
+        (
+            "PCEM_DATABASE_URL",
+            "mysql://localhost/pcem",
+            "PCEM_DATABASE_URL must be a postgresql:// URL",
+        ),
         ("PCEM_DATABASE_URL", "postgresql://localhost", "must name a database"),
         ("PCEM_REDIS_URL", "http://localhost", "PCEM_REDIS_URL must be a URL"),
         ("PCEM_BROKER_URL", "kafka://localhost", "PCEM_BROKER_URL must be a URL"),
@@ -40,7 +47,9 @@ def test_broker_defaults_to_redis_and_unix_sockets_are_translated_for_celery() -
         ("PCEM_JWT_JWKS_FILE", "/nonexistent/jwks.json", "missing file"),
     ],
 )
-def test_bad_value_is_one_clear_line_naming_the_variable(name: str, value: str, complaint: str) -> None:
+def test_bad_value_is_one_clear_line_naming_the_variable(
+    name: str, value: str, complaint: str
+) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings({**GOOD, name: value})
 

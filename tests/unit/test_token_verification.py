@@ -24,9 +24,11 @@ EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 def public_pem(key: Any) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def claims(**overrides: Any) -> dict[str, Any]:

@@ -20,8 +20,12 @@ def transcoder() -> UserJSONSafeTranscoder:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["_type_", "_data_", "a", "b"]) | st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["_type_", "_data_", "a", "b"]) | st.text(), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 

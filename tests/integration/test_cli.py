@@ -1,0 +1,120 @@
+"""`pcem` subcommands run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import jwt
+import pytest
+
+from pcem.settings import Settings
+
+COMMANDS = [
+    [],
+    ["dev"],
+    ["migrate"],
+    ["api"],
+    ["projector"],
+    ["token"],
+    ["projections"],
+    ["projections", "status"],
+]
+
+
+def pcem(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pcem.cli.main", *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    return {
+        "PCEM_DATABASE_URL": settings.require_database().url,
+        "PCEM_REDIS_URL": settings.require_redis().url,
+        "PCEM_JWT_SECRET": settings.jwt.secret or "",
+    }
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "pcem")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = pcem(*command, "--help")
+
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+    assert len(result.stdout.splitlines()) > 3
+
+
+def test_migrate_is_idempotent(settings: Settings) -> None:
+    first = pcem("migrate", env=env_of(settings))
+    second = pcem("migrate", env=env_of(settings))
+
+    assert first.returncode == second.returncode == 0
+    assert "latest migration" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        (
+            {"PCEM_DATABASE_URL": "mysql://localhost/x"},
+            "PCEM_DATABASE_URL must be a postgresql:// URL",
+        ),
+        ({}, "PCEM_DATABASE_URL is not set"),
+        (
+            {"PCEM_DATABASE_URL": "postgresql://localhost/x", "PCEM_LOG_LEVEL": "chatty"},
+            "PCEM_LOG_LEVEL",
+        ),
+    ],
+)
+def test_bad_configuration_stops_with_one_clear_line(env: dict[str, str], complaint: str) -> None:
+    result = pcem("migrate", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert complaint in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_api_refuses_to_start_without_any_jwt_key(settings: Settings) -> None:
+    env = env_of(settings) | {"PCEM_JWT_SECRET": ""}
+
+    result = pcem("api", env=env)
+
+    assert result.returncode == 2
+    assert "no JWT key" in result.stderr
+
+
+def test_token_mints_a_verifiable_token_with_roles_and_lifetime(settings: Settings) -> None:
+    result = pcem(
+        "token", "--user", "alice", "--role", "support", "--ttl", "15m", env=env_of(settings)
+    )
+
+    assert result.returncode == 0
+    claims = jwt.decode(result.stdout.strip(), settings.jwt.secret, algorithms=["HS256"])
+    assert claims["sub"] == "alice"
+    assert claims["roles"] == ["support"]
+    assert 14 * 60 <= claims["exp"] - claims["iat"] <= 15 * 60
+
+
+@pytest.mark.parametrize("args", [["--ttl", "forever"], ["--role", "admin"], ["--ttl", "0h"]])
+def test_token_rejects_bad_options(settings: Settings, args: list[str]) -> None:
+    result = pcem("token", "--user", "alice", *args, env=env_of(settings))
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_projections_status_lists_people(settings: Settings, client: object) -> None:
+    result = pcem("projections", "status", env=env_of(settings))
+
+    assert result.returncode == 0
+    assert "people" in result.stdout
+    assert "LAG" in result.stdout.splitlines()[0]
