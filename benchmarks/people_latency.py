@@ -67,7 +67,7 @@ def main() -> None:
     settings = load_settings(env)
     migrate(settings.require_database())
     processes = [
-        subprocess.Popen([sys.executable, "-m", "pcem.cli.main", *cmd], env=env)  # noqa: S603
+        subprocess.Popen([sys.executable, "-m", "pcem.cli.main", *cmd], env=env)
         for cmd in (["api", "--port", str(PORT)], ["projector"])
     ]
     try:
@@ -87,7 +87,11 @@ def run(settings: object, people: int) -> None:
         wait_ready(client)
         creates, reads, lists = [], [], []
         for i in range(people):
-            body = {"first_name": f"P{i}", "last_name": f"L{i % 97}", "metadata": {"i": i, "tag": "x"}}
+            body = {
+                "first_name": f"P{i}",
+                "last_name": f"L{i % 97}",
+                "metadata": {"i": i, "tag": "x"},
+            }
             start = time.perf_counter()
             response = client.post("/api/v1/people", json=body)
             creates.append(time.perf_counter() - start)
