@@ -13,9 +13,11 @@ from sqlalchemy import Engine, create_engine
 
 from pcem.api.auth import TokenVerifier
 from pcem.api.consistency import ReadYourWrites
+from pcem.api.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.people_view import PeopleView
+from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
 
@@ -30,6 +32,8 @@ class Container:
     people_view: PeopleView
     verifier: TokenVerifier
     read_your_writes: ReadYourWrites
+    idempotency: Idempotency
+    relationships_view: RelationshipsView
 
     def close(self) -> None:
         self.people.close()
@@ -55,4 +59,6 @@ def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
         people_view=PeopleView(engine),
         verifier=TokenVerifier(settings.jwt),
         read_your_writes=ReadYourWrites(client, tracking),
+        idempotency=Idempotency(engine, client),
+        relationships_view=RelationshipsView(engine),
     )

@@ -1,23 +1,63 @@
-"""The Person aggregate: someone a user keeps, with free-form metadata."""
+"""The Person aggregate: someone a user keeps, with free-form metadata and
+directed relationships to the user's other people.
+
+Rules: a deleted person cannot change except by restore; a relationship never
+links a person to themself and is never recorded twice for the same target and
+type; metadata stays within 16 KiB.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
+from pcem.aggregates.merge_patch import merge_patch
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
 
 MAX_METADATA_BYTES = 16 * 1024
+UPDATABLE_FIELDS = ("first_name", "last_name", "primary_contact")
+
+
+@dataclass(frozen=True)
+class Relationship:
+    id: UUID
+    target_id: UUID
+    type: str
 
 
 class Person(OwnedAggregate):
     class Created(OwnedEvent, Aggregate.Created):
+        audit_type: ClassVar[str] = "PersonCreated"
         first_name: str
         last_name: str
         primary_contact: str | None
         metadata: dict[str, Any]
+
+    class Updated(OwnedEvent):
+        """``changes`` holds the new value of every field that changed."""
+
+        audit_type: ClassVar[str] = "PersonUpdated"
+        changes: dict[str, Any]
+
+    class Deleted(OwnedEvent):
+        audit_type: ClassVar[str] = "PersonDeleted"
+
+    class Restored(OwnedEvent):
+        audit_type: ClassVar[str] = "PersonRestored"
+
+    class RelationshipAdded(OwnedEvent):
+        audit_type: ClassVar[str] = "RelationshipAdded"
+        relationship_id: UUID
+        target_id: UUID
+        type: str
+
+    class RelationshipRemoved(OwnedEvent):
+        audit_type: ClassVar[str] = "RelationshipRemoved"
+        relationship_id: UUID
 
     @event(Created)
     def __init__(
@@ -35,6 +75,8 @@ class Person(OwnedAggregate):
         self.last_name = last_name
         self.primary_contact = primary_contact
         self.metadata = metadata
+        self.is_deleted = False
+        self.relationships: dict[UUID, Relationship] = {}
 
     @classmethod
     def create(
@@ -58,6 +100,90 @@ class Person(OwnedAggregate):
             metadata=metadata,
         )
 
+    # Commands
+
+    def update(
+        self, actor: str, fields: dict[str, Any], metadata_patch: dict[str, Any] | None = None
+    ) -> None:
+        """Set the given fields and merge-patch the metadata; a no-op records nothing."""
+        self.check_not_deleted()
+        changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
+        if metadata_patch is not None:
+            metadata = merge_patch(self.metadata, metadata_patch)
+            check_metadata_size(metadata)
+            if metadata != self.metadata:
+                changes["metadata"] = metadata
+        if changes:
+            self._updated(user_id=self.user_id, actor=actor, changes=changes)
+
+    def delete(self, actor: str) -> None:
+        self.check_not_deleted()
+        self._deleted(user_id=self.user_id, actor=actor)
+
+    def restore(self, actor: str) -> None:
+        """Undo a deletion; restoring someone who is not deleted changes nothing."""
+        if self.is_deleted:
+            self._restored(user_id=self.user_id, actor=actor)
+
+    def add_relationship(
+        self, actor: str, relationship_id: UUID, target: Person, type: str
+    ) -> None:
+        if target.id == self.id:
+            raise SelfRelationshipError(self.id)
+        self.check_not_deleted()
+        target.check_not_deleted()
+        self.check_relationship_is_new(target.id, type)
+        self._relationship_added(
+            user_id=self.user_id,
+            actor=actor,
+            relationship_id=relationship_id,
+            target_id=target.id,
+            type=type,
+        )
+
+    def remove_relationship(self, actor: str, relationship_id: UUID) -> None:
+        self.check_not_deleted()
+        if relationship_id not in self.relationships:
+            raise RelationshipNotFoundError(relationship_id)
+        self._relationship_removed(
+            user_id=self.user_id, actor=actor, relationship_id=relationship_id
+        )
+
+    # Rules
+
+    def check_not_deleted(self) -> None:
+        if self.is_deleted:
+            raise PersonDeletedError(self.id)
+
+    def check_relationship_is_new(self, target_id: UUID, type: str) -> None:
+        if any(r.target_id == target_id and r.type == type for r in self.relationships.values()):
+            raise DuplicateRelationshipError(self.id, target_id, type)
+
+    # Events applied
+
+    @event(Updated)
+    def _updated(self, user_id: str, actor: str, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    @event(Deleted)
+    def _deleted(self, user_id: str, actor: str) -> None:
+        self.is_deleted = True
+
+    @event(Restored)
+    def _restored(self, user_id: str, actor: str) -> None:
+        self.is_deleted = False
+
+    @event(RelationshipAdded)
+    def _relationship_added(
+        self, user_id: str, actor: str, relationship_id: UUID, target_id: UUID, type: str
+    ) -> None:
+        self.relationships[relationship_id] = Relationship(relationship_id, target_id, type)
+
+    @event(RelationshipRemoved)
+    def _relationship_removed(self, user_id: str, actor: str, relationship_id: UUID) -> None:
+        del self.relationships[relationship_id]
+
 
 def check_metadata_size(metadata: dict[str, Any]) -> None:
     size = len(msgspec.json.encode(metadata))
@@ -70,3 +196,23 @@ class MetadataTooLargeError(ValueError):
         super().__init__(
             f"metadata is {size} bytes encoded as JSON; at most {MAX_METADATA_BYTES} are allowed"
         )
+
+
+class PersonDeletedError(Exception):
+    def __init__(self, person_id: UUID) -> None:
+        super().__init__(f"person {person_id} is deleted; restore them first")
+
+
+class SelfRelationshipError(ValueError):
+    def __init__(self, person_id: UUID) -> None:
+        super().__init__(f"person {person_id} cannot be related to themself")
+
+
+class DuplicateRelationshipError(Exception):
+    def __init__(self, source_id: UUID, target_id: UUID, type: str) -> None:
+        super().__init__(f"a {type!r} relationship from {source_id} to {target_id} already exists")
+
+
+class RelationshipNotFoundError(LookupError):
+    def __init__(self, relationship_id: UUID) -> None:
+        super().__init__(f"relationship {relationship_id} not found")

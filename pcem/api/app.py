@@ -12,8 +12,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.dependencies import DEPENDENCIES
 from pcem.api.health import HealthController
+from pcem.api.idempotency import IdempotencyInFlightError, IdempotencyMismatchError
 from pcem.api.people import PeopleController
-from pcem.api.problems import EXCEPTION_HANDLERS
+from pcem.api.problems import EXCEPTION_HANDLERS, status_handler
+from pcem.api.relationships import RelationshipsController
 from pcem.bootstrap import Container
 
 MAX_BODY_BYTES = 64 * 1024
@@ -24,10 +26,14 @@ def create_app(container: Container) -> Litestar:
         JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
     )
     return Litestar(
-        route_handlers=[PeopleController, HealthController],
+        route_handlers=[PeopleController, RelationshipsController, HealthController],
         dependencies=DEPENDENCIES,
         middleware=[auth],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            IdempotencyMismatchError: status_handler(422),
+            IdempotencyInFlightError: status_handler(409),
+        },
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"container": container, "verifier": container.verifier}),
         openapi_config=_openapi(),

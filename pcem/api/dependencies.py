@@ -10,9 +10,11 @@ from litestar.di import Provide
 
 from pcem.api.auth import Principal
 from pcem.api.consistency import ReadYourWrites
+from pcem.api.idempotency import Idempotency
 from pcem.bootstrap import Container
 from pcem.commands.people import PeopleApplication
 from pcem.projections.people_view import PeopleView
+from pcem.projections.relationships_view import RelationshipsView
 
 
 def _principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -36,9 +38,19 @@ def _read_your_writes(state: State) -> ReadYourWrites:
     return _container(state).read_your_writes
 
 
+def _idempotency(state: State) -> Idempotency:
+    return _container(state).idempotency
+
+
+def _relationships_view(state: State) -> RelationshipsView:
+    return _container(state).relationships_view
+
+
 DEPENDENCIES = {
     "principal": Provide(_principal, sync_to_thread=False),
     "people": Provide(_people, sync_to_thread=False),
     "people_view": Provide(_people_view, sync_to_thread=False),
     "ryw": Provide(_read_your_writes, sync_to_thread=False),
+    "idempotency": Provide(_idempotency, sync_to_thread=False),
+    "relationships_view": Provide(_relationships_view, sync_to_thread=False),
 }

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from pcem.aggregates.person import Person
 from pcem.projections.people_view import PersonRow
+from pcem.projections.relationships_view import RelationshipRow
 
 # At least one visible character, and no NUL (PostgreSQL text cannot hold it).
 _NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -62,3 +64,44 @@ class PersonOut(msgspec.Struct):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
+    """A partial update: absent fields stay as they are; ``metadata`` is a JSON Merge Patch."""
+
+    first_name: FirstName | UnsetType = UNSET
+    last_name: LastName | UnsetType = UNSET
+    primary_contact: PrimaryContact | UnsetType | None = UNSET
+    metadata: dict[str, Any] | UnsetType = UNSET
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in ("first_name", "last_name", "primary_contact")
+            if getattr(self, name) is not UNSET
+        }
+
+    def metadata_patch(self) -> dict[str, Any] | None:
+        return None if isinstance(self.metadata, UnsetType) else self.metadata
+
+
+RelationshipType = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+]
+
+
+class AddRelationship(msgspec.Struct, forbid_unknown_fields=True):
+    target_id: UUID
+    type: RelationshipType
+
+
+class RelationshipOut(msgspec.Struct):
+    id: UUID
+    source_id: UUID
+    target_id: UUID
+    type: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RelationshipRow) -> RelationshipOut:
+        return cls(row.id, row.source_id, row.target_id, row.type, row.created_at)

@@ -19,8 +19,14 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from pcem.aggregates.person import MetadataTooLargeError
-from pcem.commands.base import NotFoundError
+from pcem.aggregates.person import (
+    DuplicateRelationshipError,
+    MetadataTooLargeError,
+    PersonDeletedError,
+    RelationshipNotFoundError,
+    SelfRelationshipError,
+)
+from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 
 log = structlog.get_logger(__name__)
 
@@ -98,14 +104,16 @@ def _invalid_input(_: Request[Any, Any, Any], exc: InvalidInputError) -> Respons
     return problem_response(400, "the request is invalid", errors=exc.errors)
 
 
-def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Problem]:
-    return problem_response(404, str(exc))
+def status_handler(status: int, field: str | None = None) -> Any:
+    """A handler answering ``status`` with the exception's message (and a field error)."""
 
+    def handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+        errors = [FieldError(field, str(exc))] if field else None
+        return problem_response(
+            status, str(exc) if not field else "the request is invalid", errors=errors
+        )
 
-def _metadata_too_large(_: Request[Any, Any, Any], exc: MetadataTooLargeError) -> Response[Problem]:
-    return problem_response(
-        400, "the request is invalid", errors=[FieldError("metadata", str(exc))]
-    )
+    return handler
 
 
 def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Response[Problem]:
@@ -129,8 +137,14 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation,
     HTTPException: _http,
     InvalidInputError: _invalid_input,
-    NotFoundError: _not_found,
-    MetadataTooLargeError: _metadata_too_large,
+    NotFoundError: status_handler(404),
+    PersonDeletedError: status_handler(404),
+    RelationshipNotFoundError: status_handler(404),
+    SelfRelationshipError: status_handler(400, "target_id"),
+    DuplicateRelationshipError: status_handler(409),
+    ConcurrentWritesError: status_handler(409),
+    VersionMismatchError: status_handler(412),
+    MetadataTooLargeError: status_handler(400, "metadata"),
     ServiceUnavailableError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,

@@ -1,27 +1,49 @@
-"""What every PCEM application shares: the event store and user scoping."""
+"""What every PCEM application shares: the event store, user scoping, versions."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Generic, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Transcoder
+from eventsourcing.persistence import IntegrityError, Transcoder
 
-from pcem.aggregates.ownership import OwnedAggregate
+from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
 from pcem.eventstore.config import EVENT_STORE_NAME
+from pcem.eventstore.recorder import IdempotencyRecord
 from pcem.eventstore.transcoder import UserJSONSafeTranscoder
 
 A = TypeVar("A", bound=OwnedAggregate)
 
+MAX_ATTEMPTS = 20
+IDEMPOTENCY_CONSTRAINT = "idempotency_keys_pkey"
+
 
 @dataclass(frozen=True)
 class Written(Generic[A]):
-    """An aggregate as saved, and the global position of its last new event."""
+    """An aggregate as saved, and the global position of its last new event (0: none)."""
 
     aggregate: A
     position: int
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's ``Idempotency-Key`` and the hash of the request it came with."""
+
+    user_id: str
+    key: str
+    request_hash: str
+
+    def record(self, aggregate: OwnedAggregate, result_id: UUID) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            self.user_id, self.key, self.request_hash, aggregate.id, aggregate.version, result_id
+        )
 
 
 class PcemApplication(Application[UUID]):
@@ -36,10 +58,15 @@ class PcemApplication(Application[UUID]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def save_owned(self, aggregate: A) -> Written[A]:
-        recordings = self.save(aggregate)
-        position = max(r.notification.id for r in recordings if r.notification.id is not None)
-        return Written(aggregate, position)
+    def save_owned(self, aggregate: A, idempotency: IdempotencyRecord | None = None) -> Written[A]:
+        try:
+            recordings = self.save(aggregate, idempotency=idempotency)
+        except IntegrityError as error:
+            if IDEMPOTENCY_CONSTRAINT in str(error):
+                raise IdempotencyKeyTakenError() from None
+            raise
+        ids = [r.notification.id for r in recordings if r.notification.id is not None]
+        return Written(aggregate, max(ids, default=0))
 
     def get_owned(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> A:
         """The one place a write loads an aggregate: another user's is not found."""
@@ -51,8 +78,80 @@ class PcemApplication(Application[UUID]):
             raise NotFoundError(kind.__name__, aggregate_id)
         return aggregate
 
+    def change(
+        self,
+        user_id: str,
+        aggregate_id: UUID,
+        kind: type[A],
+        command: Callable[[A], None],
+        *,
+        expected_version: int | None = None,
+        idempotency: IdempotencyKey | None = None,
+        result_id: UUID | None = None,
+    ) -> Written[A]:
+        """Load, apply ``command``, save. A concurrent writer's conflict is a 412 when the
+        caller named a version, and otherwise a retry on the fresh state, so no
+        concurrent change is ever lost."""
+        for attempt in range(MAX_ATTEMPTS):
+            aggregate = self.get_owned(user_id, aggregate_id, kind)
+            check_version(aggregate, expected_version)
+            command(aggregate)
+            record = (
+                idempotency.record(aggregate, result_id or aggregate.id) if idempotency else None
+            )
+            try:
+                return self.save_owned(aggregate, record)
+            except IntegrityError as error:
+                if IDEMPOTENCY_CONSTRAINT in str(error):
+                    raise IdempotencyKeyTakenError() from None
+                if expected_version is not None:
+                    raise VersionMismatchError(expected_version) from None
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 (jitter)
+        raise ConcurrentWritesError(aggregate_id)
+
+    def history(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> list[OwnedEvent]:
+        """Every event of one of the user's aggregates, oldest first (deleted ones too)."""
+        self.get_owned(user_id, aggregate_id, kind)
+        return cast(list[OwnedEvent], list(self.repository.event_store.get(aggregate_id)))
+
+    def at_version(self, user_id: str, aggregate_id: UUID, kind: type[A], version: int) -> A:
+        current = self.get_owned(user_id, aggregate_id, kind)
+        if not 1 <= version <= current.version:
+            raise NotFoundError(f"{kind.__name__} version", aggregate_id)
+        return cast(A, self.repository.get(aggregate_id, version=version))
+
+    def as_of(self, user_id: str, aggregate_id: UUID, kind: type[A], moment: datetime) -> A:
+        """The aggregate as it was at ``moment``; not found if it did not exist yet."""
+        aggregate: A | None = None
+        for domain_event in self.history(user_id, aggregate_id, kind):
+            if domain_event.timestamp > moment:
+                break
+            aggregate = domain_event.mutate(aggregate)
+        if aggregate is None:
+            raise NotFoundError(kind.__name__, aggregate_id)
+        return aggregate
+
+
+def check_version(aggregate: OwnedAggregate, expected_version: int | None) -> None:
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionMismatchError(expected_version)
+
 
 class NotFoundError(LookupError):
     def __init__(self, kind: str, aggregate_id: UUID) -> None:
         super().__init__(f"{kind} {aggregate_id} not found")
         self.kind = kind
+
+
+class IdempotencyKeyTakenError(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+class VersionMismatchError(Exception):
+    def __init__(self, expected_version: int) -> None:
+        super().__init__(f"the resource is no longer at version {expected_version}")
+
+
+class ConcurrentWritesError(Exception):
+    def __init__(self, aggregate_id: UUID) -> None:
+        super().__init__(f"{aggregate_id} is changing too often to apply this change; retry")

@@ -1,11 +1,12 @@
-"""Use cases that change people."""
+"""Use cases that change people and their relationships."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID, uuid4
 
 from pcem.aggregates.person import Person
-from pcem.commands.base import PcemApplication, Written
+from pcem.commands.base import IdempotencyKey, PcemApplication, Written
 
 
 class PeopleApplication(PcemApplication):
@@ -17,6 +18,7 @@ class PeopleApplication(PcemApplication):
         last_name: str,
         primary_contact: str | None,
         metadata: dict[str, Any],
+        idempotency: IdempotencyKey | None = None,
     ) -> Written[Person]:
         person = Person.create(
             user_id=user_id,
@@ -26,4 +28,69 @@ class PeopleApplication(PcemApplication):
             primary_contact=primary_contact,
             metadata=metadata,
         )
-        return self.save_owned(person)
+        record = idempotency.record(person, person.id) if idempotency else None
+        return self.save_owned(person, record)
+
+    def update_person(
+        self,
+        user_id: str,
+        person_id: UUID,
+        *,
+        fields: dict[str, Any],
+        metadata_patch: dict[str, Any] | None,
+        expected_version: int | None = None,
+    ) -> Written[Person]:
+        return self.change(
+            user_id,
+            person_id,
+            Person,
+            lambda person: person.update(user_id, fields, metadata_patch),
+            expected_version=expected_version,
+        )
+
+    def delete_person(
+        self, user_id: str, person_id: UUID, *, expected_version: int | None = None
+    ) -> Written[Person]:
+        return self.change(
+            user_id,
+            person_id,
+            Person,
+            lambda p: p.delete(user_id),
+            expected_version=expected_version,
+        )
+
+    def restore_person(
+        self, user_id: str, person_id: UUID, *, idempotency: IdempotencyKey | None = None
+    ) -> Written[Person]:
+        return self.change(
+            user_id, person_id, Person, lambda p: p.restore(user_id), idempotency=idempotency
+        )
+
+    def add_relationship(
+        self,
+        user_id: str,
+        source_id: UUID,
+        *,
+        target_id: UUID,
+        type: str,
+        idempotency: IdempotencyKey | None = None,
+    ) -> tuple[Written[Person], UUID]:
+        """The source as saved, and the new relationship's id."""
+        target = self.get_owned(user_id, target_id, Person)
+        relationship_id = uuid4()
+        written = self.change(
+            user_id,
+            source_id,
+            Person,
+            lambda source: source.add_relationship(user_id, relationship_id, target, type),
+            idempotency=idempotency,
+            result_id=relationship_id,
+        )
+        return written, relationship_id
+
+    def remove_relationship(
+        self, user_id: str, source_id: UUID, relationship_id: UUID
+    ) -> Written[Person]:
+        return self.change(
+            user_id, source_id, Person, lambda p: p.remove_relationship(user_id, relationship_id)
+        )

@@ -26,4 +26,5 @@ def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
+        "APPLICATION_RECORDER_TOPIC": "pcem.eventstore.recorder:PcemApplicationRecorder",
     }

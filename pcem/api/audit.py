@@ -1,0 +1,44 @@
+"""Events as support staff and users read them: ``AuditEntry`` of API.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from pcem.aggregates.ownership import OwnedEvent
+
+# Envelope fields every event has; "changes" are the rest.
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "user_id", "actor"}
+)
+
+
+class AuditEntry(msgspec.Struct):
+    version: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    changes: dict[str, Any]
+
+
+class History(msgspec.Struct):
+    items: list[AuditEntry]
+
+
+def audit_entry(event: OwnedEvent) -> AuditEntry:
+    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
+    # Updates already carry exactly the fields they set.
+    changes = fields["changes"] if set(fields) == {"changes"} else fields
+    return AuditEntry(
+        version=event.originator_version,
+        type=getattr(type(event), "audit_type", type(event).__qualname__.replace(".", "")),
+        occurred_at=event.timestamp,
+        actor=event.actor,
+        changes=changes,
+    )
+
+
+def history_of(events: list[OwnedEvent]) -> History:
+    return History(items=[audit_entry(e) for e in events])
