@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+import uvicorn
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
@@ -102,3 +104,20 @@ def user_id() -> str:
 @pytest.fixture
 def auth(user_id: str, token_for: TokenFactory) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(user_id)}"}
+
+
+@pytest.fixture(scope="session")
+def live_url(container: Container, projector: None) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port: real HTTP, real concurrency."""
+    app = create_app(container)
+    app.on_shutdown.clear()
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

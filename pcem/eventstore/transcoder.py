@@ -6,6 +6,9 @@ arbitrary user JSON, so a user could store exactly that shape; without care it w
 come back as something else (or fail to decode at all). Before encoding we wrap any
 such user object in an ``escaped_object`` marker whose data is a list of pairs, which
 the decoder never mistakes for a marker.
+
+Subclasses of registered types encode as their registered base, so (for example)
+a frozen clock's datetime subclass is stored as a plain datetime.
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ class UserJSONSafeTranscoder(JSONTranscoder):
 
     def encode(self, obj: Any) -> bytes:
         return super().encode(_escape_markers(obj))
+
+    def _encode_obj(self, o: Any) -> dict[str, Any]:
+        # Subclasses of registered types (e.g. a datetime subclass) encode as their base.
+        for kind in type(o).__mro__:
+            if kind in self.types:
+                transcoding = self.types[kind]
+                return {"_type_": transcoding.name, "_data_": transcoding.encode(o)}
+        return super()._encode_obj(o)
 
 
 def _escape_markers(obj: Any) -> Any:

@@ -6,12 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
 
 from tests.conftest import TokenFactory
-
-PEOPLE = "/api/v1/people"
-Client = TestClient  # type: ignore[type-arg]
+from tests.integration.api_helpers import PEOPLE, Client
 
 
 def create(client: Client, auth: dict[str, str], **body: Any) -> Any:
@@ -159,7 +156,7 @@ def test_unicode_survives_the_round_trip(client: Client, auth: dict[str, str]) -
 def test_list_pages_follow_last_first_id_order_without_gaps_or_repeats(
     client: Client, auth: dict[str, str]
 ) -> None:
-    names = [(f"First{i % 7}", f"Last{i % 11:02d}") for i in range(60)]
+    names = [(f"First{i % 7}", f"Last{i % 11:02d}") for i in range(120)]
     ids = {
         create(client, auth, first_name=f, last_name=last).json()["id"]: (last, f)
         for f, last in names
@@ -169,7 +166,7 @@ def test_list_pages_follow_last_first_id_order_without_gaps_or_repeats(
     cursor: str | None = None
     pages = 0
     while True:
-        params: dict[str, Any] = {"limit": 25} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"limit": 50} | ({"cursor": cursor} if cursor else {})
         page = client.get(PEOPLE, params=params, headers=auth).json()
         seen += [p["id"] for p in page["items"]]
         pages += 1
@@ -178,7 +175,7 @@ def test_list_pages_follow_last_first_id_order_without_gaps_or_repeats(
             break
 
     assert pages == 3
-    assert len(seen) == len(set(seen)) == 60
+    assert len(seen) == len(set(seen)) == 120
     assert seen == sorted(ids, key=lambda i: (*ids[i], i))
 
 

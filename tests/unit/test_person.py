@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 
-from pcem.aggregates.person import MAX_METADATA_BYTES, MetadataTooLargeError, Person
+from pcem.aggregates.person import (
+    MAX_METADATA_BYTES,
+    DuplicateRelationshipError,
+    MetadataTooLargeError,
+    Person,
+    PersonDeletedError,
+    RelationshipNotFoundError,
+    SelfRelationshipError,
+)
 
 
 def test_created_person_holds_what_was_given() -> None:
@@ -64,3 +74,94 @@ def test_metadata_of_exactly_16_kib_is_accepted() -> None:
     person = Person.create(user_id="alice", actor="alice", first_name="Ada", metadata=exactly)
 
     assert person.metadata == exactly
+
+
+def person(**metadata: object) -> Person:
+    return Person.create(user_id="alice", actor="alice", first_name="Ada", metadata=dict(metadata))
+
+
+def test_update_sets_fields_and_merges_metadata() -> None:
+    ada = person(book="Dune", school={"name": "Hillside", "year": 3})
+
+    ada.update("alice", {"last_name": "Lovelace"}, {"book": None, "school": {"year": 4}})
+
+    assert ada.last_name == "Lovelace"
+    assert ada.metadata == {"school": {"name": "Hillside", "year": 4}}
+    assert ada.version == 2
+
+
+def test_update_that_changes_nothing_records_nothing() -> None:
+    ada = person(book="Dune")
+    ada.collect_events()
+
+    ada.update("alice", {"first_name": "Ada"}, {"book": "Dune", "absent": None})
+
+    assert ada.collect_events() == []
+
+
+def test_update_records_only_what_changed() -> None:
+    ada = person()
+    ada.collect_events()
+
+    ada.update("support-1", {"first_name": "Ada", "last_name": "King"}, None)
+
+    (updated,) = ada.collect_events()
+    assert isinstance(updated, Person.Updated)
+    assert updated.changes == {"last_name": "King"}
+    assert updated.actor == "support-1"
+
+
+def test_deleted_person_cannot_be_renamed_or_related() -> None:
+    ada, bob = person(), person()
+    ada.delete("alice")
+
+    with pytest.raises(PersonDeletedError):
+        ada.update("alice", {"first_name": "X"})
+    with pytest.raises(PersonDeletedError):
+        ada.add_relationship("alice", uuid4(), bob, "friend")
+    with pytest.raises(PersonDeletedError):
+        bob.add_relationship("alice", uuid4(), ada, "friend")
+    with pytest.raises(PersonDeletedError):
+        ada.delete("alice")
+
+
+def test_restore_undoes_delete_and_is_harmless_when_not_deleted() -> None:
+    ada = person()
+    ada.restore("alice")
+    assert ada.version == 1
+
+    ada.delete("alice")
+    ada.restore("alice")
+
+    assert not ada.is_deleted
+    assert ada.version == 3
+
+
+def test_person_cannot_be_related_to_themself() -> None:
+    ada = person()
+
+    with pytest.raises(SelfRelationshipError):
+        ada.add_relationship("alice", uuid4(), ada, "self")
+
+
+def test_same_target_and_type_cannot_be_related_twice_but_another_type_can() -> None:
+    ada, bob = person(), person()
+    ada.add_relationship("alice", uuid4(), bob, "colleague")
+
+    with pytest.raises(DuplicateRelationshipError):
+        ada.add_relationship("alice", uuid4(), bob, "colleague")
+    ada.add_relationship("alice", uuid4(), bob, "friend")
+
+    assert sorted(r.type for r in ada.relationships.values()) == ["colleague", "friend"]
+
+
+def test_removing_an_unknown_relationship_is_refused() -> None:
+    with pytest.raises(RelationshipNotFoundError):
+        person().remove_relationship("alice", uuid4())
+
+
+def test_merged_metadata_over_16_kib_is_refused() -> None:
+    ada = person(a="x" * 9000)
+
+    with pytest.raises(MetadataTooLargeError):
+        ada.update("alice", {}, {"b": "y" * 9000})

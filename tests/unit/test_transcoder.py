@@ -49,3 +49,13 @@ def test_library_types_still_round_trip() -> None:
     value = {"id": uuid.uuid4(), "at": datetime(2026, 2, 28, 9, 30, tzinfo=UTC)}
 
     assert t.decode(t.encode(value)) == value
+
+
+def test_subclass_of_a_registered_type_encodes_as_its_base() -> None:
+    class LocalDatetime(datetime):
+        pass
+
+    t = transcoder()
+    value = LocalDatetime(2026, 2, 28, 9, 30, tzinfo=UTC)
+
+    assert t.decode(t.encode({"at": value})) == {"at": datetime(2026, 2, 28, 9, 30, tzinfo=UTC)}

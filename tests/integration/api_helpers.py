@@ -1,0 +1,26 @@
+"""Small helpers for talking to the API in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import TestClient
+
+PEOPLE = "/api/v1/people"
+Client = TestClient  # type: ignore[type-arg]
+
+
+def create_person(client: Any, auth: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = client.post(PEOPLE, json={"first_name": "Ada", **body}, headers=auth)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def relate(client: Any, auth: dict[str, str], source: str, target: str, type: str) -> Any:
+    return client.post(
+        f"{PEOPLE}/{source}/relationships", json={"target_id": target, "type": type}, headers=auth
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
