@@ -1,4 +1,4 @@
-"""Relationships read table and idempotency records.
+"""Relationships read table, idempotency records and the people search text.
 
 Revision ID: 0002
 Revises: 0001
@@ -41,10 +41,22 @@ CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 """
 
 
+# `q` searches one precomputed, lower-cased text per person instead of
+# re-reading every metadata value of every candidate row on each query.
+SEARCH_TEXT = """
+ALTER TABLE people ADD COLUMN search_text text GENERATED ALWAYS AS (
+    lower(first_name || ' ' || last_name || ' ' || coalesce(primary_contact, '') || ' '
+          || jsonb_values_text(metadata))
+) STORED;
+"""
+
+
 def upgrade() -> None:
+    op.execute(SEARCH_TEXT)
     op.execute(RELATIONSHIPS)
     op.execute(IDEMPOTENCY)
 
 
 def downgrade() -> None:
     op.execute("DROP TABLE idempotency_keys; DROP TABLE relationships;")
+    op.execute("ALTER TABLE people DROP COLUMN search_text")

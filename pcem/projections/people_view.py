@@ -91,10 +91,7 @@ def _conditions(
         where.append("metadata @> :meta")
         params["meta"] = search.meta
     if search.q:
-        where.append(
-            "strpos(lower(first_name || ' ' || last_name || ' ' || coalesce(primary_contact, '')"
-            " || ' ' || jsonb_values_text(metadata)), lower(:q)) > 0"
-        )
+        where.append("strpos(search_text, lower(:q)) > 0")
         params["q"] = search.q
     return where, params
 
