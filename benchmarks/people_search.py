@@ -83,9 +83,10 @@ def run(url: str, heavy: int, others: int) -> None:
 
 def explain(engine: Any, search: PeopleFilter) -> str:
     where, params = _conditions("heavy", search, None)
+    conditions = " AND ".join(where)
     query = (
-        f"EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) SELECT id FROM people WHERE {' AND '.join(where)}"
-        " ORDER BY last_name, first_name, id LIMIT 51"
+        "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON)"
+        f" SELECT id FROM people WHERE {conditions} ORDER BY last_name, first_name, id LIMIT 51"
     )
     if "meta" in params:
         params["meta"] = json.dumps(params["meta"])
