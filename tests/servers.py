@@ -6,6 +6,7 @@ else the embedded ones `pcem dev` uses. Each test run gets fresh databases.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ from pcem.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/{db}"
-TEST_REDIS_DB = 9
+# Another number lets two checkouts run their suites at once.
+TEST_REDIS_DB = int(os.environ.get("PCEM_TEST_REDIS_DB", "9"))
 
 
 class PostgresServer:
