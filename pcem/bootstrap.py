@@ -14,8 +14,11 @@ from sqlalchemy import Engine, create_engine
 from pcem.api.auth import TokenVerifier
 from pcem.api.consistency import ReadYourWrites
 from pcem.api.idempotency import Idempotency
+from pcem.commands.calendar import CalendarApplication
 from pcem.commands.people import PeopleApplication
+from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
+from pcem.projections.calendar_view import CalendarView
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
@@ -34,9 +37,13 @@ class Container:
     read_your_writes: ReadYourWrites
     idempotency: Idempotency
     relationships_view: RelationshipsView
+    calendar: CalendarApplication
+    calendar_view: CalendarView
+    settings_app: SettingsApplication
 
     def close(self) -> None:
-        self.people.close()
+        for application in (self.people, self.calendar, self.settings_app):
+            application.close()
         self.engine.dispose()
         self.redis.close()
 
@@ -50,15 +57,20 @@ def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
     )
     tracking = ProjectionTracking(engine)
+    # Three applications share one event store; each keeps a small pool of its own.
+    event_store = eventsourcing_env(database, pool_size=max(pool_size // 3, 2))
     return Container(
         settings=settings,
         engine=engine,
         redis=client,
-        people=PeopleApplication(env=eventsourcing_env(database, pool_size=pool_size)),
+        people=PeopleApplication(env=event_store),
         tracking=tracking,
         people_view=PeopleView(engine),
         verifier=TokenVerifier(settings.jwt),
         read_your_writes=ReadYourWrites(client, tracking),
         idempotency=Idempotency(engine, client),
         relationships_view=RelationshipsView(engine),
+        calendar=CalendarApplication(env=event_store),
+        calendar_view=CalendarView(engine),
+        settings_app=SettingsApplication(env=event_store),
     )

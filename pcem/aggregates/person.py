@@ -59,6 +59,16 @@ class Person(OwnedAggregate):
         audit_type: ClassVar[str] = "RelationshipRemoved"
         relationship_id: UUID
 
+    class EventAttached(OwnedEvent):
+        """A date that matters was recorded about this person."""
+
+        audit_type: ClassVar[str] = "EventAdded"
+        event_id: UUID
+
+    class EventDetached(OwnedEvent):
+        audit_type: ClassVar[str] = "EventRemoved"
+        event_id: UUID
+
     @event(Created)
     def __init__(
         self,
@@ -77,6 +87,7 @@ class Person(OwnedAggregate):
         self.metadata = metadata
         self.is_deleted = False
         self.relationships: dict[UUID, Relationship] = {}
+        self.event_ids: set[UUID] = set()
 
     @classmethod
     def create(
@@ -149,6 +160,14 @@ class Person(OwnedAggregate):
             user_id=self.user_id, actor=actor, relationship_id=relationship_id
         )
 
+    def attach_event(self, actor: str, event_id: UUID) -> None:
+        self.check_not_deleted()
+        self._event_attached(user_id=self.user_id, actor=actor, event_id=event_id)
+
+    def detach_event(self, actor: str, event_id: UUID) -> None:
+        if event_id in self.event_ids:
+            self._event_detached(user_id=self.user_id, actor=actor, event_id=event_id)
+
     # Rules
 
     def check_not_deleted(self) -> None:
@@ -183,6 +202,14 @@ class Person(OwnedAggregate):
     @event(RelationshipRemoved)
     def _relationship_removed(self, user_id: str, actor: str, relationship_id: UUID) -> None:
         del self.relationships[relationship_id]
+
+    @event(EventAttached)
+    def _event_attached(self, user_id: str, actor: str, event_id: UUID) -> None:
+        self.event_ids.add(event_id)
+
+    @event(EventDetached)
+    def _event_detached(self, user_id: str, actor: str, event_id: UUID) -> None:
+        self.event_ids.discard(event_id)
 
 
 def check_metadata_size(metadata: dict[str, Any]) -> None:

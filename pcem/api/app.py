@@ -11,11 +11,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.dependencies import DEPENDENCIES
+from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.idempotency import IdempotencyInFlightError, IdempotencyMismatchError
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, status_handler
 from pcem.api.relationships import RelationshipsController
+from pcem.api.settings import SettingsController
 from pcem.bootstrap import Container
 
 MAX_BODY_BYTES = 64 * 1024
@@ -26,7 +28,13 @@ def create_app(container: Container) -> Litestar:
         JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
     )
     return Litestar(
-        route_handlers=[PeopleController, RelationshipsController, HealthController],
+        route_handlers=[
+            PeopleController,
+            RelationshipsController,
+            EventsController,
+            SettingsController,
+            HealthController,
+        ],
         dependencies=DEPENDENCIES,
         middleware=[auth],
         exception_handlers={

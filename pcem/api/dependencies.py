@@ -12,7 +12,10 @@ from pcem.api.auth import Principal
 from pcem.api.consistency import ReadYourWrites
 from pcem.api.idempotency import Idempotency
 from pcem.bootstrap import Container
+from pcem.commands.calendar import CalendarApplication
 from pcem.commands.people import PeopleApplication
+from pcem.commands.settings import SettingsApplication
+from pcem.projections.calendar_view import CalendarView
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 
@@ -46,7 +49,22 @@ def _relationships_view(state: State) -> RelationshipsView:
     return _container(state).relationships_view
 
 
+def _calendar(state: State) -> CalendarApplication:
+    return _container(state).calendar
+
+
+def _calendar_view(state: State) -> CalendarView:
+    return _container(state).calendar_view
+
+
+def _settings(state: State) -> SettingsApplication:
+    return _container(state).settings_app
+
+
 DEPENDENCIES = {
+    "calendar": Provide(_calendar, sync_to_thread=False),
+    "calendar_view": Provide(_calendar_view, sync_to_thread=False),
+    "settings": Provide(_settings, sync_to_thread=False),
     "principal": Provide(_principal, sync_to_thread=False),
     "people": Provide(_people, sync_to_thread=False),
     "people_view": Provide(_people_view, sync_to_thread=False),

@@ -106,7 +106,7 @@ class PeopleController(Controller):
         """One of the caller's people; 404 if missing, deleted or someone else's.
         With ``as_of``, the person as they were at that moment (from the event store)."""
         if as_of is not None:
-            moment = _instant("as_of", as_of)
+            moment = instant("as_of", as_of)
             return person_response(people.as_of(principal.user_id, person_id, Person, moment))
         ryw.wait(principal.user_id, min_position, READS)
         row = people_view.get(principal.user_id, person_id)
@@ -236,7 +236,8 @@ class PeopleController(Controller):
         return person_response(people.at_version(principal.user_id, person_id, Person, version))
 
 
-def _instant(field: str, value: str) -> datetime:
+def instant(field: str, value: str) -> datetime:
+    """An RFC 3339 date-time with offset, or a 400 naming ``field``."""
     try:
         moment = msgspec.convert(value, datetime)
     except msgspec.ValidationError:

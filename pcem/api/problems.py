@@ -19,6 +19,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from pcem.aggregates.event import EventGoneError, InvalidRecurrenceError, NaiveDateTimeError
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
     MetadataTooLargeError,
@@ -26,6 +27,7 @@ from pcem.aggregates.person import (
     RelationshipNotFoundError,
     SelfRelationshipError,
 )
+from pcem.aggregates.settings import InvalidSettingsError
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 
 log = structlog.get_logger(__name__)
@@ -116,6 +118,11 @@ def status_handler(status: int, field: str | None = None) -> Any:
     return handler
 
 
+def _invalid_settings(_: Request[Any, Any, Any], exc: InvalidSettingsError) -> Response[Problem]:
+    errors = [FieldError(field, message) for field, message in exc.problems]
+    return problem_response(400, "the request is invalid", errors=errors)
+
+
 def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Response[Problem]:
     return problem_response(503, str(exc), headers={"Retry-After": "1"})
 
@@ -145,6 +152,10 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ConcurrentWritesError: status_handler(409),
     VersionMismatchError: status_handler(412),
     MetadataTooLargeError: status_handler(400, "metadata"),
+    EventGoneError: status_handler(404),
+    InvalidRecurrenceError: status_handler(400, "recurrence"),
+    NaiveDateTimeError: status_handler(400, "event_date"),
+    InvalidSettingsError: _invalid_settings,
     ServiceUnavailableError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,

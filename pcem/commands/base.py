@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar, cast
@@ -58,15 +58,20 @@ class PcemApplication(Application[UUID]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def save_owned(self, aggregate: A, idempotency: IdempotencyRecord | None = None) -> Written[A]:
+    def save_all(
+        self, aggregates: Sequence[OwnedAggregate], idempotency: IdempotencyRecord | None = None
+    ) -> int:
+        """Save every aggregate's new events in one transaction; the last position written."""
         try:
-            recordings = self.save(aggregate, idempotency=idempotency)
+            recordings = self.save(*aggregates, idempotency=idempotency)
         except IntegrityError as error:
             if IDEMPOTENCY_CONSTRAINT in str(error):
                 raise IdempotencyKeyTakenError() from None
             raise
-        ids = [r.notification.id for r in recordings if r.notification.id is not None]
-        return Written(aggregate, max(ids, default=0))
+        return max((r.notification.id or 0 for r in recordings), default=0)
+
+    def save_owned(self, aggregate: A, idempotency: IdempotencyRecord | None = None) -> Written[A]:
+        return Written(aggregate, self.save_all([aggregate], idempotency))
 
     def get_owned(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> A:
         """The one place a write loads an aggregate: another user's is not found."""
@@ -89,25 +94,43 @@ class PcemApplication(Application[UUID]):
         idempotency: IdempotencyKey | None = None,
         result_id: UUID | None = None,
     ) -> Written[A]:
-        """Load, apply ``command``, save. A concurrent writer's conflict is a 412 when the
-        caller named a version, and otherwise a retry on the fresh state, so no
-        concurrent change is ever lost."""
-        for attempt in range(MAX_ATTEMPTS):
+        """Load one aggregate, apply ``command``, save (see ``transact``)."""
+
+        def unit() -> tuple[A, list[OwnedAggregate]]:
             aggregate = self.get_owned(user_id, aggregate_id, kind)
             check_version(aggregate, expected_version)
             command(aggregate)
-            record = (
-                idempotency.record(aggregate, result_id or aggregate.id) if idempotency else None
-            )
+            return aggregate, [aggregate]
+
+        return self.transact(
+            unit,
+            conditional=expected_version is not None,
+            idempotency=idempotency,
+            result_id=result_id,
+        )
+
+    def transact(
+        self,
+        unit: Callable[[], tuple[A, list[OwnedAggregate]]],
+        *,
+        conditional: bool = False,
+        idempotency: IdempotencyKey | None = None,
+        result_id: UUID | None = None,
+    ) -> Written[A]:
+        """Run ``unit`` (load aggregates, apply commands) and save everything it changed
+        in one transaction. A concurrent writer's conflict is a 412 when the caller
+        named a version (``conditional``), and otherwise a retry of the whole unit on
+        fresh state, so no concurrent change is ever lost."""
+        for attempt in range(MAX_ATTEMPTS):
+            main, changed = unit()
+            record = idempotency.record(main, result_id or main.id) if idempotency else None
             try:
-                return self.save_owned(aggregate, record)
-            except IntegrityError as error:
-                if IDEMPOTENCY_CONSTRAINT in str(error):
-                    raise IdempotencyKeyTakenError() from None
-                if expected_version is not None:
-                    raise VersionMismatchError(expected_version) from None
+                return Written(main, self.save_all(changed, record))
+            except IntegrityError:
+                if conditional:
+                    raise VersionMismatchError() from None
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 (jitter)
-        raise ConcurrentWritesError(aggregate_id)
+        raise ConcurrentWritesError()
 
     def history(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> list[OwnedEvent]:
         """Every event of one of the user's aggregates, oldest first (deleted ones too)."""
@@ -134,7 +157,7 @@ class PcemApplication(Application[UUID]):
 
 def check_version(aggregate: OwnedAggregate, expected_version: int | None) -> None:
     if expected_version is not None and aggregate.version != expected_version:
-        raise VersionMismatchError(expected_version)
+        raise VersionMismatchError()
 
 
 class NotFoundError(LookupError):
@@ -148,10 +171,10 @@ class IdempotencyKeyTakenError(Exception):
 
 
 class VersionMismatchError(Exception):
-    def __init__(self, expected_version: int) -> None:
-        super().__init__(f"the resource is no longer at version {expected_version}")
+    def __init__(self) -> None:
+        super().__init__("the resource is not at the version named by If-Match")
 
 
 class ConcurrentWritesError(Exception):
-    def __init__(self, aggregate_id: UUID) -> None:
-        super().__init__(f"{aggregate_id} is changing too often to apply this change; retry")
+    def __init__(self) -> None:
+        super().__init__("the resource is changing too often to apply this change; retry")

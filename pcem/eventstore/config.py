@@ -23,6 +23,7 @@ def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict
         "POSTGRES_USER": str(params.get("user", "postgres")),
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 class Projection:
     name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]  # the read tables it owns, referenced ones first
 
     @singledispatchmethod
     def process_event(self, event: Any, conn: Connection) -> None:
@@ -30,3 +31,21 @@ class Projection:
         method = inspect.getattr_static(cls, "process_event")
         registry = method.dispatcher.registry
         return frozenset(get_topic(t) for t in registry if t is not object)
+
+
+class CompositeProjection(Projection):
+    """Several projections applied as one ordered stream, in one transaction per batch:
+    for read tables that reference each other (foreign keys, joins while projecting)."""
+
+    parts: ClassVar[tuple[type[Projection], ...]]
+
+    def __init__(self) -> None:
+        self._parts = [part() for part in self.parts]
+
+    def process_event(self, event: Any, conn: Connection) -> None:
+        for part in self._parts:
+            part.process_event(event, conn)
+
+    @classmethod
+    def handled_topics(cls) -> frozenset[str]:
+        return frozenset().union(*(part.handled_topics() for part in cls.parts))

@@ -1,7 +1,8 @@
-"""The people read model: the ``people`` and ``relationships`` tables.
+"""The people read model: the ``people`` and ``relationships`` tables, and the
+``people`` projection that applies them together with the calendar tables.
 
-Both tables are one projection because relationships reference people: applying
-them in one ordered stream keeps every foreign key satisfied.
+They are one projection because relationships and events reference people:
+applying them in one ordered stream keeps every foreign key satisfied.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from sqlalchemy.sql.expression import bindparam
 
 from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
-from pcem.projections.base import Projection
+from pcem.projections.base import CompositeProjection, Projection
+from pcem.projections.calendar import CalendarTables
 
 
-class PeopleProjection(Projection):
-    name = "people"
+class PeopleTables(Projection):
+    name = "people-tables"
+    tables = ("people", "relationships")
 
     INSERT = text(
         "INSERT INTO people (id, user_id, first_name, last_name, primary_contact, metadata,"
@@ -111,3 +114,9 @@ class PeopleProjection(Projection):
 
 def _versioned(event: OwnedEvent) -> dict[str, Any]:
     return {"id": event.originator_id, "version": event.originator_version, "at": event.timestamp}
+
+
+class PeopleProjection(CompositeProjection):
+    name = "people"
+    parts = (PeopleTables, CalendarTables)
+    tables = PeopleTables.tables + CalendarTables.tables

@@ -8,6 +8,7 @@ import structlog
 
 from pcem.bootstrap import Container
 from pcem.projections.base import Projection
+from pcem.projections.horizon_keeper import keep_horizon
 from pcem.projections.people import PeopleProjection
 from pcem.projections.runner import ProjectionRunner
 
@@ -36,6 +37,11 @@ def run_projector(container: Container, stop: threading.Event) -> None:
         threading.Thread(target=runner.run, args=(stop,), name=f"projection-{runner.name}")
         for runner in build_runners(container)
     ]
+    threads.append(
+        threading.Thread(
+            target=keep_horizon, args=(container.engine, stop), name="occurrence-horizon"
+        )
+    )
     for thread in threads:
         thread.start()
     log.info("projector.started", projections=[t.name for t in threads])

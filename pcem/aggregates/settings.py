@@ -1,0 +1,110 @@
+"""A user's settings: time zone and notification preferences (one aggregate per user)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, ClassVar
+from zoneinfo import available_timezones
+
+from eventsourcing.domain import Aggregate, event
+
+from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+
+_NAMESPACE = uuid.UUID("5b0f3f8e-3c1e-4d51-9f3c-6f1f5d9a2c10")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_LEAD_TIMES = 10
+MAX_LEAD_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Settings as API.md shapes them; channels are plain dicts tagged by ``type``."""
+
+    timezone: str = "UTC"
+    enabled: bool = True
+    lead_time_days: tuple[int, ...] = (7, 1, 0)
+    delivery_time: str = "09:00"
+    channels: tuple[dict[str, Any], ...] = field(default_factory=lambda: ({"type": "in_app"},))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "notifications": {
+                "enabled": self.enabled,
+                "lead_time_days": list(self.lead_time_days),
+                "delivery_time": self.delivery_time,
+                "channels": [dict(c) for c in self.channels],
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preferences:
+        notifications = data["notifications"]
+        return cls(
+            timezone=data["timezone"],
+            enabled=notifications["enabled"],
+            lead_time_days=tuple(notifications["lead_time_days"]),
+            delivery_time=notifications["delivery_time"],
+            channels=tuple(notifications["channels"]),
+        )
+
+
+def settings_id(user_id: str) -> uuid.UUID:
+    """Each user has exactly one settings aggregate, found without a lookup."""
+    return uuid.uuid5(_NAMESPACE, user_id)
+
+
+class UserSettings(OwnedAggregate):
+    class Created(OwnedEvent, Aggregate.Created):
+        audit_type: ClassVar[str] = "SettingsCreated"
+
+    class Changed(OwnedEvent):
+        audit_type: ClassVar[str] = "SettingsChanged"
+        settings: dict[str, Any]
+
+    @staticmethod
+    def create_id(user_id: str, actor: str) -> uuid.UUID:
+        return settings_id(user_id)
+
+    @event(Created)
+    def __init__(self, *, user_id: str, actor: str) -> None:
+        self.user_id = user_id
+        self.preferences = Preferences()
+
+    def change(self, actor: str, preferences: Preferences) -> None:
+        check_preferences(preferences)
+        if preferences != self.preferences:
+            self._changed(user_id=self.user_id, actor=actor, settings=preferences.as_dict())
+
+    @event(Changed)
+    def _changed(self, user_id: str, actor: str, settings: dict[str, Any]) -> None:
+        self.preferences = Preferences.from_dict(settings)
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_preferences(preferences: Preferences) -> None:
+    problems = []
+    if preferences.timezone not in known_timezones():
+        problems.append(("timezone", "must be an IANA time zone such as Europe/Berlin"))
+    if not _HH_MM.match(preferences.delivery_time):
+        problems.append(("notifications.delivery_time", "must be HH:MM, 00:00 to 23:59"))
+    leads = preferences.lead_time_days
+    if len(leads) > MAX_LEAD_TIMES or len(set(leads)) != len(leads):
+        problems.append(("notifications.lead_time_days", f"at most {MAX_LEAD_TIMES}, no repeats"))
+    if any(not 0 <= d <= MAX_LEAD_DAYS for d in leads):
+        problems.append(("notifications.lead_time_days", f"each must be 0..{MAX_LEAD_DAYS}"))
+    if problems:
+        raise InvalidSettingsError(problems)
+
+
+class InvalidSettingsError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems

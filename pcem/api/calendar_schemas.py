@@ -1,0 +1,171 @@
+"""Request and response bodies of the Events, upcoming and Settings endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.settings import Preferences
+from pcem.api.problems import FieldError, InvalidInputError
+from pcem.projections.calendar_view import EventRow, OccurrenceRow
+
+_TEXT = r"^[^\x00]*$"
+_VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_VISIBLE)]
+Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=_TEXT)]
+RecurrenceName = Literal["none", "yearly", "monthly", "weekly"]
+EventDate = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class CreateEvent(msgspec.Struct, forbid_unknown_fields=True):
+    person_id: UUID
+    title: Title
+    event_date: EventDate
+    is_special_event: bool = False
+    recurrence: RecurrenceName = "none"
+    notes: Notes = ""
+
+
+class UpdateEvent(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title | UnsetType = UNSET
+    event_date: EventDate | UnsetType = UNSET
+    is_special_event: bool | UnsetType = UNSET
+    recurrence: RecurrenceName | UnsetType = UNSET
+    notes: Notes | UnsetType = UNSET
+
+    def fields(self) -> dict[str, Any]:
+        fields = {k: v for k in self.__struct_fields__ if (v := getattr(self, k)) is not UNSET}
+        if "event_date" in fields:
+            fields["event_date"] = parse_event_date(fields["event_date"])
+        return fields
+
+
+def parse_event_date(value: str) -> date | datetime:
+    """``YYYY-MM-DD`` (all day) or an RFC 3339 date-time with offset (an instant)."""
+    try:
+        if len(value) == len("YYYY-MM-DD"):
+            return date.fromisoformat(value)
+        moment = msgspec.convert(value, datetime)
+        if moment.tzinfo is not None:
+            return moment
+    except (ValueError, msgspec.ValidationError):
+        pass
+    raise InvalidInputError(
+        [FieldError("event_date", "must be YYYY-MM-DD or an RFC 3339 date-time with offset")]
+    )
+
+
+class EventOut(msgspec.Struct):
+    id: UUID
+    person_id: UUID
+    title: str
+    event_date: str
+    all_day: bool
+    is_special_event: bool
+    recurrence: str
+    notes: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_aggregate(cls, event: CalendarEvent) -> EventOut:
+        return cls(
+            event.id, event.person_id, event.title, event.event_date, event.all_day,
+            event.is_special_event, event.recurrence, event.notes, event.version,
+            event.created_on, event.modified_on,
+        )  # fmt: skip
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> EventOut:
+        return cls(
+            row.id, row.person_id, row.title, row.event_date, row.all_day, row.is_special_event,
+            row.recurrence, row.notes, row.version, row.created_at, row.updated_at,
+        )  # fmt: skip
+
+
+class OccurrenceOut(msgspec.Struct):
+    event_id: UUID
+    person_id: UUID
+    person_name: str
+    title: str
+    is_special_event: bool
+    occurs_at: datetime
+    local_date: date
+    days_until: int
+
+    @classmethod
+    def from_row(cls, row: OccurrenceRow, today: date) -> OccurrenceOut:
+        return cls(
+            row.event_id, row.person_id, row.person_name, row.title, row.is_special_event,
+            row.occurs_at, row.local_date, (row.local_date - today).days,
+        )  # fmt: skip
+
+
+class Upcoming(msgspec.Struct):
+    timezone: str
+    items: list[OccurrenceOut]
+
+
+# Settings: channels are a union tagged by "type".
+
+Email = Annotated[
+    str, msgspec.Meta(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+]
+Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9]\d{6,14}$")]
+WebhookURL = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+Secret = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=_TEXT)]
+
+
+class EmailChannel(msgspec.Struct, tag_field="type", tag="email", forbid_unknown_fields=True):
+    address: Email
+
+
+class SMSChannel(msgspec.Struct, tag_field="type", tag="sms", forbid_unknown_fields=True):
+    phone: Phone
+
+
+class WebhookChannel(msgspec.Struct, tag_field="type", tag="webhook", forbid_unknown_fields=True):
+    url: WebhookURL
+    secret: Secret
+
+
+class InAppChannel(msgspec.Struct, tag_field="type", tag="in_app", forbid_unknown_fields=True):
+    pass
+
+
+Channel = EmailChannel | SMSChannel | WebhookChannel | InAppChannel
+
+
+class NotificationSettings(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool = True
+    lead_time_days: list[Annotated[int, msgspec.Meta(ge=0, le=365)]] = msgspec.field(
+        default_factory=lambda: [7, 1, 0]
+    )
+    delivery_time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
+    channels: list[Channel] = msgspec.field(default_factory=lambda: [InAppChannel()])
+
+
+class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
+
+    def preferences(self) -> Preferences:
+        n = self.notifications
+        return Preferences(
+            timezone=self.timezone,
+            enabled=n.enabled,
+            lead_time_days=tuple(n.lead_time_days),
+            delivery_time=n.delivery_time,
+            channels=tuple(msgspec.to_builtins(c) for c in n.channels),
+        )
+
+    @classmethod
+    def from_preferences(cls, preferences: Preferences) -> SettingsBody:
+        return msgspec.convert(preferences.as_dict(), cls)

@@ -1,0 +1,45 @@
+"""``/me/settings``: the caller's time zone and notification preferences."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from pcem.api.auth import Principal
+from pcem.api.calendar_schemas import SettingsBody
+from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
+from pcem.api.people import remember
+from pcem.api.versions import etag
+from pcem.commands.settings import SettingsApplication
+
+
+class SettingsController(Controller):
+    path = "/api/v1/me/settings"
+    tags = ["settings"]
+
+    @get("/", operation_id="getSettings", sync_to_thread=True)
+    def get_settings(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[SettingsApplication]
+    ) -> Response[SettingsBody]:
+        """Your settings (the defaults until you change them)."""
+        current = settings.settings(principal.user_id)
+        body = SettingsBody.from_preferences(current.preferences)
+        return Response(body, headers={"ETag": etag(current.version)})
+
+    @put("/", operation_id="replaceSettings", sync_to_thread=True)
+    def replace_settings(
+        self,
+        data: JSONBody[SettingsBody],
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[SettingsApplication],
+        ryw: NamedDependency[ReadYourWrites],
+    ) -> Response[SettingsBody]:
+        """Replace your settings; every occurrence moves with a new time zone at once."""
+        written = settings.replace_settings(principal.user_id, data.preferences())
+        remember(ryw, principal, written)
+        body = SettingsBody.from_preferences(written.aggregate.preferences)
+        headers = {"ETag": etag(written.aggregate.version)}
+        if written.position:
+            headers[POSITION_HEADER] = str(written.position)
+        return Response(body, headers=headers)

@@ -1,0 +1,27 @@
+"""Use cases for a user's settings."""
+
+from __future__ import annotations
+
+from eventsourcing.application import AggregateNotFoundError
+
+from pcem.aggregates.ownership import OwnedAggregate
+from pcem.aggregates.settings import Preferences, UserSettings, settings_id
+from pcem.commands.base import PcemApplication, Written
+
+
+class SettingsApplication(PcemApplication):
+    def settings(self, user_id: str) -> UserSettings:
+        """The user's settings; defaults (unsaved) when they never set any."""
+        try:
+            self.repository.get(settings_id(user_id))
+        except AggregateNotFoundError:
+            return UserSettings(user_id=user_id, actor=user_id)
+        return self.get_owned(user_id, settings_id(user_id), UserSettings)
+
+    def replace_settings(self, user_id: str, preferences: Preferences) -> Written[UserSettings]:
+        def unit() -> tuple[UserSettings, list[OwnedAggregate]]:
+            settings = self.settings(user_id)
+            settings.change(user_id, preferences)
+            return settings, [settings]
+
+        return self.transact(unit)

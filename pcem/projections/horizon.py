@@ -1,0 +1,40 @@
+"""The occurrence horizon: the window in which occurrences are materialised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Connection, text
+
+# Occurrences are materialised a little beyond the window on both sides, so a
+# query inside the window never misses one whose local day straddles its edge.
+MARGIN = timedelta(days=2)
+PAST_DAYS = 31
+FUTURE_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Horizon:
+    starts_at: datetime
+    ends_at: datetime
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.starts_at <= start and end <= self.ends_at
+
+    @property
+    def materialised(self) -> tuple[datetime, datetime]:
+        return self.starts_at - MARGIN, self.ends_at + MARGIN
+
+    @classmethod
+    def around(cls, today: date) -> Horizon:
+        midnight = datetime.combine(today, time(0), tzinfo=UTC)
+        return cls(midnight - timedelta(days=PAST_DAYS), midnight + timedelta(days=FUTURE_DAYS))
+
+
+SELECT_HORIZON = text("SELECT starts_at, ends_at FROM occurrence_horizon")
+
+
+def current_horizon(conn: Connection) -> Horizon:
+    row = conn.execute(SELECT_HORIZON).one()
+    return Horizon(row.starts_at, row.ends_at)
