@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.ownership import OwnedAggregate
 from pcem.aggregates.person import Person
-from pcem.commands.base import IdempotencyKey, PcemApplication, Written
+from pcem.commands.base import IdempotencyKey, PcemApplication, Written, check_version
 
 
 class PeopleApplication(PcemApplication):
@@ -51,20 +53,38 @@ class PeopleApplication(PcemApplication):
     def delete_person(
         self, user_id: str, person_id: UUID, *, expected_version: int | None = None
     ) -> Written[Person]:
-        return self.change(
-            user_id,
-            person_id,
-            Person,
-            lambda p: p.delete(user_id),
-            expected_version=expected_version,
-        )
+        """Delete the person and hide their events: all of it in one transaction, or none."""
+
+        def unit() -> tuple[Person, list[OwnedAggregate]]:
+            person = self.get_owned(user_id, person_id, Person)
+            check_version(person, expected_version)
+            person.delete(user_id)
+            events = self._events_of(person)
+            for calendar_event in events:
+                calendar_event.hide_with_person(user_id)
+            return person, [person, *events]
+
+        return self.transact(unit, conditional=expected_version is not None)
 
     def restore_person(
         self, user_id: str, person_id: UUID, *, idempotency: IdempotencyKey | None = None
     ) -> Written[Person]:
-        return self.change(
-            user_id, person_id, Person, lambda p: p.restore(user_id), idempotency=idempotency
-        )
+        """Bring the person back, and their events with them, in one transaction."""
+
+        def unit() -> tuple[Person, list[OwnedAggregate]]:
+            person = self.get_owned(user_id, person_id, Person)
+            person.restore(user_id)
+            events = self._events_of(person)
+            for calendar_event in events:
+                calendar_event.show_with_person(user_id)
+            return person, [person, *events]
+
+        return self.transact(unit, idempotency=idempotency)
+
+    def _events_of(self, person: Person) -> list[CalendarEvent]:
+        return [
+            self.get_owned(person.user_id, event_id, CalendarEvent) for event_id in person.event_ids
+        ]
 
     def add_relationship(
         self,

@@ -116,6 +116,13 @@ class CalendarView:
         with self.engine.connect() as conn:
             if current_horizon(conn).covers(start, end):
                 return [OccurrenceRow(**r) for r in conn.execute(self.UPCOMING, params).mappings()]
+        return self.computed_upcoming(user_id, start, end, special_only=special_only)
+
+    def computed_upcoming(
+        self, user_id: str, start: datetime, end: datetime, *, special_only: bool
+    ) -> list[OccurrenceRow]:
+        """The same answer, expanded from the events table (for any range, anywhere in time)."""
+        with self.engine.connect() as conn:
             zone = user_zone(conn, user_id)
             events = conn.execute(self.USER_EVENTS, {"user_id": user_id}).all()
         return sorted(

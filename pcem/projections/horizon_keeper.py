@@ -45,7 +45,7 @@ def advance_horizon(engine: Engine, today: date, projection: str = "people") -> 
             return False
         conn.execute(DROP_BEFORE, {"before": target.materialised[0]})
         tail = (max(current.materialised[1], target.materialised[0]), target.materialised[1])
-        rows = conn.execution_options(yield_per=2000).execute(ALL_VISIBLE_EVENTS)
+        rows = conn.execute(ALL_VISIBLE_EVENTS, execution_options={"yield_per": 2000})
         for (_, zone_name), user_rows in groupby(rows, key=lambda r: (r.user_id, r.timezone)):
             materialise(conn, list(user_rows), ZoneInfo(zone_name), tail)
         conn.execute(SET_HORIZON, {"starts_at": target.starts_at, "ends_at": target.ends_at})

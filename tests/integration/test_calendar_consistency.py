@@ -1,0 +1,107 @@
+"""All-or-nothing commands, and the moving occurrence horizon."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.person import Person
+from pcem.bootstrap import Container
+from pcem.projections.horizon import Horizon
+from pcem.projections.horizon_keeper import advance_horizon
+from tests.integration.api_helpers import PEOPLE, Client, create_person
+
+EVENTS = "/api/v1/events"
+
+
+@pytest.fixture
+def hiding_fails(container: Container) -> Iterator[None]:
+    """Make the database refuse to store any 'event hidden with its person' record."""
+    with container.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_hiding() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$;"
+                " CREATE TRIGGER refuse_hiding BEFORE INSERT ON pcem_events FOR EACH ROW"
+                " WHEN (NEW.topic LIKE '%CalendarEvent.HiddenWithPerson')"
+                " EXECUTE FUNCTION refuse_hiding()"
+            )
+        )
+    yield
+    with container.engine.begin() as conn:
+        conn.execute(
+            text("DROP TRIGGER refuse_hiding ON pcem_events; DROP FUNCTION refuse_hiding()")
+        )
+
+
+def test_deleting_a_person_whose_events_cannot_be_hidden_changes_nothing(
+    client: Client, auth: dict[str, str], user_id: str, container: Container, hiding_fails: None
+) -> None:
+    # given a person with two events
+    ada = create_person(client, auth)
+    for day in ("1990-06-01", "2015-09-12"):
+        client.post(
+            EVENTS, json={"person_id": ada["id"], "title": "Day", "event_date": day}, headers=auth
+        )
+    person_id = uuid.UUID(ada["id"])
+
+    # when the second write of the deletion (hiding the events) fails
+    with pytest.raises(Exception, match="disk full"):
+        container.people.delete_person(user_id, person_id)
+
+    # then the first write (the person's deletion) did not happen either
+    person = container.people.repository.get(person_id)
+    assert isinstance(person, Person) and not person.is_deleted
+    events = [container.calendar.repository.get(e) for e in person.event_ids]
+    assert all(isinstance(e, CalendarEvent) and not e.is_hidden for e in events)
+    assert client.get(f"{PEOPLE}/{ada['id']}", headers=auth).status_code == 200
+    assert (
+        len(client.get(EVENTS, params={"person_id": ada["id"]}, headers=auth).json()["items"]) == 2
+    )
+
+
+def test_advancing_the_horizon_materialises_the_new_days(
+    client: Client, auth: dict[str, str], user_id: str, container: Container
+) -> None:
+    ada = create_person(client, auth)
+    client.post(
+        EVENTS,
+        json={
+            "person_id": ada["id"],
+            "title": "Run",
+            "event_date": "2026-01-05",
+            "recurrence": "weekly",
+        },
+        headers=auth,
+    )
+    client.get(EVENTS, headers=auth)  # wait for the projection
+    later = datetime.now(UTC).date() + timedelta(days=20)
+
+    moved = advance_horizon(container.engine, later)
+
+    horizon = Horizon.around(later)
+    tail = (horizon.ends_at - timedelta(days=30), horizon.ends_at)
+    with container.engine.connect() as conn:
+        stored = conn.execute(text("SELECT starts_at, ends_at FROM occurrence_horizon")).one()
+    assert moved
+    assert (stored.starts_at, stored.ends_at) == (horizon.starts_at, horizon.ends_at)
+    materialised = container.calendar_view.upcoming(user_id, *tail, special_only=False)
+    assert len(materialised) >= 4
+    assert materialised == container.calendar_view.computed_upcoming(
+        user_id, *tail, special_only=False
+    )
+    assert not advance_horizon(container.engine, later - timedelta(days=1))  # never backwards
+
+
+def test_horizon_window_is_whole_utc_days_around_today() -> None:
+    horizon = Horizon.around(date(2027, 3, 1))
+
+    assert horizon.starts_at == datetime(2027, 1, 29, tzinfo=UTC)
+    assert horizon.ends_at == datetime(2028, 4, 4, tzinfo=UTC)
+    assert horizon.covers(datetime(2027, 3, 1, tzinfo=UTC), datetime(2028, 3, 1, tzinfo=UTC))
+    assert not horizon.covers(datetime(2027, 3, 1, tzinfo=UTC), datetime(2028, 5, 1, tzinfo=UTC))

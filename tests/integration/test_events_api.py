@@ -1,0 +1,206 @@
+"""Events endpoints through the real app and servers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import TokenFactory
+from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person
+
+EVENTS = "/api/v1/events"
+
+
+def create_event(
+    client: Client, auth: dict[str, str], person_id: str, **body: Any
+) -> dict[str, Any]:
+    payload = {"person_id": person_id, "title": "Birthday", "event_date": "1990-06-01", **body}
+    response = client.post(EVENTS, json=payload, headers=auth)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_all_day_event_is_created_and_read_back(client: Client, auth: dict[str, str]) -> None:
+    ada = create_person(client, auth)
+
+    response = client.post(
+        EVENTS,
+        json={
+            "person_id": ada["id"],
+            "title": "Birthday",
+            "event_date": "1990-06-01",
+            "is_special_event": True,
+            "recurrence": "yearly",
+            "notes": "likes tulips",
+        },
+        headers=auth,
+    )
+
+    assert response.status_code == 201
+    event = response.json()
+    assert response.headers["location"] == f"{EVENTS}/{event['id']}"
+    assert response.headers["etag"] == 'W/"1"'
+    assert {
+        k: event[k] for k in ("event_date", "all_day", "is_special_event", "recurrence", "notes")
+    } == {
+        "event_date": "1990-06-01",
+        "all_day": True,
+        "is_special_event": True,
+        "recurrence": "yearly",
+        "notes": "likes tulips",
+    }
+    assert client.get(f"{EVENTS}/{event['id']}", headers=auth).json() == event
+    assert [
+        e["id"]
+        for e in client.get(EVENTS, params={"person_id": ada["id"]}, headers=auth).json()["items"]
+    ] == [event["id"]]
+
+
+def test_instant_event_is_stored_in_utc(client: Client, auth: dict[str, str]) -> None:
+    ada = create_person(client, auth)
+
+    event = create_event(
+        client, auth, ada["id"], event_date="2026-06-01T10:30:00+02:00", recurrence="weekly"
+    )
+
+    assert (event["event_date"], event["all_day"]) == ("2026-06-01T08:30:00Z", False)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "t" * 201}, "title"),
+        ({"title": None}, "title"),
+        ({"event_date": "2026-13-01"}, "event_date"),
+        ({"event_date": "tomorrow"}, "event_date"),
+        ({"event_date": "2026-06-01T10:00:00"}, "event_date"),
+        ({"event_date": 20260601}, "event_date"),
+        ({"recurrence": "daily"}, "recurrence"),
+        ({"notes": "n" * 2001}, "notes"),
+        ({"is_special_event": "yes"}, "is_special_event"),
+        ({"person_id": "someone"}, "person_id"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_event_input_is_400_naming_the_field(
+    client: Client, auth: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    ada = create_person(client, auth)
+    payload = {"person_id": ada["id"], "title": "Birthday", "event_date": "1990-06-01", **body}
+
+    response = client.post(EVENTS, json=payload, headers=auth)
+
+    assert response.status_code == 400, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_event_for_a_missing_deleted_or_foreign_person_is_404(
+    client: Client, auth: dict[str, str], token_for: TokenFactory
+) -> None:
+    deleted = create_person(client, auth)
+    client.delete(f"{PEOPLE}/{deleted['id']}", headers=auth)
+    foreign = create_person(client, bearer(token_for(f"other-{uuid.uuid4()}")))
+
+    for person_id in (str(uuid.uuid4()), deleted["id"], foreign["id"]):
+        payload = {"person_id": person_id, "title": "Birthday", "event_date": "1990-06-01"}
+        assert client.post(EVENTS, json=payload, headers=auth).status_code == 404
+
+
+def test_patch_delete_and_history_of_an_event(
+    client: Client, auth: dict[str, str], user_id: str
+) -> None:
+    ada = create_person(client, auth)
+    event = create_event(client, auth, ada["id"])
+    url = f"{EVENTS}/{event['id']}"
+
+    patched = client.patch(
+        url,
+        json={"title": "Ada's birthday", "recurrence": "yearly", "event_date": "1990-06-02"},
+        headers={**auth, "If-Match": 'W/"1"'},
+    )
+    stale = client.patch(url, json={"notes": "x"}, headers={**auth, "If-Match": 'W/"1"'})
+    deleted = client.delete(url, headers=auth)
+
+    assert patched.status_code == 200
+    assert (patched.json()["title"], patched.json()["event_date"], patched.json()["version"]) == (
+        "Ada's birthday",
+        "1990-06-02",
+        2,
+    )
+    assert stale.status_code == 412
+    assert deleted.status_code == 204
+    assert client.get(url, headers=auth).status_code == 404
+    assert client.patch(url, json={"notes": "x"}, headers=auth).status_code == 404
+    history = client.get(f"{url}/history", headers=auth).json()["items"]
+    assert [h["type"] for h in history] == ["EventCreated", "EventUpdated", "EventDeleted"]
+    assert history[1]["changes"] == {
+        "title": "Ada's birthday",
+        "recurrence": "yearly",
+        "event_date": "1990-06-02",
+    }
+    assert {h["actor"] for h in history} == {user_id}
+    person_history = client.get(f"{PEOPLE}/{ada['id']}/history", headers=auth).json()["items"]
+    assert [h["type"] for h in person_history] == ["PersonCreated", "EventAdded", "EventRemoved"]
+
+
+def test_person_deletion_hides_their_events_and_restore_brings_them_back(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ada = create_person(client, auth)
+    event = create_event(client, auth, ada["id"], is_special_event=True, recurrence="yearly")
+
+    client.delete(f"{PEOPLE}/{ada['id']}", headers=auth)
+
+    assert client.get(f"{EVENTS}/{event['id']}", headers=auth).status_code == 404
+    assert client.get(EVENTS, headers=auth).json()["items"] == []
+    assert (
+        client.get(f"{EVENTS}/upcoming", params={"days": 366}, headers=auth).json()["items"] == []
+    )
+    assert (
+        client.patch(f"{EVENTS}/{event['id']}", json={"notes": "x"}, headers=auth).status_code
+        == 404
+    )
+
+    client.post(f"{PEOPLE}/{ada['id']}/restore", headers=auth)
+
+    assert client.get(f"{EVENTS}/{event['id']}", headers=auth).status_code == 200
+    assert (
+        len(client.get(f"{EVENTS}/upcoming", params={"days": 366}, headers=auth).json()["items"])
+        == 1
+    )
+    history = client.get(f"{EVENTS}/{event['id']}/history", headers=auth).json()["items"]
+    assert [h["type"] for h in history] == [
+        "EventCreated",
+        "EventHiddenWithPerson",
+        "EventShownWithPerson",
+    ]
+
+
+ROUTES = {
+    "get": lambda c, h, e: c.get(f"{EVENTS}/{e}", headers=h),
+    "patch": lambda c, h, e: c.patch(f"{EVENTS}/{e}", json={"title": "Mine now"}, headers=h),
+    "delete": lambda c, h, e: c.delete(f"{EVENTS}/{e}", headers=h),
+    "history": lambda c, h, e: c.get(f"{EVENTS}/{e}/history", headers=h),
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_another_users_event_is_404_and_untouched(
+    client: Client, auth: dict[str, str], token_for: TokenFactory, route: str
+) -> None:
+    ada = create_person(client, auth)
+    event = create_event(client, auth, ada["id"])
+    intruder = bearer(token_for(f"intruder-{uuid.uuid4()}"))
+
+    assert ROUTES[route](client, intruder, event["id"]).status_code == 404
+    assert client.get(f"{EVENTS}/{event['id']}", headers=auth).json() == event
+    assert (
+        client.get(EVENTS, params={"person_id": ada["id"]}, headers=intruder).json()["items"] == []
+    )
+    assert (
+        client.get(f"{EVENTS}/upcoming", params={"days": 366}, headers=intruder).json()["items"]
+        == []
+    )
