@@ -123,10 +123,13 @@ class EventsController(Controller):
         """Occurrences in the next ``days`` local days (from today's local midnight; default
         30), or in the UTC range ``from``..``to`` (at most 366 days), sorted by ``occurs_at``."""
         ryw.wait(principal.user_id, min_position, READS)
-        zone = calendar_view.zone(principal.user_id)
-        today = datetime.now(UTC).astimezone(zone).date()
-        start, end = _range(zone, today, days, from_, to)
-        rows = calendar_view.upcoming(principal.user_id, start, end, special_only=special_only)
+        now = datetime.now(UTC)
+        zone, rows = calendar_view.upcoming(
+            principal.user_id,
+            lambda zone: _range(zone, now.astimezone(zone).date(), days, from_, to),
+            special_only=special_only,
+        )
+        today = now.astimezone(zone).date()
         return Upcoming(timezone=zone.key, items=[OccurrenceOut.from_row(r, today) for r in rows])
 
     @get("/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True)

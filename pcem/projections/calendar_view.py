@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -12,12 +13,15 @@ from sqlalchemy import Engine, RowMapping, text
 from pcem.aggregates.event import schedule_of
 from pcem.aggregates.occurrences import occurrences
 from pcem.projections.calendar import VISIBLE_EVENT, user_zone
-from pcem.projections.horizon import current_horizon
+from pcem.projections.horizon import Horizon
 
 EVENT_COLUMNS = (
     "id, person_id, title, event_date, all_day, is_special_event, recurrence, notes,"
     " version, created_at, updated_at"
 )
+
+
+Window = Callable[[ZoneInfo], tuple[datetime, datetime]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class CalendarView:
         " AND (is_special_event OR NOT :special_only) ORDER BY occurs_at, event_id"
     )
     USER_EVENTS = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
+    ZONE_AND_HORIZON = text(
+        "SELECT (SELECT timezone FROM user_settings WHERE user_id = :user_id) AS timezone,"
+        " starts_at, ends_at FROM occurrence_horizon"
+    )
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -103,20 +111,27 @@ class CalendarView:
             rows = conn.execute(statement, params).mappings().all()
         return [EventRow.from_row(r) for r in rows]
 
-    def zone(self, user_id: str) -> ZoneInfo:
-        with self.engine.connect() as conn:
-            return user_zone(conn, user_id)
-
     def upcoming(
-        self, user_id: str, start: datetime, end: datetime, *, special_only: bool
-    ) -> list[OccurrenceRow]:
-        """Occurrences with ``start <= occurs_at < end``: read from the materialised
-        table inside the horizon, computed from the events outside it."""
-        params = {"user_id": user_id, "start": start, "end": end, "special_only": special_only}
+        self, user_id: str, window: Window, *, special_only: bool
+    ) -> tuple[ZoneInfo, list[OccurrenceRow]]:
+        """The user's zone, and the occurrences with ``start <= occurs_at < end`` for the
+        ``window`` computed in that zone: read from the materialised table inside the
+        horizon (one connection, two round trips), computed from the events outside it."""
         with self.engine.connect() as conn:
-            if current_horizon(conn).covers(start, end):
-                return [OccurrenceRow(**r) for r in conn.execute(self.UPCOMING, params).mappings()]
-        return self.computed_upcoming(user_id, start, end, special_only=special_only)
+            found = conn.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}).one()
+            zone = ZoneInfo(found.timezone or "UTC")
+            start, end = window(zone)
+            if Horizon(found.starts_at, found.ends_at).covers(start, end):
+                params = {
+                    "user_id": user_id,
+                    "start": start,
+                    "end": end,
+                    "special_only": special_only,
+                }
+                # Positional rows: building one mapping per row costs more than the query.
+                rows = conn.execute(self.UPCOMING, params).all()
+                return zone, [OccurrenceRow(*r) for r in rows]
+        return zone, self.computed_upcoming(user_id, start, end, special_only=special_only)
 
     def computed_upcoming(
         self, user_id: str, start: datetime, end: datetime, *, special_only: bool

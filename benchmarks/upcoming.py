@@ -1,0 +1,223 @@
+"""The upcoming query at scale: 10,000 users × 100 events (1,000,000 events).
+
+Fills the read tables of a fresh database (people and events by SQL; the
+occurrences by PCEM's own horizon keeper, the code the projector runs), then
+measures `GET /api/v1/events/upcoming` for 30 and 366 days:
+  * in SQL: the query the API sends, on one connection, random users;
+  * through HTTP: `pcem api` on loopback, one sequential client;
+  * beside them, a bare index range scan over a 1,000,000-row table in the same run.
+Prints p50/p95/p99 and the EXPLAIN plan.
+
+Usage: .venv/bin/python benchmarks/upcoming.py [--users 10000] [--events-per-user 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+from psycopg import sql
+from sqlalchemy import create_engine
+
+from pcem.cli.tokens import mint_token
+from pcem.migrate import migrate
+from pcem.projections.calendar_view import CalendarView
+from pcem.projections.horizon_keeper import advance_horizon
+from pcem.settings import load_settings
+
+ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PCEM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+PORT = 8766
+ZONES = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kathmandu",
+         "America/St_Johns", "Australia/Lord_Howe", "Pacific/Kiritimati"]  # fmt: skip
+
+FILL_PEOPLE = """
+INSERT INTO people (id, user_id, first_name, last_name, metadata, version, created_at, updated_at)
+SELECT md5('p' || u || '-' || p)::uuid, 'bench-' || u, 'First' || p, 'Last' || u, '{}', 1, now(), now()
+FROM generate_series(0, %(users)s - 1) u, generate_series(0, 19) p
+"""
+# Per user: 65 yearly, 15 one-off, 10 monthly (all day); 5 weekly and 5 yearly timed.
+FILL_EVENTS = """
+INSERT INTO events (id, user_id, person_id, title, event_date, all_day, is_special_event,
+                    recurrence, notes, version, created_at, updated_at)
+SELECT md5('e' || u || '-' || e)::uuid, 'bench-' || u, md5('p' || u || '-' || (e %% 20))::uuid,
+       'Event ' || e,
+       CASE WHEN e < 90 THEN to_char(date '1950-01-01' + ((u * 7919 + e * 104729) %% 27000), 'YYYY-MM-DD')
+            ELSE to_char(timestamp '2020-01-01' + ((u * 31 + e * 17) %% 2000) * interval '1 day'
+                         + ((u + e) %% 24) * interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END,
+       e < 90, e %% 2 = 0,
+       CASE WHEN e < 65 THEN 'yearly' WHEN e < 80 THEN 'none' WHEN e < 90 THEN 'monthly'
+            WHEN e < 95 THEN 'weekly' ELSE 'yearly' END,
+       '', 1, now(), now()
+FROM generate_series(0, %(users)s - 1) u, generate_series(0, %(events)s - 1) e
+"""
+FILL_SETTINGS = """
+INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)
+SELECT 'bench-' || u, (%(zones)s::text[])[1 + u %% %(n)s], '{}', 1, now()
+FROM generate_series(0, %(users)s - 1) u
+"""
+BARE = """
+CREATE TABLE bare_scan (k int NOT NULL, at timestamptz NOT NULL, payload text NOT NULL);
+INSERT INTO bare_scan SELECT i % 10000, now() + (i / 10000) * interval '4 days', 'x'
+FROM generate_series(0, 999999) i;
+CREATE INDEX bare_scan_idx ON bare_scan (k, at);
+ANALYZE bare_scan;
+"""
+
+
+def percentiles(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    q = statistics.quantiles(ms, n=100)
+    return f"p50 {q[49]:6.3f} ms   p95 {q[94]:6.3f} ms   p99 {q[98]:6.3f} ms"
+
+
+def timed(runs: int, call: Callable[[], object]) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--events-per-user", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=2000, help="queries per measurement")
+    args = parser.parse_args()
+    name = f"pcem_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        run(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    env = {**os.environ, "PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": REDIS_URL,
+           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING"}  # fmt: skip
+    settings = load_settings(env)
+    migrate(settings.require_database())
+    load(url, settings.require_database().sqlalchemy_url, args)
+    with psycopg.connect(url, autocommit=True) as conn:
+        measure_sql(conn, args)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "pcem.cli.main", "api", "--port", str(PORT)], env=env
+    )
+    try:
+        measure_http(settings, args)
+    finally:
+        api.terminate()
+        api.wait(timeout=20)
+
+
+def load(url: str, engine_url: str, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(FILL_PEOPLE, {"users": args.users})
+        conn.execute(FILL_EVENTS, {"users": args.users, "events": args.events_per_user})
+        conn.execute(FILL_SETTINGS, {"users": args.users, "zones": ZONES, "n": len(ZONES)})
+        conn.execute(
+            "UPDATE occurrence_horizon SET starts_at = '2000-01-01', ends_at = '2000-01-02'"
+        )
+        conn.execute(BARE)
+    engine = create_engine(engine_url)
+    with engine.begin() as c:
+        c.exec_driver_sql("INSERT INTO projection_tracking (name) VALUES ('people')")
+    advance_horizon(engine, datetime.now(UTC).date())  # materialises every occurrence
+    engine.dispose()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE occurrences")
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM occurrences)"
+        ).fetchone()
+    assert counts is not None
+    print(f"loaded {args.users:,} users, {counts[0]:,} events, {counts[1]:,} materialised occurrences"
+          f" in {time.perf_counter() - started:.0f} s\n")  # fmt: skip
+
+
+def window(user: int, days: int) -> tuple[str, datetime, datetime]:
+    zone = ZoneInfo(ZONES[user % len(ZONES)])
+    today = datetime.now(UTC).astimezone(zone).date()
+    start = datetime.combine(today, clock(0), tzinfo=zone).astimezone(UTC)
+    return f"bench-{user}", start, start + timedelta(days=days)
+
+
+def measure_sql(conn: psycopg.Connection[object], args: argparse.Namespace) -> None:
+    query = str(CalendarView.UPCOMING).replace(":user_id", "%(user_id)s").replace(
+        ":start", "%(start)s").replace(":end", "%(end)s").replace(":special_only", "%(special_only)s")  # fmt: skip
+    rng = random.Random(7)
+
+    def upcoming(days: int) -> None:
+        user_id, start, end = window(rng.randrange(args.users), days)
+        params = {"user_id": user_id, "start": start, "end": end, "special_only": False}
+        conn.execute(query, params, prepare=True).fetchall()
+
+    def bare() -> None:
+        start = datetime.now(UTC) + timedelta(days=rng.randrange(300))
+        conn.execute("SELECT k, at, payload FROM bare_scan WHERE k = %s AND at >= %s AND at < %s",
+                     (rng.randrange(10000), start, start + timedelta(days=30)), prepare=True).fetchall()  # fmt: skip
+
+    for days in (30, 366):
+        timed(200, lambda d=days: upcoming(d))  # warm up
+        rows = conn.execute(query, {"user_id": "bench-1", "start": window(1, days)[1],
+                                    "end": window(1, days)[2], "special_only": False}).fetchall()  # fmt: skip
+        print(
+            f"SQL  upcoming {days:>3} days ({len(rows)} rows for bench-1): {percentiles(timed(args.runs, lambda d=days: upcoming(d)))}"
+        )
+    timed(200, bare)
+    print(
+        f"SQL  bare index range scan, 1,000,000 rows:      {percentiles(timed(args.runs, bare))}\n"
+    )
+    _, start, end = window(1, 366)
+    plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + query,
+                        {"user_id": "bench-1", "start": start, "end": end, "special_only": False}).fetchall()  # fmt: skip
+    print("EXPLAIN (366 days, bench-1):\n" + "\n".join(str(r[0]) for r in plan) + "\n")
+
+
+def measure_http(settings: object, args: argparse.Namespace) -> None:
+    rng = random.Random(11)
+    tokens = {
+        u: mint_token(settings.jwt, f"bench-{u}", ttl=timedelta(hours=1))
+        for u in range(0, args.users, max(args.users // 500, 1))
+    }  # type: ignore[attr-defined]
+    users = list(tokens)
+    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}") as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if client.get("/health/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+        def upcoming(days: int) -> None:
+            user = rng.choice(users)
+            response = client.get("/api/v1/events/upcoming", params={"days": days},
+                                  headers={"Authorization": f"Bearer {tokens[user]}"})  # fmt: skip
+            assert response.status_code == 200, response.text
+
+        for days in (30, 366):
+            timed(100, lambda d=days: upcoming(d))
+            print(
+                f"HTTP upcoming {days:>3} days: {percentiles(timed(args.runs // 2, lambda d=days: upcoming(d)))}"
+            )
+
+
+if __name__ == "__main__":
+    main()
