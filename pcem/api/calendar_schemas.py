@@ -84,10 +84,7 @@ class EventOut(msgspec.Struct):
 
     @classmethod
     def from_row(cls, row: EventRow) -> EventOut:
-        return cls(
-            row.id, row.person_id, row.title, row.event_date, row.all_day, row.is_special_event,
-            row.recurrence, row.notes, row.version, row.created_at, row.updated_at,
-        )  # fmt: skip
+        return msgspec.convert(row, cls, from_attributes=True)
 
 
 class OccurrenceOut(msgspec.Struct):

@@ -24,7 +24,7 @@ from pcem.api.calendar_schemas import (
 )
 from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
 from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
-from pcem.api.pagination import Page, decode_cursor, encode_cursor
+from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import READS, IdempotencyKeyHeader, IfMatch, MinPosition, instant, remember
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, expected_version
@@ -100,12 +100,12 @@ class EventsController(Controller):
     ) -> Page[EventOut]:
         """Your events, oldest first, optionally of one person."""
         ryw.wait(principal.user_id, min_position, READS)
-        after = _event_sort_key(cursor) if cursor else None
+        after = decode_time_cursor(cursor) if cursor else None
         rows = calendar_view.page(principal.user_id, person_id, after=after, limit=limit + 1)
         more = len(rows) > limit
         return Page(
             items=[EventOut.from_row(r) for r in rows[:limit]],
-            next_cursor=encode_cursor(rows[limit - 1].sort_key) if more else None,
+            next_cursor=encode_time_cursor(*rows[limit - 1].sort_key) if more else None,
         )
 
     @get("/upcoming", operation_id="upcomingEvents", sync_to_thread=True)
@@ -212,13 +212,3 @@ def _range(
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _event_sort_key(cursor: str) -> tuple[datetime, UUID]:
-    created_at, event_id = decode_cursor(cursor, length=2)
-    try:
-        return datetime.fromisoformat(created_at), UUID(event_id)
-    except ValueError:
-        raise InvalidInputError(
-            [FieldError("cursor", "is not a cursor this API returned")]
-        ) from None

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Generic, TypeVar
+from uuid import UUID
 
 import msgspec
 
@@ -46,6 +48,19 @@ def decode_cursor(cursor: str, length: int) -> tuple[str, ...]:
     if len(key) != length:
         raise _invalid()
     return key
+
+
+def encode_time_cursor(created_at: datetime, item_id: UUID) -> str:
+    """A cursor for lists ordered by (created_at, id)."""
+    return encode_cursor((created_at.isoformat(), str(item_id)))
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, UUID]:
+    created_at, item_id = decode_cursor(cursor, length=2)
+    try:
+        return datetime.fromisoformat(created_at), UUID(item_id)
+    except ValueError:
+        raise _invalid() from None
 
 
 def _digest(payload: bytes) -> bytes:

@@ -54,16 +54,7 @@ class PersonOut(msgspec.Struct):
 
     @classmethod
     def from_row(cls, row: PersonRow) -> PersonOut:
-        return cls(
-            id=row.id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            primary_contact=row.primary_contact,
-            metadata=row.metadata,
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return msgspec.convert(row, cls, from_attributes=True)
 
 
 class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
@@ -104,4 +95,4 @@ class RelationshipOut(msgspec.Struct):
 
     @classmethod
     def from_row(cls, row: RelationshipRow) -> RelationshipOut:
-        return cls(row.id, row.source_id, row.target_id, row.type, row.created_at)
+        return msgspec.convert(row, cls, from_attributes=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,10 +13,9 @@ from pcem.aggregates.person import Person
 from pcem.api.auth import Principal
 from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
 from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
-from pcem.api.pagination import Page, decode_cursor, encode_cursor
+from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import READS, IdempotencyKeyHeader, MinPosition, remember
 from pcem.api.people_schemas import AddRelationship, RelationshipOut
-from pcem.api.problems import FieldError, InvalidInputError
 from pcem.commands.base import NotFoundError
 from pcem.commands.people import PeopleApplication
 from pcem.projections.people_view import PeopleView
@@ -96,14 +94,14 @@ class RelationshipsController(Controller):
         ryw.wait(principal.user_id, min_position, READS)
         if people_view.get(principal.user_id, person_id) is None:
             raise NotFoundError("Person", person_id)
-        after = _relationship_sort_key(cursor) if cursor else None
+        after = decode_time_cursor(cursor) if cursor else None
         rows = relationships_view.page(
             principal.user_id, person_id, direction, after=after, limit=limit + 1
         )
         more = len(rows) > limit
         return Page(
             items=[RelationshipOut.from_row(r) for r in rows[:limit]],
-            next_cursor=encode_cursor(rows[limit - 1].sort_key) if more else None,
+            next_cursor=encode_time_cursor(*rows[limit - 1].sort_key) if more else None,
         )
 
     @delete("/{relationship_id:uuid}", operation_id="removeRelationship", sync_to_thread=True)
@@ -119,13 +117,3 @@ class RelationshipsController(Controller):
         written = people.remove_relationship(principal.user_id, person_id, relationship_id)
         remember(ryw, principal, written)
         return Response(None, status_code=204, headers={POSITION_HEADER: str(written.position)})
-
-
-def _relationship_sort_key(cursor: str) -> tuple[datetime, UUID]:
-    created_at, relationship_id = decode_cursor(cursor, length=2)
-    try:
-        return datetime.fromisoformat(created_at), UUID(relationship_id)
-    except ValueError:
-        raise InvalidInputError(
-            [FieldError("cursor", "is not a cursor this API returned")]
-        ) from None

@@ -41,8 +41,8 @@ class RelationshipRow:
         return cls(**row)
 
     @property
-    def sort_key(self) -> tuple[str, str]:
-        return (self.created_at.isoformat(), str(self.id))
+    def sort_key(self) -> tuple[datetime, UUID]:
+        return (self.created_at, self.id)
 
 
 class RelationshipsView:
