@@ -58,6 +58,15 @@ def settings(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Se
         yield settings
 
 
+@pytest.fixture
+def isolated(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Settings]:
+    """A database of its own: no in-process projector competes for the lock here."""
+    with postgres.fresh_database() as url:
+        settings = settings_for(url, redis_server.url)
+        migrate(settings.require_database())
+        yield settings
+
+
 @pytest.fixture(scope="session")
 def container(settings: Settings) -> Iterator[Container]:
     container = build_container(settings)

@@ -98,17 +98,22 @@ def projections() -> None:
 @projections.command("status")
 @fails_cleanly
 def projections_status() -> None:
-    """Print each projection's position, the event store head, lag and state."""
+    """Print each projection's position, the event store head, lag, state and runner."""
     from sqlalchemy import create_engine
 
     from pcem.projections.tracking import ProjectionTracking
 
     engine = create_engine(current_settings().require_database().sqlalchemy_url)
     statuses = ProjectionTracking(engine).statuses()
-    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  STATE")
-    for s in statuses:
-        click.echo(f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state}")
     engine.dispose()
+    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  {'STATE':<10} RUNNER")
+    for s in statuses:
+        click.echo(
+            f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state:<10} "
+            f"{s.runner or '-'}"
+        )
+        if s.error:
+            click.echo(f"  failed at event {s.failed_position or '?'}: {s.error}")
 
 
 cli.add_command(dev)
