@@ -16,6 +16,7 @@ from pcem.api.consistency import ReadYourWrites
 from pcem.api.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
+from pcem.projections.locks import application_name
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
@@ -41,10 +42,15 @@ class Container:
         self.redis.close()
 
 
-def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
+def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api") -> Container:
+    """``role`` names this process's connections in ``pg_stat_activity``."""
     database = settings.require_database()
     engine = create_engine(
-        database.sqlalchemy_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        database.sqlalchemy_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name(role)},
     )
     client = redis.Redis.from_url(
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2

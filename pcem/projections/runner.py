@@ -14,8 +14,6 @@ error, and retried until the cause is fixed.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,17 +26,12 @@ from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
 from pcem.projections.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
+from pcem.projections.locks import holding
 from pcem.projections.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 
-LOCK_KEY = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
 EVENTS_CHANNEL = "pcem_events"  # eventsourcing NOTIFYs it on every insert
-
-
-def application_name(role: str) -> str:
-    """How this process shows in ``pg_stat_activity`` (and in ``projections status``)."""
-    return f"pcem {role} {socket.gethostname()}:{os.getpid()}"[:63]
 
 
 class ProjectionRunner:
@@ -82,6 +75,7 @@ class ProjectionRunner:
 
     def catch_up(self) -> int:
         """Apply everything recorded so far (no lock, no listening); returns events applied."""
+        self.tracking.ensure(self.name)
         total = 0
         while True:
             result = self.batches.apply_batch(self.track, self.batch_size)
@@ -125,12 +119,7 @@ class ProjectionRunner:
     @contextmanager
     def _leadership(self) -> Iterator[psycopg.Connection[Any] | None]:
         """A connection that holds this projection's lock and listens, or None if taken."""
-        with psycopg.connect(
-            self.listen_dsn, autocommit=True, application_name=application_name("projector")
-        ) as conn:
-            row = conn.execute(LOCK_KEY, (self.name,)).fetchone()
-            if not (row and row[0]):
-                yield None
-                return
-            conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+        with holding(self.listen_dsn, self.name, "projector") as conn:
+            if conn is not None:
+                conn.execute(f"LISTEN {EVENTS_CHANNEL}")
             yield conn

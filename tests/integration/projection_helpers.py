@@ -67,6 +67,41 @@ class Database:
             ]
             self.app.save(*people)
 
+    def write_history(self, user_id: str, people: int) -> None:
+        """People with the whole range of events: updates, relationships, delete, restore."""
+        previous = None
+        for i in range(people):
+            person = self.app.create_person(
+                user_id, first_name=f"F{i}", last_name="L", primary_contact=None, metadata={"i": i}
+            ).aggregate
+            self.app.update_person(
+                user_id, person.id, fields={"last_name": f"L{i}"}, metadata_patch={"k": [i]}
+            )
+            if previous is not None:
+                _, relationship = self.app.add_relationship(
+                    user_id, person.id, target_id=previous, type="friend"
+                )
+                if i % 3 == 0:
+                    self.app.remove_relationship(user_id, person.id, relationship)
+            if i % 5 == 0:
+                self.app.delete_person(user_id, person.id)
+            if i % 10 == 0:
+                self.app.restore_person(user_id, person.id)
+            previous = person.id if i % 5 != 0 or i % 10 == 0 else previous
+
+    def checksums(self, *tables: str) -> dict[str, str]:
+        return {
+            t: self.scalar(
+                f"SELECT md5(coalesce(string_agg(md5(r::text), '' ORDER BY md5(r::text)), ''))"
+                f" FROM {t} r"
+            )
+            for t in tables
+        }
+
+    def schemas(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+
     def close(self) -> None:
         self.app.close()
         self.engine.dispose()
