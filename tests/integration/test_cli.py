@@ -20,6 +20,8 @@ COMMANDS = [
     ["token"],
     ["projections"],
     ["projections", "status"],
+    ["projections", "rebuild"],
+    ["projections", "verify"],
 ]
 
 
