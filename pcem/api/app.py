@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from pcem.api.admin import ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.dependencies import DEPENDENCIES
 from pcem.api.health import HealthController
@@ -26,7 +27,12 @@ def create_app(container: Container) -> Litestar:
         JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
     )
     return Litestar(
-        route_handlers=[PeopleController, RelationshipsController, HealthController],
+        route_handlers=[
+            PeopleController,
+            RelationshipsController,
+            HealthController,
+            ProjectionsAdminController,
+        ],
         dependencies=DEPENDENCIES,
         middleware=[auth],
         exception_handlers={

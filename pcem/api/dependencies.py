@@ -15,6 +15,7 @@ from pcem.bootstrap import Container
 from pcem.commands.people import PeopleApplication
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
+from pcem.projections.tracking import ProjectionTracking
 
 
 def _principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -46,6 +47,10 @@ def _relationships_view(state: State) -> RelationshipsView:
     return _container(state).relationships_view
 
 
+def _tracking(state: State) -> ProjectionTracking:
+    return _container(state).tracking
+
+
 DEPENDENCIES = {
     "principal": Provide(_principal, sync_to_thread=False),
     "people": Provide(_people, sync_to_thread=False),
@@ -53,4 +58,5 @@ DEPENDENCIES = {
     "ryw": Provide(_read_your_writes, sync_to_thread=False),
     "idempotency": Provide(_idempotency, sync_to_thread=False),
     "relationships_view": Provide(_relationships_view, sync_to_thread=False),
+    "tracking": Provide(_tracking, sync_to_thread=False),
 }

@@ -138,7 +138,7 @@ def check_version(aggregate: OwnedAggregate, expected_version: int | None) -> No
 
 
 class NotFoundError(LookupError):
-    def __init__(self, kind: str, aggregate_id: UUID) -> None:
+    def __init__(self, kind: str, aggregate_id: UUID | str) -> None:
         super().__init__(f"{kind} {aggregate_id} not found")
         self.kind = kind
 
