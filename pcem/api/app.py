@@ -14,6 +14,8 @@ from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.dependencies import DEPENDENCIES
 from pcem.api.health import HealthController
 from pcem.api.idempotency import IdempotencyInFlightError, IdempotencyMismatchError
+from pcem.api.metrics import Metrics, MetricsController, broker_client
+from pcem.api.observability import RequestContextMiddleware, echo_request_id
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, status_handler
 from pcem.api.relationships import RelationshipsController
@@ -31,17 +33,27 @@ def create_app(container: Container) -> Litestar:
             PeopleController,
             RelationshipsController,
             HealthController,
+            MetricsController,
             ProjectionsAdminController,
         ],
         dependencies=DEPENDENCIES,
-        middleware=[auth],
+        middleware=[RequestContextMiddleware, auth],  # outermost first
+        before_send=[echo_request_id],
         exception_handlers={
             **EXCEPTION_HANDLERS,
             IdempotencyMismatchError: status_handler(422),
             IdempotencyInFlightError: status_handler(409),
         },
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"container": container, "verifier": container.verifier}),
+        state=State(
+            {
+                "container": container,
+                "verifier": container.verifier,
+                "metrics": Metrics(
+                    container.tracking, broker_client(container.settings.require_redis())
+                ),
+            }
+        ),
         openapi_config=_openapi(),
         signature_namespace={"Principal": Principal},
         on_shutdown=[container.close],

@@ -144,10 +144,12 @@ def pcem_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
-def start_pcem(settings: Settings, *args: str, **popen: Any) -> subprocess.Popen[str]:
+def start_pcem(
+    settings: Settings, *args: str, env_extra: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "pcem.cli.main", *args],
-        env=pcem_env(settings),
+        env=pcem_env(settings, **(env_extra or {})),
         text=True,
         **popen,
     )
