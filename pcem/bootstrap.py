@@ -21,6 +21,8 @@ from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
+from pcem.support.access_log import SupportAccessLog
+from pcem.support.history import SupportHistory
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Container:
     read_your_writes: ReadYourWrites
     idempotency: Idempotency
     relationships_view: RelationshipsView
+    support_history: SupportHistory
 
     def close(self) -> None:
         self.people.close()
@@ -56,15 +59,17 @@ def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
     )
     tracking = ProjectionTracking(engine)
+    people = PeopleApplication(env=eventsourcing_env(database, pool_size=pool_size))
     return Container(
         settings=settings,
         engine=engine,
         redis=client,
-        people=PeopleApplication(env=eventsourcing_env(database, pool_size=pool_size)),
+        people=people,
         tracking=tracking,
         people_view=PeopleView(engine),
         verifier=TokenVerifier(settings.jwt),
         read_your_writes=ReadYourWrites(client, tracking),
         idempotency=Idempotency(engine, client),
         relationships_view=RelationshipsView(engine),
+        support_history=SupportHistory(people, SupportAccessLog(engine)),
     )

@@ -19,6 +19,7 @@ from pcem.api.observability import RequestContextMiddleware, echo_request_id
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, status_handler
 from pcem.api.relationships import RelationshipsController
+from pcem.api.support import SupportController
 from pcem.bootstrap import Container
 
 MAX_BODY_BYTES = 64 * 1024
@@ -35,6 +36,7 @@ def create_app(container: Container) -> Litestar:
             HealthController,
             MetricsController,
             ProjectionsAdminController,
+            SupportController,
         ],
         dependencies=DEPENDENCIES,
         middleware=[RequestContextMiddleware, auth],  # outermost first

@@ -16,6 +16,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
+from pcem.support.history import SupportHistory
 
 
 def _principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -51,6 +52,10 @@ def _tracking(state: State) -> ProjectionTracking:
     return _container(state).tracking
 
 
+def _support_history(state: State) -> SupportHistory:
+    return _container(state).support_history
+
+
 DEPENDENCIES = {
     "principal": Provide(_principal, sync_to_thread=False),
     "people": Provide(_people, sync_to_thread=False),
@@ -59,4 +64,5 @@ DEPENDENCIES = {
     "idempotency": Provide(_idempotency, sync_to_thread=False),
     "relationships_view": Provide(_relationships_view, sync_to_thread=False),
     "tracking": Provide(_tracking, sync_to_thread=False),
+    "support_history": Provide(_support_history, sync_to_thread=False),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pcem.cli.audit import audit
 from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.cli.projections import projections
@@ -93,6 +94,7 @@ def token(user_id: str, roles: tuple[str, ...], ttl: str) -> None:
 
 cli.add_command(dev)
 cli.add_command(projections)
+cli.add_command(audit)
 
 if __name__ == "__main__":
     cli()

@@ -22,6 +22,8 @@ COMMANDS = [
     ["projections", "status"],
     ["projections", "rebuild"],
     ["projections", "verify"],
+    ["audit"],
+    ["audit", "history"],
 ]
 
 

@@ -14,6 +14,10 @@ from tests.integration.api_helpers import Client, bearer
 Call = Callable[[Client, dict[str, str]], Any]
 
 ROUTES: dict[str, tuple[str, Call]] = {
+    "support history": (
+        "support",
+        lambda c, h: c.get(f"/api/v1/support/aggregates/{uuid.uuid4()}/history", headers=h),
+    ),
     "list projections": ("operator", lambda c, h: c.get("/api/v1/admin/projections", headers=h)),
     "rebuild projection": (
         "operator",
