@@ -19,10 +19,13 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.calendar_view import CalendarView
+from pcem.projections.locks import application_name
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
+from pcem.support.access_log import SupportAccessLog
+from pcem.support.history import SupportHistory
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Container:
     calendar: CalendarApplication
     calendar_view: CalendarView
     settings_app: SettingsApplication
+    support_history: SupportHistory
 
     def close(self) -> None:
         for application in (self.people, self.calendar, self.settings_app):
@@ -48,10 +52,15 @@ class Container:
         self.redis.close()
 
 
-def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
+def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api") -> Container:
+    """``role`` names this process's connections in ``pg_stat_activity``."""
     database = settings.require_database()
     engine = create_engine(
-        database.sqlalchemy_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        database.sqlalchemy_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name(role)},
     )
     client = redis.Redis.from_url(
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
@@ -59,11 +68,12 @@ def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
     tracking = ProjectionTracking(engine)
     # Three applications share one event store; each keeps a small pool of its own.
     event_store = eventsourcing_env(database, pool_size=max(pool_size // 3, 2))
+    people = PeopleApplication(env=event_store)
     return Container(
         settings=settings,
         engine=engine,
         redis=client,
-        people=PeopleApplication(env=event_store),
+        people=people,
         tracking=tracking,
         people_view=PeopleView(engine),
         verifier=TokenVerifier(settings.jwt),
@@ -73,4 +83,5 @@ def build_container(settings: Settings, *, pool_size: int = 10) -> Container:
         calendar=CalendarApplication(env=event_store),
         calendar_view=CalendarView(engine),
         settings_app=SettingsApplication(env=event_store),
+        support_history=SupportHistory(people, SupportAccessLog(engine)),
     )

@@ -1,28 +1,69 @@
-"""Structured JSON logs on stderr, one object per line, for every process."""
+"""Structured JSON logs on stderr, one object per line, for every process.
+
+Context bound with ``structlog.contextvars`` (the request id and user id of an
+API request, the process name) is merged into every line. Secrets never reach
+the output: values under secret-sounding keys and anything shaped like a JWT or
+a bearer credential are replaced, wherever they appear, as a last step before
+rendering - a safety net, since nothing should log them in the first place.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
 import structlog
+from structlog.processors import ExceptionRenderer
+from structlog.tracebacks import ExceptionDictTransformer
 
 from pcem.settings import Settings, log_level_number
 
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(r"authorization|token|secret|password|cookie|api_key", re.IGNORECASE)
+_CREDENTIAL = re.compile(
+    r"eyJ[\w-]*\.[\w-]+\.[\w-]*"  # a JWT (its header always starts with {" -> eyJ)
+    r"|(?i:bearer|basic)\s+[\w.~+/=-]+"
+)
 
-def configure_logging(settings: Settings, process: str) -> None:
-    level = log_level_number(settings)
-    logging.basicConfig(stream=sys.stderr, level=max(level, logging.WARNING), format="%(message)s")
+
+def configure_logging(
+    settings: Settings, process: str, *, stream: TextIO | None = None, quiet: bool = False
+) -> None:
+    """``quiet``: warnings and errors only (commands that draw progress on stderr)."""
+    level = max(log_level_number(settings), logging.WARNING if quiet else logging.NOTSET)
+    output = stream or sys.stderr
+    logging.basicConfig(stream=output, level=max(level, logging.WARNING), format="%(message)s")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            # Frame locals could hold a request's headers: never render them.
+            ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            redact_secrets,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(process=process)
+
+
+def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event.items():
+        event[key] = REDACTED if _SECRET_KEY.search(key) else _scrub(value)
+    return event
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CREDENTIAL.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -58,6 +59,15 @@ def settings(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Se
         yield settings
 
 
+@pytest.fixture
+def isolated(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Settings]:
+    """A database of its own: no in-process projector competes for the lock here."""
+    with postgres.fresh_database() as url:
+        settings = settings_for(url, redis_server.url)
+        migrate(settings.require_database())
+        yield settings
+
+
 @pytest.fixture(scope="session")
 def container(settings: Settings) -> Iterator[Container]:
     container = build_container(settings)
@@ -68,12 +78,8 @@ def container(settings: Settings) -> Iterator[Container]:
 @pytest.fixture(scope="session")
 def projector(container: Container) -> Iterator[None]:
     """The real projector, following the event store in this process."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_projector, args=(container, stop), daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=10)
+    with projector_running(container):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -109,8 +115,14 @@ def auth(user_id: str, token_for: TokenFactory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def live_url(container: Container, projector: None) -> Iterator[str]:
     """The app served by uvicorn on a loopback port: real HTTP, real concurrency."""
+    with serving(container) as url:
+        yield url
+
+
+@contextmanager
+def serving(container: Container) -> Iterator[str]:
     app = create_app(container)
-    app.on_shutdown.clear()
+    app.on_shutdown.clear()  # the container outlives the server
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -118,6 +130,20 @@ def live_url(container: Container, projector: None) -> Iterator[str]:
     while not server.started:
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def projector_running(container: Container) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projector, args=(container, stop), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from pcem.aggregates.ownership import OwnedEvent
+from pcem.support.history import AggregateHistory
 
 # Envelope fields every event has; "changes" are the rest.
 _ENVELOPE = frozenset(
@@ -42,3 +43,21 @@ def audit_entry(event: OwnedEvent) -> AuditEntry:
 
 def history_of(events: list[OwnedEvent]) -> History:
     return History(items=[audit_entry(e) for e in events])
+
+
+class AggregateHistoryOut(msgspec.Struct):
+    """Any user's aggregate and its whole history, as support sees it."""
+
+    aggregate_id: str
+    aggregate_type: str
+    owner: str
+    items: list[AuditEntry]
+
+
+def support_history_of(history: AggregateHistory) -> AggregateHistoryOut:
+    return AggregateHistoryOut(
+        aggregate_id=str(history.aggregate_id),
+        aggregate_type=history.aggregate_type,
+        owner=history.owner,
+        items=[audit_entry(e) for e in history.events],
+    )

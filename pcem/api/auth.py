@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import structlog
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from litestar.connection import ASGIConnection
@@ -145,4 +146,5 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             principal = verifier.verify(token.strip())
         except InvalidTokenError as error:
             raise NotAuthorizedException(str(error)) from None
-        return AuthenticationResult(user=principal, auth=token)
+        structlog.contextvars.bind_contextvars(user_id=principal.user_id)  # for every log line
+        return AuthenticationResult(user=principal, auth=None)  # the token is not kept

@@ -18,6 +18,8 @@ from pcem.commands.settings import SettingsApplication
 from pcem.projections.calendar_view import CalendarView
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
+from pcem.projections.tracking import ProjectionTracking
+from pcem.support.history import SupportHistory
 
 
 def _principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -61,6 +63,14 @@ def _settings(state: State) -> SettingsApplication:
     return _container(state).settings_app
 
 
+def _tracking(state: State) -> ProjectionTracking:
+    return _container(state).tracking
+
+
+def _support_history(state: State) -> SupportHistory:
+    return _container(state).support_history
+
+
 DEPENDENCIES = {
     "calendar": Provide(_calendar, sync_to_thread=False),
     "calendar_view": Provide(_calendar_view, sync_to_thread=False),
@@ -71,4 +81,6 @@ DEPENDENCIES = {
     "ryw": Provide(_read_your_writes, sync_to_thread=False),
     "idempotency": Provide(_idempotency, sync_to_thread=False),
     "relationships_view": Provide(_relationships_view, sync_to_thread=False),
+    "tracking": Provide(_tracking, sync_to_thread=False),
+    "support_history": Provide(_support_history, sync_to_thread=False),
 }

@@ -51,7 +51,7 @@ def _database_and_projections(container: Container) -> tuple[str, dict[str, Any]
         statuses = container.tracking.statuses()
     except sqlalchemy.exc.SQLAlchemyError:
         return "down", {}
-    return "ok", {s.name: ProjectionLag(lag=s.lag, state=s.state) for s in statuses}
+    return "ok", {s.name: ProjectionLag(lag=s.lag, state=s.state) for s in statuses if s.is_live}
 
 
 def _redis(container: Container) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from pcem.cli.audit import audit
 from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
+from pcem.cli.projections import projections
 from pcem.settings import ConfigError
 
 
@@ -59,7 +61,7 @@ def projector() -> None:
 
     settings = current_settings()
     configure_logging(settings, "projector")
-    container = build_container(settings, pool_size=3)
+    container = build_container(settings, pool_size=3, role="projector")
     try:
         run_projector(container, stop_on_signals())
     finally:
@@ -90,28 +92,9 @@ def token(user_id: str, roles: tuple[str, ...], ttl: str) -> None:
     click.echo(mint_token(current_settings().jwt, user_id, roles=roles, ttl=lifetime))
 
 
-@cli.group()
-def projections() -> None:
-    """Inspect the read-model projections."""
-
-
-@projections.command("status")
-@fails_cleanly
-def projections_status() -> None:
-    """Print each projection's position, the event store head, lag and state."""
-    from sqlalchemy import create_engine
-
-    from pcem.projections.tracking import ProjectionTracking
-
-    engine = create_engine(current_settings().require_database().sqlalchemy_url)
-    statuses = ProjectionTracking(engine).statuses()
-    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  STATE")
-    for s in statuses:
-        click.echo(f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state}")
-    engine.dispose()
-
-
 cli.add_command(dev)
+cli.add_command(projections)
+cli.add_command(audit)
 
 if __name__ == "__main__":
     cli()

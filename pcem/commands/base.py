@@ -137,6 +137,14 @@ class PcemApplication(Application[UUID]):
         self.get_owned(user_id, aggregate_id, kind)
         return cast(list[OwnedEvent], list(self.repository.event_store.get(aggregate_id)))
 
+    def history_for_support(self, aggregate_id: UUID) -> list[OwnedEvent]:
+        """Every event of ANY user's aggregate, oldest first: deliberately not scoped.
+
+        Only for the support role, through ``pcem.support.history``, which records
+        each call in the support access log; nothing else may call this.
+        """
+        return cast(list[OwnedEvent], list(self.repository.event_store.get(aggregate_id)))
+
     def at_version(self, user_id: str, aggregate_id: UUID, kind: type[A], version: int) -> A:
         current = self.get_owned(user_id, aggregate_id, kind)
         if not 1 <= version <= current.version:
@@ -161,7 +169,7 @@ def check_version(aggregate: OwnedAggregate, expected_version: int | None) -> No
 
 
 class NotFoundError(LookupError):
-    def __init__(self, kind: str, aggregate_id: UUID) -> None:
+    def __init__(self, kind: str, aggregate_id: UUID | str) -> None:
         super().__init__(f"{kind} {aggregate_id} not found")
         self.kind = kind
 

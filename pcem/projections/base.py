@@ -4,7 +4,16 @@ Like eventsourcing's ``Projection``, a projection is a class with a
 singledispatch ``process_event``. Unlike it, events arrive in batches: the
 runner applies many events and one tracking record in a single transaction
 (one transaction per event would cap replays at ~1,000 events/s), so each
-handler receives the open SQLAlchemy connection of that batch.
+handler receives the open SQLAlchemy connection of that batch. Handlers that
+only change rows use :func:`pcem.projections.writes.write`, which pipelines.
+
+A projection owns the read tables it names in ``tables`` (parents before the
+tables that reference them), which is what lets an operator rebuild it aside
+and swap (``pcem.projections.rebuild``). For that to reproduce the same rows:
+handlers touch only their own tables, with unqualified names; rows take their
+keys and timestamps from events (no sequences, no ``now()``); and no other
+table references these. Handlers must not cause side effects beyond their
+tables: a rebuild replays every event through them.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from sqlalchemy import Connection
 
 class Projection:
     name: ClassVar[str]
-    tables: ClassVar[tuple[str, ...]]  # the read tables it owns, referenced ones first
+    tables: ClassVar[tuple[str, ...]] = ()  # the read tables it owns, referenced ones first
 
     @singledispatchmethod
     def process_event(self, event: Any, conn: Connection) -> None:

@@ -24,7 +24,9 @@ from pcem.aggregates.person import Person
 from pcem.aggregates.settings import UserSettings
 from pcem.projections.base import Projection
 from pcem.projections.horizon import current_horizon
+from pcem.projections.writes import read, write
 
+USER_TIMEZONE = text("SELECT timezone FROM user_settings WHERE user_id = :user_id")
 VISIBLE_EVENT = (
     "SELECT e.id, e.user_id, e.person_id, e.title, e.event_date, e.recurrence,"
     " e.is_special_event, trim(p.first_name || ' ' || p.last_name) AS person_name"
@@ -34,10 +36,8 @@ VISIBLE_EVENT = (
 
 
 def user_zone(conn: Connection, user_id: str) -> ZoneInfo:
-    name = conn.execute(
-        text("SELECT timezone FROM user_settings WHERE user_id = :user_id"), {"user_id": user_id}
-    ).scalar()
-    return ZoneInfo(name or "UTC")
+    rows = read(conn, USER_TIMEZONE, {"user_id": user_id})
+    return ZoneInfo(rows[0].timezone if rows else "UTC")
 
 
 def materialise(
@@ -119,13 +119,15 @@ class CalendarTables(Projection):
 
     @process_event.register
     def _created(self, event: CalendarEvent.Created, conn: Connection) -> None:
-        conn.execute(self.INSERT_EVENT, _event_columns(event, event.__dict__))
+        write(conn, self.INSERT_EVENT, _event_columns(event, event.__dict__))
         self._rematerialise_event(conn, event.originator_id, event.user_id)
 
     @process_event.register
     def _updated(self, event: CalendarEvent.Updated, conn: Connection) -> None:
-        current = conn.execute(self.EVENT_FIELDS, {"id": event.originator_id}).mappings().one()
-        conn.execute(self.UPDATE_EVENT, _event_columns(event, {**current, **event.changes}))
+        (current,) = read(conn, self.EVENT_FIELDS, {"id": event.originator_id})
+        write(
+            conn, self.UPDATE_EVENT, _event_columns(event, {**current._asdict(), **event.changes})
+        )
         self._rematerialise_event(conn, event.originator_id, event.user_id)
 
     @process_event.register
@@ -143,12 +145,13 @@ class CalendarTables(Projection):
     @process_event.register
     def _person_updated(self, event: Person.Updated, conn: Connection) -> None:
         if {"first_name", "last_name"} & event.changes.keys():
-            conn.execute(self.RENAME_PERSON, {"id": event.originator_id})
+            write(conn, self.RENAME_PERSON, {"id": event.originator_id})
 
     @process_event.register
     def _settings_changed(self, event: UserSettings.Changed, conn: Connection) -> None:
         settings = event.settings
-        conn.execute(
+        write(
+            conn,
             self.UPSERT_SETTINGS,
             {
                 "user_id": event.user_id,
@@ -160,14 +163,15 @@ class CalendarTables(Projection):
         )
         # A new zone moves every occurrence (all-day ones start at local midnight,
         # timed ones keep their local wall-clock time).
-        conn.execute(self.DELETE_USER_OCCURRENCES, {"user_id": event.user_id})
-        rows = conn.execute(self.VISIBLE_BY_USER, {"user_id": event.user_id}).all()
+        write(conn, self.DELETE_USER_OCCURRENCES, {"user_id": event.user_id})
+        rows = read(conn, self.VISIBLE_BY_USER, {"user_id": event.user_id})
         materialise(conn, list(rows), ZoneInfo(settings["timezone"]))
 
     def _set_state(
         self, conn: Connection, event: CalendarEvent.Event, *, deleted: bool, hidden: bool
     ) -> None:
-        conn.execute(
+        write(
+            conn,
             self.SET_EVENT_STATE,
             {
                 "id": event.originator_id,
@@ -180,8 +184,8 @@ class CalendarTables(Projection):
         self._rematerialise_event(conn, event.originator_id, event.user_id)  # type: ignore[attr-defined]
 
     def _rematerialise_event(self, conn: Connection, event_id: UUID, user_id: str) -> None:
-        conn.execute(self.DELETE_EVENT_OCCURRENCES, {"id": event_id})
-        rows = conn.execute(self.VISIBLE_BY_ID, {"id": event_id}).all()
+        write(conn, self.DELETE_EVENT_OCCURRENCES, {"id": event_id})
+        rows = read(conn, self.VISIBLE_BY_ID, {"id": event_id})
         materialise(conn, list(rows), user_zone(conn, user_id))
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, text
 
+from pcem.projections.writes import read
+
 # Occurrences are materialised a little beyond the window on both sides, so a
 # query inside the window never misses one whose local day straddles its edge.
 MARGIN = timedelta(days=2)
@@ -36,5 +38,5 @@ SELECT_HORIZON = text("SELECT starts_at, ends_at FROM occurrence_horizon")
 
 
 def current_horizon(conn: Connection) -> Horizon:
-    row = conn.execute(SELECT_HORIZON).one()
+    (row,) = read(conn, SELECT_HORIZON, {})
     return Horizon(row.starts_at, row.ends_at)

@@ -18,6 +18,8 @@ from sqlalchemy import Engine, text
 
 from pcem.projections.calendar import VISIBLE_EVENT, materialise
 from pcem.projections.horizon import Horizon, current_horizon
+from pcem.projections.rebuild import rebuild_track
+from pcem.projections.shadow import schema_exists
 from pcem.projections.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
@@ -42,6 +44,11 @@ def advance_horizon(engine: Engine, today: date, projection: str = "people") -> 
         tracking.lock_position(conn, projection)
         current = current_horizon(conn)
         if target.ends_at <= current.ends_at:
+            return False
+        if schema_exists(conn, rebuild_track(projection).schema or ""):
+            # A rebuild materialises with the horizon it started with; moving it now
+            # would leave its tables with two horizons. Try again at the next check.
+            log.info("horizon.waits_for_rebuild", projection=projection)
             return False
         conn.execute(DROP_BEFORE, {"before": target.materialised[0]})
         tail = (max(current.materialised[1], target.materialised[0]), target.materialised[1])

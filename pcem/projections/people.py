@@ -18,6 +18,7 @@ from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
 from pcem.projections.base import CompositeProjection, Projection
 from pcem.projections.calendar import CalendarTables
+from pcem.projections.writes import write
 
 
 class PeopleTables(Projection):
@@ -59,7 +60,8 @@ class PeopleTables(Projection):
 
     @process_event.register
     def _created(self, event: Person.Created, conn: Connection) -> None:
-        conn.execute(
+        write(
+            conn,
             self.INSERT,
             {
                 "id": event.originator_id,
@@ -81,19 +83,20 @@ class PeopleTables(Projection):
         for field in UPDATABLE_FIELDS:
             params[field] = changes.get(field)
             params[f"set_{field}"] = field in changes
-        conn.execute(self.UPDATE, params)
+        write(conn, self.UPDATE, params)
 
     @process_event.register
     def _deleted(self, event: Person.Deleted, conn: Connection) -> None:
-        conn.execute(self.SET_DELETED, {"deleted_at": event.timestamp, **_versioned(event)})
+        write(conn, self.SET_DELETED, {"deleted_at": event.timestamp, **_versioned(event)})
 
     @process_event.register
     def _restored(self, event: Person.Restored, conn: Connection) -> None:
-        conn.execute(self.SET_DELETED, {"deleted_at": None, **_versioned(event)})
+        write(conn, self.SET_DELETED, {"deleted_at": None, **_versioned(event)})
 
     @process_event.register
     def _relationship_added(self, event: Person.RelationshipAdded, conn: Connection) -> None:
-        conn.execute(
+        write(
+            conn,
             self.ADD_RELATIONSHIP,
             {
                 "id": event.relationship_id,
@@ -104,12 +107,12 @@ class PeopleTables(Projection):
                 "at": event.timestamp,
             },
         )
-        conn.execute(self.TOUCH, _versioned(event))
+        write(conn, self.TOUCH, _versioned(event))
 
     @process_event.register
     def _relationship_removed(self, event: Person.RelationshipRemoved, conn: Connection) -> None:
-        conn.execute(self.REMOVE_RELATIONSHIP, {"id": event.relationship_id})
-        conn.execute(self.TOUCH, _versioned(event))
+        write(conn, self.REMOVE_RELATIONSHIP, {"id": event.relationship_id})
+        write(conn, self.TOUCH, _versioned(event))
 
 
 def _versioned(event: OwnedEvent) -> dict[str, Any]:

@@ -7,7 +7,9 @@ closes, the lock is released and a standby takes over.
 
 Each batch of events and the new position commit in one transaction, so a crash
 anywhere loses nothing and applies nothing twice: the next holder resumes from
-the committed position.
+the committed position. An event the projection cannot apply stops this
+projection only: it is marked ``failed`` with that event's position and the
+error, and retried until the cause is fixed.
 """
 
 from __future__ import annotations
@@ -15,24 +17,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import structlog
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
+from pcem.projections.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
+from pcem.projections.locks import holding
 from pcem.projections.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 
-SELECT_AFTER = text(
-    "SELECT notification_id, originator_id, originator_version, topic, state"
-    " FROM pcem_events WHERE notification_id > :after"
-    " ORDER BY notification_id LIMIT :limit"
-)
-LOCK_KEY = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
+EVENTS_CHANNEL = "pcem_events"  # eventsourcing NOTIFYs it on every insert
 
 
 class ProjectionRunner:
@@ -41,35 +40,34 @@ class ProjectionRunner:
         *,
         projection: Projection,
         engine: Engine,
-        app: Application,  # type: ignore[type-arg]  # only its mapper is used
+        app: Application[Any],  # only its mapper is used
         listen_dsn: str,
         batch_size: int = 500,
         idle_wait: float = 1.0,
         retry_wait: float = 5.0,
     ) -> None:
-        self.projection = projection
         self.name = projection.name
-        self.engine = engine
-        self.mapper = app.mapper
         self.tracking = ProjectionTracking(engine)
+        self.batches = Batches(projection, engine, app.mapper, self.tracking)
+        self.track = Track(projection.name)
         self.listen_dsn = listen_dsn
         self.batch_size = batch_size
         self.idle_wait = idle_wait
         self.retry_wait = retry_wait
-        self.topics = projection.handled_topics()
+        self.failing = False
 
     def run(self, stop: threading.Event) -> None:
         """Follow the event store until ``stop`` is set, surviving database outages."""
-        self.tracking.ensure(self.name)
         while not stop.is_set():
             try:
+                self.tracking.ensure(self.name)
                 with self._leadership() as listener:
                     if listener is None:
                         stop.wait(self.idle_wait)  # another process runs it: stand by
                         continue
                     log.info("projection.leading", projection=self.name)
                     self._follow(listener, stop)
-            except (psycopg.OperationalError, OSError) as error:
+            except DATABASE_UNAVAILABLE as error:
                 log.warning(
                     "projection.database_unavailable", projection=self.name, error=str(error)
                 )
@@ -77,63 +75,51 @@ class ProjectionRunner:
 
     def catch_up(self) -> int:
         """Apply everything recorded so far (no lock, no listening); returns events applied."""
+        self.tracking.ensure(self.name)
         total = 0
-        while (applied := self.apply_batch()) > 0:
-            total += applied
-        return total
+        while True:
+            result = self.batches.apply_batch(self.track, self.batch_size)
+            total += result.events
+            if not result.full:
+                return total
 
-    def apply_batch(self) -> int:
-        """Apply up to ``batch_size`` events after the tracked position, in one transaction."""
-        with self.engine.begin() as conn:
-            position = self.tracking.lock_position(conn, self.name)
-            rows = conn.execute(SELECT_AFTER, {"after": position, "limit": self.batch_size}).all()
-            for row in rows:
-                self._apply(conn, row)
-            if rows:
-                self.tracking.advance(conn, self.name, rows[-1].notification_id)
-        return len(rows)
-
-    def _apply(self, conn: Connection, row: object) -> None:
-        topic = row.topic  # type: ignore[attr-defined]
-        if topic not in self.topics:
-            return
-        stored = StoredEvent(
-            originator_id=row.originator_id,  # type: ignore[attr-defined]
-            originator_version=row.originator_version,  # type: ignore[attr-defined]
-            topic=topic,
-            state=bytes(row.state),  # type: ignore[attr-defined]
-        )
-        self.projection.process_event(self.mapper.to_domain_event(stored), conn)
-
-    def _follow(self, listener: psycopg.Connection[object], stop: threading.Event) -> None:
+    def _follow(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                applied = self.apply_batch()
-            except (psycopg.OperationalError, OSError):
-                raise
-            except Exception as error:  # a poisoned event: stop this projection only
-                self._fail(error)
+                result = self.batches.apply_batch(self.track, self.batch_size)
+            except ProjectionFailure as failure:  # a poisoned event: stop this projection only
+                self._fail(str(failure), failure.position)
                 stop.wait(self.retry_wait)
                 continue
-            if applied < self.batch_size:
+            except DATABASE_UNAVAILABLE:
+                raise
+            except Exception as error:  # not tied to one event: still this projection only
+                log.exception("projection.batch_error", projection=self.name)
+                self._fail(f"{type(error).__name__}: {error}", None)
+                stop.wait(self.retry_wait)
+                continue
+            self._resumed()
+            if not result.full:
                 self._wait_for_news(listener)
 
-    def _fail(self, error: Exception) -> None:
-        message = f"{type(error).__name__}: {error}"
-        log.error("projection.failed", projection=self.name, error=message)
-        self.tracking.mark_failed(self.name, message)
+    def _fail(self, message: str, position: int | None) -> None:
+        log.error("projection.failed", projection=self.name, position=position, error=message)
+        self.tracking.mark_failed(self.name, message, position)
+        self.failing = True
 
-    def _wait_for_news(self, listener: psycopg.Connection[object]) -> None:
+    def _resumed(self) -> None:
+        if self.failing:
+            log.info("projection.resumed", projection=self.name)
+            self.failing = False
+
+    def _wait_for_news(self, listener: psycopg.Connection[Any]) -> None:
         for _ in listener.notifies(timeout=self.idle_wait, stop_after=1):
             pass
 
     @contextmanager
-    def _leadership(self) -> Iterator[psycopg.Connection[object] | None]:
+    def _leadership(self) -> Iterator[psycopg.Connection[Any] | None]:
         """A connection that holds this projection's lock and listens, or None if taken."""
-        with psycopg.connect(self.listen_dsn, autocommit=True) as conn:
-            row = conn.execute(LOCK_KEY, (self.name,)).fetchone()
-            if not (row and row[0]):
-                yield None
-                return
-            conn.execute("LISTEN pcem_events")  # the channel eventsourcing NOTIFYs on insert
+        with holding(self.listen_dsn, self.name, "projector") as conn:
+            if conn is not None:
+                conn.execute(f"LISTEN {EVENTS_CHANNEL}")
             yield conn

@@ -1,4 +1,4 @@
-"""`pcem projector`: one runner thread per projection, until told to stop."""
+"""`pcem projector`: one runner thread per projection, and one for rebuilds, until told to stop."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pcem.bootstrap import Container
 from pcem.projections.base import Projection
 from pcem.projections.horizon_keeper import keep_horizon
 from pcem.projections.people import PeopleProjection
+from pcem.projections.rebuild_worker import RebuildWorker
 from pcem.projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,11 @@ def build_runners(container: Container) -> list[ProjectionRunner]:
     ]
 
 
+def build_rebuild_worker(container: Container) -> RebuildWorker:
+    database = container.settings.require_database()
+    return RebuildWorker(all_projections(), container.engine, container.people.mapper, database.url)
+
+
 def run_projector(container: Container, stop: threading.Event) -> None:
     threads = [
         threading.Thread(target=runner.run, args=(stop,), name=f"projection-{runner.name}")
@@ -42,9 +48,11 @@ def run_projector(container: Container, stop: threading.Event) -> None:
             target=keep_horizon, args=(container.engine, stop), name="occurrence-horizon"
         )
     )
+    worker = build_rebuild_worker(container)
+    threads.append(threading.Thread(target=worker.run, args=(stop,), name="rebuilds"))
     for thread in threads:
         thread.start()
-    log.info("projector.started", projections=[t.name for t in threads])
+    log.info("projector.started", threads=[t.name for t in threads])
     for thread in threads:
         thread.join()
     log.info("projector.stopped")

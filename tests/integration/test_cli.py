@@ -20,6 +20,10 @@ COMMANDS = [
     ["token"],
     ["projections"],
     ["projections", "status"],
+    ["projections", "rebuild"],
+    ["projections", "verify"],
+    ["audit"],
+    ["audit", "history"],
 ]
 
 

@@ -1,100 +1,97 @@
-"""The projector killed mid-stream and restarted loses and duplicates nothing."""
+"""Projector processes killed mid-stream: nothing is lost, nothing applied twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from pcem.aggregates.person import Person
-from pcem.commands.people import PeopleApplication
-from pcem.eventstore.config import eventsourcing_env
-from pcem.migrate import migrate
+from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
-from tests.conftest import settings_for
-from tests.servers import PostgresServer, RedisServer
+from tests.integration.projection_helpers import Database, start_pcem
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
+ROWS = "SELECT count(*), count(DISTINCT id) FROM people WHERE user_id = 'victim'"
+
 
 @pytest.fixture
-def isolated(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Settings]:
-    """A database of its own: no in-process projector competes for the lock here."""
-    with postgres.fresh_database() as url:
-        settings = settings_for(url, redis_server.url)
-        migrate(settings.require_database())
-        yield settings
+def db(isolated: Settings) -> Iterator[Database]:
+    database = Database(isolated)
+    yield database
+    database.close()
 
 
-def start_projector(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PCEM_DATABASE_URL": settings.require_database().url,
-        "PCEM_REDIS_URL": settings.require_redis().url,
-        "PCEM_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen([sys.executable, "-m", "pcem.cli.main", "projector"], env=env)
+def start_projector(settings: Settings) -> subprocess.Popen[str]:
+    return start_pcem(settings, "projector")
 
 
-def write_people(app: PeopleApplication, user_id: str, count: int, batch: int = 50) -> None:
-    for start in range(0, count, batch):
-        people = [
-            Person.create(user_id=user_id, actor=user_id, first_name=f"P{start + i}")
-            for i in range(min(batch, count - start))
-        ]
-        app.save(*people)
+def stop(*processes: subprocess.Popen[str]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait(timeout=10)
 
 
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+def people_runner(db: Database) -> str | None:
+    statuses = ProjectionTracking(db.engine).statuses()
+    return next((s.runner for s in statuses if s.name == "people"), None)
 
 
-def test_killed_projector_resumes_without_losing_or_repeating_events(isolated: Settings) -> None:
-    engine = create_engine(isolated.require_database().sqlalchemy_url)
-    app = PeopleApplication(env=eventsourcing_env(isolated.require_database()))
-    position = text(
-        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE name = 'people'"
-    )
-    head = text("SELECT coalesce(max(notification_id), 0) FROM pcem_events")
-    rows = text("SELECT count(*), count(DISTINCT id) FROM people WHERE user_id = 'victim'")
+def caught_up(db: Database) -> bool:
+    return db.position("people") == db.head()
 
-    def scalar(statement: object) -> int:
-        with engine.connect() as conn:
-            return int(conn.execute(statement).scalar_one())  # type: ignore[arg-type]
 
-    write_people(app, "victim", 3000)
-    writer = threading.Thread(target=write_people, args=(app, "victim", 3000))
-    projector = start_projector(isolated)
+def test_killed_projector_resumes_without_losing_or_repeating_events(db: Database) -> None:
+    db.write_people("victim", 3000)
+    writer = threading.Thread(target=db.write_people, args=("victim", 3000))
+    projector = start_projector(db.settings)
     try:
         writer.start()  # events keep arriving while the projector works and dies
-        wait_until(lambda: scalar(position) > 0, 30, "the projector to make progress")
+        wait_until(lambda: db.position("people") > 0, 30, "the projector to make progress")
         projector.send_signal(signal.SIGKILL)
         projector.wait(timeout=10)
-        killed_at = scalar(position)
-        assert 0 < killed_at < scalar(head), "the kill should land mid-stream"
+        killed_at = db.position("people")
+        assert 0 < killed_at < db.head(), "the kill should land mid-stream"
 
-        projector = start_projector(isolated)
+        projector = start_projector(db.settings)
         writer.join()
-        wait_until(
-            lambda: scalar(position) == scalar(head), 60, "the restarted projector to catch up"
-        )
+        wait_until(lambda: caught_up(db), 60, "the restarted projector to catch up")
     finally:
-        projector.kill()
-        projector.wait(timeout=10)
-        app.close()
+        stop(projector)
 
-    with engine.connect() as conn:
-        total, distinct = conn.execute(rows).one()
-    engine.dispose()
+    total, distinct = db.row(ROWS)
+    assert total == distinct == 6000
+
+
+def test_of_two_projectors_one_applies_and_the_other_takes_over_when_it_is_killed(
+    db: Database,
+) -> None:
+    db.write_people("victim", 2000)
+    first, second = start_projector(db.settings), start_projector(db.settings)
+    writer = threading.Thread(target=db.write_people, args=("victim", 4000, 20))
+    try:
+        wait_until(lambda: people_runner(db) is not None, 30, "one projector to lead")
+        writer.start()
+        leader = people_runner(db)
+        leader_process = first if leader.endswith(f":{first.pid}") else second  # type: ignore[union-attr]
+        standby = second if leader_process is first else first
+        wait_until(lambda: db.position("people") > 0, 30, "the leader to make progress")
+        assert writer.is_alive(), "the standby should have events left to apply"
+        leader_process.send_signal(signal.SIGKILL)
+        leader_process.wait(timeout=10)
+
+        wait_until(
+            lambda: str(people_runner(db)).endswith(f":{standby.pid}"), 30, "the standby to lead"
+        )
+        writer.join()
+        wait_until(lambda: caught_up(db), 60, "the standby to catch up")
+        assert standby.poll() is None
+    finally:
+        stop(first, second)
+
+    total, distinct = db.row(ROWS)
     assert total == distinct == 6000

@@ -1,0 +1,94 @@
+"""Per request: an id (the caller's ``X-Request-ID`` or a new one), one log line, a metric.
+
+Only routes that exist are logged and measured (by route template); a request
+for an unknown path still gets its ``X-Request-ID``.
+
+The id and, once authenticated, the user id are bound to the logging context,
+so every line logged while serving the request carries them. The id is echoed
+in ``X-Request-ID`` on every response, errors included. Query strings and
+headers are never logged: they can hold personal data and credentials.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from pcem.api.metrics import Metrics
+
+log = structlog.get_logger("pcem.api.requests")
+
+HEADER = "x-request-id"
+_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request's id, chosen once: the caller's if it is sane, else a new one."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        given = _header(scope, HEADER.encode())
+        state["request_id"] = given if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
+    return str(state["request_id"])
+
+
+class RequestContextMiddleware:
+    """Binds the request id for logging, then logs and measures the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # if the response never starts, the client saw a failure
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id_of(scope), user_id=None):
+            try:
+                await self.app(scope, receive, send_and_note_status)
+            except HTTPException as error:  # raised by inner middleware (auth): answered outside
+                status = error.status_code
+                raise
+            finally:
+                self._record(scope, str(scope.get("method")), status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, method: str, status: int, seconds: float) -> None:
+        route = scope.get("path_template") or "unmatched"
+        metrics: Metrics = scope["app"].state.metrics
+        metrics.observe_request(route, method, status, seconds)
+        log.info(
+            "http.request",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+        )
+
+
+async def echo_request_id(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: every response says which request it answers."""
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)[HEADER] = request_id_of(scope)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    headers: Any = scope.get("headers", [])
+    for key, value in headers:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -1,0 +1,75 @@
+"""`pcem audit history ID`: an aggregate's owner and whole story, for support staff.
+
+Each use is recorded in the support access log with actor ``cli``, like a read
+through the API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import click
+
+from pcem.cli.common import current_settings, fails_cleanly
+
+if TYPE_CHECKING:
+    from pcem.api.audit import AggregateHistoryOut
+
+
+@click.group()
+def audit() -> None:
+    """Read any record's history, for support (every read is recorded)."""
+
+
+@audit.command("history")
+@click.argument("aggregate_id", type=click.UUID)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
+@fails_cleanly
+def history(aggregate_id: UUID, as_json: bool) -> None:
+    """Print the owner and every event of AGGREGATE_ID (a person, event or settings)."""
+    import msgspec
+    from sqlalchemy import create_engine
+
+    from pcem.api.audit import support_history_of
+    from pcem.commands.base import NotFoundError
+    from pcem.commands.people import PeopleApplication
+    from pcem.eventstore.config import eventsourcing_env
+    from pcem.logs import configure_logging
+    from pcem.support.access_log import SupportAccessLog
+    from pcem.support.history import SupportHistory
+
+    settings = current_settings()
+    database = settings.require_database()
+    configure_logging(settings, "cli", quiet=True)
+    engine = create_engine(database.sqlalchemy_url)
+    app = PeopleApplication(env=eventsourcing_env(database, pool_size=1))
+    try:
+        found = SupportHistory(app, SupportAccessLog(engine)).read(
+            aggregate_id, actor="cli", channel="cli"
+        )
+    except NotFoundError:
+        raise click.ClickException(f"no aggregate {aggregate_id} in the event store") from None
+    finally:
+        app.close()
+        engine.dispose()
+    body = support_history_of(found)
+    if as_json:
+        click.echo(msgspec.json.encode(body).decode())
+    else:
+        click.echo(_table(body))
+
+
+def _table(body: AggregateHistoryOut) -> str:
+    lines = [
+        f"{body.aggregate_type} {body.aggregate_id}, owned by {body.owner}:"
+        f" {len(body.items)} events",
+        f"{'VERSION':>7}  {'OCCURRED AT':<27} {'TYPE':<20} {'ACTOR':<20} CHANGES",
+    ]
+    for e in body.items:
+        changes = json.dumps(e.changes, default=str, ensure_ascii=False)
+        lines.append(
+            f"{e.version:>7}  {e.occurred_at.isoformat():<27} {e.type:<20} {e.actor:<20} {changes}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""`pcem projections …`: status, rebuild and verify, for operators."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.progress import ProgressBar
+
+if TYPE_CHECKING:  # the heavy imports wait until a command runs, to keep --help quick
+    from eventsourcing.persistence import Mapper
+    from sqlalchemy import Engine
+
+    from pcem.projections.base import Projection
+    from pcem.projections.verify import VerificationResult
+
+INTERRUPTED = 130
+
+
+@click.group()
+def projections() -> None:
+    """Inspect, rebuild and verify the read-model projections."""
+
+
+@projections.command("status")
+@fails_cleanly
+def status() -> None:
+    """Print each projection's position, the event store head, lag, state and runner."""
+    from sqlalchemy import create_engine
+
+    from pcem.projections.tracking import ProjectionTracking
+
+    engine = create_engine(current_settings().require_database().sqlalchemy_url)
+    statuses = ProjectionTracking(engine).statuses()
+    engine.dispose()
+    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  {'STATE':<10} RUNNER")
+    for s in statuses:
+        click.echo(
+            f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state:<10} "
+            f"{s.runner or '-'}"
+        )
+        if s.error:
+            click.echo(f"  failed at event {s.failed_position or '?'}: {s.error}")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Rebuild every projection in turn.")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000))
+@fails_cleanly
+def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
+    """Rebuild NAME's tables from the events, aside, then swap them in.
+
+    The API keeps serving the old tables until the new ones are complete.
+    Interrupted, a rebuild resumes where it stopped when run again (or a
+    running `pcem projector` finishes it). Progress goes to stderr.
+    """
+    from pcem.projections.supervisor import all_projections
+
+    if everything == (name is not None):
+        raise click.UsageError("give one projection NAME, or --all")
+    chosen = all_projections() if everything else [_projection(name or "")]
+    stop = stop_on_signals()
+    with _store("rebuild") as store:
+        for projection in chosen:
+            _rebuild_one(store, projection, batch_size, stop)
+
+
+@projections.command("verify")
+@click.argument("name")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000))
+@fails_cleanly
+def verify(name: str, batch_size: int) -> None:
+    """Build NAME afresh, aside, and compare it with the live tables row by row.
+
+    Prints each table's row counts and checksums and any rows that differ;
+    exit status 1 if anything differs. The live tables are not touched.
+    """
+    from pcem.projections.locks import holding
+    from pcem.projections.verify import Verification, verify_track
+
+    projection = _projection(name)
+    stop = stop_on_signals()
+    with _store("verify") as store, holding(store.dsn, verify_track(name).name, "verify") as held:
+        if held is None:
+            raise click.ClickException(f"a verification of {name!r} is already running")
+        verification = Verification(projection, store.engine, store.mapper, batch_size=batch_size)
+        bar = ProgressBar(name)
+        result = verification.run(stop, bar.update)
+    if result is None:
+        bar.finish("interrupted")
+        sys.exit(INTERRUPTED)
+    bar.finish("built afresh; comparing")
+    click.echo(_report(name, result))
+    sys.exit(0 if result.identical else 1)
+
+
+def _projection(name: str) -> Projection:
+    from pcem.projections.supervisor import all_projections
+
+    known = {p.name: p for p in all_projections()}
+    if name not in known:
+        raise click.BadParameter(
+            f"no projection {name!r}; there are: {', '.join(sorted(known))}", param_hint="NAME"
+        )
+    return known[name]
+
+
+@dataclass(frozen=True)
+class _Store:
+    """What rebuilds and verifications need: the database and the events' mapper."""
+
+    engine: Engine
+    mapper: Mapper[Any]
+    dsn: str
+
+
+@contextmanager
+def _store(role: str) -> Iterator[_Store]:
+    from sqlalchemy import create_engine
+
+    from pcem.commands.people import PeopleApplication
+    from pcem.eventstore.config import eventsourcing_env
+    from pcem.logs import configure_logging
+    from pcem.projections.locks import application_name
+
+    settings = current_settings()
+    database = settings.require_database()
+    configure_logging(settings, "cli", quiet=True)  # stderr is the progress bar's
+    engine = create_engine(
+        database.sqlalchemy_url,
+        pool_size=2,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name(role)},
+    )
+    app = PeopleApplication(env=eventsourcing_env(database, pool_size=1))
+    try:
+        yield _Store(engine, app.mapper, database.url)
+    finally:
+        app.close()
+        engine.dispose()
+
+
+def _rebuild_one(
+    store: _Store, projection: Projection, batch_size: int, stop: threading.Event
+) -> None:
+    """Rebuild here, or - while another process holds the rebuild - follow its progress."""
+    from pcem.projections.locks import holding
+    from pcem.projections.rebuild import rebuild_track
+    from pcem.projections.tracking import ProjectionTracking
+
+    track = rebuild_track(projection.name).name
+    tracking = ProjectionTracking(store.engine)
+    tracking.request(track)  # if this process dies, a projector finishes the job
+    bar = ProgressBar(projection.name)
+    while not stop.is_set():
+        with holding(store.dsn, track, "rebuild") as held:
+            if held is not None:
+                _rebuild_here(store, projection, batch_size, stop, bar)
+                return
+        status = tracking.status(track)
+        if status is None:
+            bar.finish("rebuilt and swapped in by another process")
+            return
+        if status.state == "failed":
+            raise click.ClickException(f"rebuild of {projection.name!r} failed: {status.error}")
+        bar.update(status.position, status.head)
+        stop.wait(0.5)
+    _interrupted(bar)
+
+
+def _rebuild_here(
+    store: _Store,
+    projection: Projection,
+    batch_size: int,
+    stop: threading.Event,
+    bar: ProgressBar,
+) -> None:
+    from pcem.projections.batches import ProjectionFailure
+    from pcem.projections.rebuild import Rebuild, RebuildError
+    from pcem.projections.shadow import ShadowError
+
+    rebuild = Rebuild(projection, store.engine, store.mapper, batch_size=batch_size)
+    try:
+        swapped = rebuild.run(stop, bar.update)
+    except ProjectionFailure as failure:
+        bar.finish("failed")
+        raise click.ClickException(
+            f"rebuild of {projection.name!r} stopped at {failure};"
+            " fix the cause and run again to resume"
+        ) from None
+    except (RebuildError, ShadowError) as error:
+        bar.finish("failed")
+        raise click.ClickException(str(error)) from None
+    if not swapped:
+        _interrupted(bar)
+    bar.finish("rebuilt and swapped in")
+
+
+def _interrupted(bar: ProgressBar) -> None:
+    bar.finish("interrupted; run the same command again to resume")
+    sys.exit(INTERRUPTED)
+
+
+def _report(name: str, result: VerificationResult) -> str:
+    lines = [f"{name}, compared at event {result.position}:"]
+    for t in result.tables:
+        verdict = "identical" if t.identical else f"{t.differences} rows differ"
+        lines.append(
+            f"  {t.table:<20} live {t.live_rows:>9,} rows {t.live_checksum[:12]}"
+            f"  rebuilt {t.fresh_rows:>9,} rows {t.fresh_checksum[:12]}  {verdict}"
+        )
+        lines += [f"    {d.kind:<13} {t.key}={d.key}" for d in t.examples]
+        if t.differences > len(t.examples):
+            lines.append(f"    … and {t.differences - len(t.examples)} more")
+    return "\n".join(lines)

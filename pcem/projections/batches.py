@@ -1,0 +1,183 @@
+"""Applying a projection's events in batches: one transaction, one position update.
+
+The live runner, a rebuild and a verification all go through :class:`Batches`;
+they differ only in their :class:`Track`: the tracking row that holds their
+position, and the schema whose tables the handlers write to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import sqlalchemy.exc
+from eventsourcing.persistence import Mapper, StoredEvent
+from sqlalchemy import Connection, Engine, Row, text
+
+from pcem.projections.base import Projection
+from pcem.projections.tracking import ProjectionTracking
+from pcem.projections.writes import pipelined
+
+MAX_POSITION = 2**63 - 1
+
+# The handled events after a position, and how far the scan got (in the same
+# snapshot): when fewer than `limit` events match, every position up to the
+# visible head was looked at, and events commit in position order, so no lower
+# position can appear later.
+SELECT_BATCH = text(
+    "WITH head AS (SELECT coalesce(max(notification_id), 0) AS scanned FROM pcem_events"
+    "  WHERE notification_id <= :upto),"
+    " batch AS (SELECT notification_id, originator_id, originator_version, topic, state"
+    "  FROM pcem_events WHERE notification_id > :after AND notification_id <= :upto"
+    "  AND topic = ANY(:topics) ORDER BY notification_id LIMIT :limit)"
+    " SELECT head.scanned, batch.* FROM head LEFT JOIN batch ON true"
+    " ORDER BY batch.notification_id"
+)
+SEARCH_PATH = text("SELECT set_config('search_path', :path, true)")
+CURRENT_SEARCH_PATH = text("SELECT current_setting('search_path')")
+
+# Errors that say "the database is unreachable", not "this event is bad".
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    OSError,
+)
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, sqlalchemy.exc.DBAPIError)
+
+
+@dataclass(frozen=True)
+class Track:
+    """A tracking row, the schema its tables are in (None: the live tables), and the
+    state a successful batch leaves it in."""
+
+    name: str
+    schema: str | None = None
+    state: str = "running"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    before: int
+    after: int
+    events: int
+    full: bool  # as many events as the limit: more may be waiting
+
+
+class ProjectionFailure(Exception):
+    """An event the projection cannot apply; everything before it has been applied."""
+
+    def __init__(self, position: int, cause: BaseException) -> None:
+        super().__init__(f"event {position}: {type(cause).__name__}: {cause}")
+        self.position = position
+        self.cause = cause
+
+
+class _EventFailed(Exception):
+    def __init__(self, position: int, cause: BaseException) -> None:
+        super().__init__(position)
+        self.position = position
+        self.cause = cause
+
+
+class Batches:
+    def __init__(
+        self,
+        projection: Projection,
+        engine: Engine,
+        mapper: Mapper[Any],
+        tracking: ProjectionTracking,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.mapper = mapper
+        self.tracking = tracking
+        self.topics = sorted(projection.handled_topics())
+
+    def apply_batch(self, track: Track, limit: int, upto: int = MAX_POSITION) -> BatchResult:
+        """Apply up to ``limit`` events after the track's position, in one transaction.
+
+        Raises :class:`ProjectionFailure` naming the first event that cannot be
+        applied, after committing the events before it.
+        """
+        try:
+            return self._transaction(track, limit, upto, fast=True)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except _EventFailed as failed:
+            raise self._stop_before(track, failed, limit) from failed.cause
+        except Exception:  # a write failed when the pipeline synced: which one?
+            return self._diagnose(track, limit, upto)
+
+    def apply_within(self, conn: Connection, track: Track, limit: int, upto: int) -> BatchResult:
+        """Apply a batch inside the caller's transaction (locking the track's row)."""
+        position = self.tracking.lock_position(conn, track.name)
+        return self._apply(conn, track, position, limit, upto, fast=True)
+
+    def _transaction(self, track: Track, limit: int, upto: int, *, fast: bool) -> BatchResult:
+        with self.engine.begin() as conn:
+            position = self.tracking.lock_position(conn, track.name)
+            return self._apply(conn, track, position, limit, upto, fast=fast)
+
+    def _apply(
+        self, conn: Connection, track: Track, position: int, limit: int, upto: int, *, fast: bool
+    ) -> BatchResult:
+        params = {"after": position, "upto": upto, "topics": self.topics, "limit": limit}
+        result = conn.execute(SELECT_BATCH, params).all()  # at least the `head` row
+        rows = [r for r in result if r.notification_id is not None]
+        full = len(rows) == limit
+        last = rows[-1].notification_id if full else max(position, int(result[0].scanned))
+        with _tables_of(conn, track), pipelined(conn) if fast else nullcontext():
+            self._handle(conn, rows, fast=fast)
+        if last > position:
+            self.tracking.advance(conn, track.name, last, track.state)
+        return BatchResult(position, last, len(rows), full)
+
+    def _handle(self, conn: Connection, rows: list[Row[Any]], *, fast: bool) -> None:
+        # Pipelined, a database error may belong to any earlier write of the batch.
+        unattributable = DATABASE_ERRORS if fast else ()
+        for row in rows:
+            try:
+                stored = StoredEvent(
+                    originator_id=row.originator_id,
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    state=bytes(row.state),
+                )
+                self.projection.process_event(self.mapper.to_domain_event(stored), conn)
+            except (*DATABASE_UNAVAILABLE, *unattributable):
+                raise
+            except Exception as error:
+                raise _EventFailed(row.notification_id, error) from error
+
+    def _diagnose(self, track: Track, limit: int, upto: int) -> BatchResult:
+        """Re-run the batch one statement at a time to find the event that fails."""
+        try:
+            return self._transaction(track, limit, upto, fast=False)
+        except _EventFailed as failed:
+            raise self._stop_before(track, failed, limit) from failed.cause
+
+    def _stop_before(self, track: Track, failed: _EventFailed, limit: int) -> ProjectionFailure:
+        """Commit the events before the failing one (finding an earlier culprit if need be)."""
+        while True:
+            try:
+                self._transaction(track, limit, failed.position - 1, fast=False)
+            except _EventFailed as earlier:
+                failed = earlier
+            else:
+                return ProjectionFailure(failed.position, failed.cause)
+
+
+@contextmanager
+def _tables_of(conn: Connection, track: Track) -> Iterator[None]:
+    """Within the block, unqualified table names resolve to the track's schema first."""
+    if track.schema is None:
+        yield
+        return
+    previous = conn.execute(CURRENT_SEARCH_PATH).scalar_one()
+    conn.execute(SEARCH_PATH, {"path": f'"{track.schema}", public'})
+    yield
+    conn.execute(SEARCH_PATH, {"path": previous})

@@ -1,0 +1,31 @@
+"""Session advisory locks: which process works on a tracking row.
+
+A holder keeps its own connection open for as long as it works; when the
+process dies, PostgreSQL closes the connection and releases the lock, so
+another process can take over. ``projections status`` shows each holder by
+the ``application_name`` of that connection.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
+
+
+def application_name(role: str) -> str:
+    return f"pcem {role} {socket.gethostname()}:{os.getpid()}"[:63]
+
+
+@contextmanager
+def holding(dsn: str, tracking_name: str, role: str) -> Iterator[psycopg.Connection[Any] | None]:
+    """A connection holding the lock on ``tracking_name``, or None if another holds it."""
+    with psycopg.connect(dsn, autocommit=True, application_name=application_name(role)) as conn:
+        row = conn.execute(TRY_LOCK, (tracking_name,)).fetchone()
+        yield conn if row and row[0] else None

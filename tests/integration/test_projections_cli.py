@@ -1,0 +1,81 @@
+"""`pcem projections rebuild|verify` as an operator runs them."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from pcem.projections.people import PeopleProjection
+from pcem.projections.runner import ProjectionRunner
+from pcem.settings import Settings
+from tests.integration.projection_helpers import Database, pcem_env
+from tests.integration.test_cli import pcem
+
+
+@pytest.fixture
+def db(isolated: Settings) -> Iterator[Database]:
+    database = Database(isolated)
+    database.write_history("u1", 20)
+    ProjectionRunner(
+        projection=PeopleProjection(), engine=database.engine, app=database.app, listen_dsn=""
+    ).catch_up()
+    yield database
+    database.close()
+
+
+def run(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+    return pcem("projections", *args, env=pcem_env(db.settings))
+
+
+def test_verify_reports_identical_tables_with_exit_status_0(db: Database) -> None:
+    result = run(db, "verify", "people")
+
+    assert result.returncode == 0, result.stderr
+    assert f"compared at event {db.head()}" in result.stdout
+    assert result.stdout.count("identical") == len(PeopleProjection.tables)
+    assert not {s for s in db.schemas() if s.startswith("verify_")}
+    assert db.tracking("people@verify") is None
+
+
+def test_verify_names_each_row_that_differs_with_exit_status_1(db: Database) -> None:
+    person = db.scalar("SELECT min(id::text) FROM people")
+    relationship = db.scalar("SELECT min(id::text) FROM relationships")
+    db.execute("UPDATE people SET first_name = 'Tampered' WHERE id = CAST(:id AS uuid)", id=person)
+    db.execute("DELETE FROM relationships WHERE id = CAST(:id AS uuid)", id=relationship)
+
+    result = run(db, "verify", "people")
+
+    assert result.returncode == 1
+    assert f"differs       id={person}" in result.stdout
+    assert f"only rebuilt  id={relationship}" in result.stdout
+
+
+def test_rebuild_of_an_unknown_projection_lists_the_known_ones(db: Database) -> None:
+    result = run(db, "rebuild", "nothing-here")
+
+    assert result.returncode == 2
+    assert "there are: people" in result.stderr
+
+
+def test_rebuild_all_rebuilds_every_projection(db: Database) -> None:
+    before = db.checksums("people", "relationships")
+
+    result = run(db, "rebuild", "--all")
+
+    assert result.returncode == 0, result.stderr
+    assert "people: rebuilt and swapped in" in result.stderr
+    assert db.checksums("people", "relationships") == before
+
+
+def test_status_shows_a_failed_projection_with_its_event_and_error(db: Database) -> None:
+    db.execute(
+        "UPDATE projection_tracking SET state = 'failed', failed_position = 7,"
+        " error = 'event 7: boom' WHERE name = 'people'"
+    )
+
+    result = run(db, "status")
+
+    assert "failed" in result.stdout
+    assert "failed at event 7: event 7: boom" in result.stdout
