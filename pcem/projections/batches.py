@@ -118,9 +118,6 @@ class Batches:
 
     def _transaction(self, track: Track, limit: int, upto: int, *, fast: bool) -> BatchResult:
         with self.engine.begin() as conn:
-            # Not waiting for the WAL flush at commit is safe here: a crash can only lose
-            # whole recent batches together with their positions, which are then re-applied.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             position = self.tracking.lock_position(conn, track.name)
             return self._apply(conn, track, position, limit, upto, fast=fast)
 
