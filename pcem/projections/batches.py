@@ -18,6 +18,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from sqlalchemy import Connection, Engine, Row, text
 
 from pcem.projections.base import Projection
+from pcem.projections.shadow import LIVE_SCHEMA, quote
 from pcem.projections.tracking import ProjectionTracking
 from pcem.projections.writes import pipelined
 
@@ -60,8 +61,7 @@ class Track:
 
 @dataclass(frozen=True)
 class BatchResult:
-    before: int
-    after: int
+    after: int  # the track's position after the batch
     events: int  # applied (events of topics the projection handles)
     full: bool  # more events are waiting beyond this batch
 
@@ -134,7 +134,7 @@ class Batches:
             self._handle(conn, rows, fast=fast)
         if last > position:
             self.tracking.advance(conn, track.name, last, track.state)
-        return BatchResult(position, last, len(rows), full=last < reachable)
+        return BatchResult(last, len(rows), full=last < reachable)
 
     def _handle(self, conn: Connection, rows: list[Row[Any]], *, fast: bool) -> None:
         # Pipelined, a database error may belong to any earlier write of the batch.
@@ -178,6 +178,6 @@ def _tables_of(conn: Connection, track: Track) -> Iterator[None]:
         yield
         return
     previous = conn.execute(CURRENT_SEARCH_PATH).scalar_one()
-    conn.execute(SEARCH_PATH, {"path": f'"{track.schema}", public'})
+    conn.execute(SEARCH_PATH, {"path": f"{quote(track.schema)}, {LIVE_SCHEMA}"})
     yield
     conn.execute(SEARCH_PATH, {"path": previous})
