@@ -83,21 +83,28 @@ def verify(name: str, batch_size: int) -> None:
     Prints each table's row counts and checksums and any rows that differ;
     exit status 1 if anything differs. The live tables are not touched.
     """
+    from pcem.projections.batches import ProjectionFailure
     from pcem.projections.locks import holding
+    from pcem.projections.rebuild import RebuildError
+    from pcem.projections.shadow import ShadowError
     from pcem.projections.verify import Verification, verify_track
 
     projection = _projection(name)
     stop = stop_on_signals()
+    bar = ProgressBar(name)
     with _store("verify") as store, holding(store.dsn, verify_track(name).name, "verify") as held:
         if held is None:
             raise click.ClickException(f"a verification of {name!r} is already running")
         verification = Verification(projection, store.engine, store.mapper, batch_size=batch_size)
-        bar = ProgressBar(name)
-        result = verification.run(stop, bar.update)
+        try:
+            result = verification.run(stop, bar.update)
+        except (ProjectionFailure, RebuildError, ShadowError) as error:
+            bar.finish("failed")
+            raise click.ClickException(f"cannot build {name!r} afresh: {error}") from None
     if result is None:
         bar.finish("interrupted")
         sys.exit(INTERRUPTED)
-    bar.finish("built afresh; comparing")
+    bar.finish("built afresh and compared")
     click.echo(_report(name, result))
     sys.exit(0 if result.identical else 1)
 

@@ -18,23 +18,23 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from sqlalchemy import Connection, Engine, Row, text
 
 from pcem.projections.base import Projection
+from pcem.projections.shadow import LIVE_SCHEMA, quote
 from pcem.projections.tracking import ProjectionTracking
 from pcem.projections.writes import pipelined
 
 MAX_POSITION = 2**63 - 1
 
-# The handled events after a position, and how far the scan got (in the same
-# snapshot): when fewer than `limit` events match, every position up to the
-# visible head was looked at, and events commit in position order, so no lower
-# position can appear later.
+# A batch is a window of positions, (after, after + limit], so every plan is
+# bounded: an ORDER BY ... LIMIT with a topic filter lets the planner scan the
+# whole rest of the store when its estimates are off. The head is read in the
+# same snapshot: events commit in position order, so once the window reaches
+# the visible head, no lower position can still appear.
 SELECT_BATCH = text(
-    "WITH head AS (SELECT coalesce(max(notification_id), 0) AS scanned FROM pcem_events"
-    "  WHERE notification_id <= :upto),"
-    " batch AS (SELECT notification_id, originator_id, originator_version, topic, state"
-    "  FROM pcem_events WHERE notification_id > :after AND notification_id <= :upto"
-    "  AND topic = ANY(:topics) ORDER BY notification_id LIMIT :limit)"
-    " SELECT head.scanned, batch.* FROM head LEFT JOIN batch ON true"
-    " ORDER BY batch.notification_id"
+    "WITH head AS (SELECT coalesce(max(notification_id), 0) AS head FROM pcem_events)"
+    " SELECT head.head, e.notification_id, e.originator_id, e.originator_version, e.topic,"
+    " e.state FROM head LEFT JOIN pcem_events e ON e.notification_id > :after"
+    " AND e.notification_id <= :window_end AND e.topic = ANY(:topics)"
+    " ORDER BY e.notification_id"
 )
 SEARCH_PATH = text("SELECT set_config('search_path', :path, true)")
 CURRENT_SEARCH_PATH = text("SELECT current_setting('search_path')")
@@ -61,10 +61,9 @@ class Track:
 
 @dataclass(frozen=True)
 class BatchResult:
-    before: int
-    after: int
-    events: int
-    full: bool  # as many events as the limit: more may be waiting
+    after: int  # the track's position after the batch
+    events: int  # applied (events of topics the projection handles)
+    full: bool  # more events are waiting beyond this batch
 
 
 class ProjectionFailure(Exception):
@@ -98,7 +97,7 @@ class Batches:
         self.topics = sorted(projection.handled_topics())
 
     def apply_batch(self, track: Track, limit: int, upto: int = MAX_POSITION) -> BatchResult:
-        """Apply up to ``limit`` events after the track's position, in one transaction.
+        """Apply the next ``limit`` positions after the track's, in one transaction.
 
         Raises :class:`ProjectionFailure` naming the first event that cannot be
         applied, after committing the events before it.
@@ -125,16 +124,17 @@ class Batches:
     def _apply(
         self, conn: Connection, track: Track, position: int, limit: int, upto: int, *, fast: bool
     ) -> BatchResult:
-        params = {"after": position, "upto": upto, "topics": self.topics, "limit": limit}
+        window_end = min(upto, position + limit)
+        params = {"after": position, "window_end": window_end, "topics": self.topics}
         result = conn.execute(SELECT_BATCH, params).all()  # at least the `head` row
         rows = [r for r in result if r.notification_id is not None]
-        full = len(rows) == limit
-        last = rows[-1].notification_id if full else max(position, int(result[0].scanned))
+        reachable = min(upto, int(result[0].head))
+        last = max(position, min(window_end, reachable))
         with _tables_of(conn, track), pipelined(conn) if fast else nullcontext():
             self._handle(conn, rows, fast=fast)
         if last > position:
             self.tracking.advance(conn, track.name, last, track.state)
-        return BatchResult(position, last, len(rows), full)
+        return BatchResult(last, len(rows), full=last < reachable)
 
     def _handle(self, conn: Connection, rows: list[Row[Any]], *, fast: bool) -> None:
         # Pipelined, a database error may belong to any earlier write of the batch.
@@ -178,6 +178,6 @@ def _tables_of(conn: Connection, track: Track) -> Iterator[None]:
         yield
         return
     previous = conn.execute(CURRENT_SEARCH_PATH).scalar_one()
-    conn.execute(SEARCH_PATH, {"path": f'"{track.schema}", public'})
+    conn.execute(SEARCH_PATH, {"path": f"{quote(track.schema)}, {LIVE_SCHEMA}"})
     yield
     conn.execute(SEARCH_PATH, {"path": previous})

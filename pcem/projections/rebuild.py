@@ -30,7 +30,13 @@ from sqlalchemy import Connection, Engine
 
 from pcem.projections import shadow
 from pcem.projections.base import Projection
-from pcem.projections.batches import MAX_POSITION, Batches, ProjectionFailure, Track
+from pcem.projections.batches import (
+    DATABASE_UNAVAILABLE,
+    MAX_POSITION,
+    Batches,
+    ProjectionFailure,
+    Track,
+)
 from pcem.projections.shadow import LIVE_SCHEMA, ddl, qualified, quote
 from pcem.projections.tracking import ProjectionTracking
 
@@ -80,6 +86,7 @@ class Rebuild:
         self.batches = Batches(projection, engine, mapper, self.tracking)
         self.track = track or rebuild_track(projection.name)
         self.batch_size = batch_size
+        self.analyzed = False
 
     def run(self, stop: threading.Event, progress: Progress = _no_progress) -> bool:
         """Build and swap; False if ``stop`` came first (run again to resume)."""
@@ -87,7 +94,7 @@ class Rebuild:
         for attempt in range(SWAP_ATTEMPTS):
             if not self.build(stop, progress):
                 return False
-            if attempt == 0:
+            if not self.analyzed:
                 self._analyze()
             try:
                 if self._swap():
@@ -102,18 +109,18 @@ class Rebuild:
             " a long-running transaction may be holding them"
         )
 
-    def prepare(self) -> int:
-        """Resume a matching rebuild, or start clean; returns the position to go on from."""
+    def prepare(self) -> None:
+        """Resume a rebuild whose copies still match the live tables, or start clean."""
         self.tracking.ensure(self.name)
+        self.analyzed = False
         with self.engine.begin() as conn:
             shadow.check_rebuildable(conn, self.tables)
             row = self.tracking.lock_row(conn, self.track.name)
             if row is not None and row.state != "requested" and self._shadow_matches(conn):
-                return int(row.position)
+                return
             shadow.create_shadow(conn, self._schema, self.tables)
             self.tracking.restart(conn, self.track.name, self.track.state)
         log.info("projection.rebuild_started", projection=self.name, track=self.track.name)
-        return 0
 
     def build(
         self, stop: threading.Event, progress: Progress = _no_progress, upto: int = MAX_POSITION
@@ -150,6 +157,7 @@ class Rebuild:
         with self.engine.begin() as conn:
             for table in self.tables:
                 ddl(conn, f"ANALYZE {qualified(self._schema, table)}")
+        self.analyzed = True
 
     def _swap(self) -> bool:
         """The atomic exchange; False if the live tables could not be locked in time."""
@@ -167,11 +175,15 @@ class Rebuild:
                 self._exchange(conn)
                 self.tracking.advance(conn, self.name, position)
                 self.tracking.remove(conn, self.track.name)
-        except sqlalchemy.exc.OperationalError as error:
-            if isinstance(error.orig, psycopg.errors.LockNotAvailable):
+        except (sqlalchemy.exc.DBAPIError, psycopg.Error) as error:
+            if isinstance(getattr(error, "orig", error), psycopg.errors.LockNotAvailable):
                 log.info("projection.swap_waiting", projection=self.name)
                 return False
-            raise
+            if isinstance(error, DATABASE_UNAVAILABLE):
+                raise
+            raise RebuildError(
+                f"the swap of {self.name!r} failed, nothing changed: {error}"
+            ) from error
         return True
 
     def _catch_up(self, conn: Connection) -> int:

@@ -67,6 +67,9 @@ class RebuildWorker:
                     self._take(track_name, stop)
             except DATABASE_UNAVAILABLE as error:
                 log.warning("projection.rebuild_database_unavailable", error=str(error))
+            except Exception:  # keep the thread (and the projector) alive; try again later
+                log.exception("projection.rebuild_error")
+                stop.wait(self.retry_wait)
             stop.wait(self.idle_wait)
 
     def _take(self, track_name: str, stop: threading.Event) -> None:

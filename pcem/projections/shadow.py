@@ -68,6 +68,11 @@ REFERENCED_FROM = text(
     " FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(CAST(:tables AS regclass[]))"
     " AND NOT conrelid = ANY(CAST(:tables AS regclass[]))"
 )
+DEPENDENT_VIEWS = text(
+    "SELECT DISTINCT v.oid::regclass::text AS view, d.refobjid::regclass::text AS referenced"
+    " FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class"
+    " WHERE d.refobjid = ANY(CAST(:tables AS regclass[])) AND v.oid <> d.refobjid"
+)
 SCHEMA_EXISTS = text("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :schema)")
 PRINTED_NAME = text("SELECT format('%I.%I', CAST(:schema AS text), CAST(:table AS text))")
 SEARCH_PATH = text("SELECT set_config('search_path', :path, true)")
@@ -87,7 +92,8 @@ def quote(identifier: str) -> str:
 
 
 def check_rebuildable(conn: Connection, tables: Sequence[str]) -> None:
-    """Refuse tables a replay could not reproduce, or that others depend on."""
+    """Refuse tables a replay could not reproduce, or that other objects depend on
+    (they would keep pointing at the old tables, and block dropping them)."""
     live = [qualified(LIVE_SCHEMA, t) for t in tables]
     for table in live:
         generated = conn.execute(SEQUENCE_COLUMNS, {"table": table}).scalars().all()
@@ -100,6 +106,11 @@ def check_rebuildable(conn: Connection, tables: Sequence[str]) -> None:
         raise ShadowError(
             f"{row.referrer} has a foreign key to {row.referenced}, which a rebuild replaces; "
             "only tables of the same projection may reference it"
+        )
+    for row in conn.execute(DEPENDENT_VIEWS, {"tables": live}):
+        raise ShadowError(
+            f"view {row.view} reads {row.referenced}, which a rebuild replaces; "
+            "drop the view (or query the table directly) first"
         )
 
 

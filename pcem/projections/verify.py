@@ -86,7 +86,9 @@ class Verification:
         self._discard()  # never resume a verification: it proves a build from scratch
         self.aside.prepare()
         try:
-            if not self.aside.build(stop, progress, upto=self._live_position()):
+            with self.engine.connect() as conn:
+                live_position = self._live_position(conn)
+            if not self.aside.build(stop, progress, upto=live_position):
                 return None
             return self._compare()
         finally:
@@ -96,10 +98,7 @@ class Verification:
         with self.engine.begin() as conn:
             self.aside.discard(conn)
 
-    def _live_position(self, conn: Connection | None = None) -> int:
-        if conn is None:
-            with self.engine.connect() as own:
-                return self._live_position(own)
+    def _live_position(self, conn: Connection) -> int:
         return int(conn.execute(LIVE_POSITION, {"name": self.name}).scalar_one())
 
     def _compare(self) -> VerificationResult:

@@ -2,10 +2,11 @@
 
 A handler that only changes rows should call ``write(conn, STATEMENT, params)``
 rather than ``conn.execute``: the statement goes straight to psycopg on one
-cursor reused for the batch, prepared server-side, and - inside a batch - in
+cursor reused for the batch, with positional parameters, prepared server-side
+(psycopg prepares a statement from its fifth use) and - inside a batch - in
 pipeline mode, so the runner never waits for a round trip per event.
-``conn.execute`` costs ~50 µs of Python per call and a round trip; alone it caps
-a rebuild near 3,000 events/s (docs/performance.md).
+``conn.execute`` costs ~50 µs of Python per call plus a round trip: with it,
+a replay managed 2,600 events/s (docs/performance.md).
 
 ``write`` takes a ``text()`` statement with named parameters, typed where
 needed with ``bindparams`` (JSONB), exactly as ``conn.execute`` would. It
@@ -25,37 +26,36 @@ from typing import Any, cast
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Dialect, TextClause
+from sqlalchemy import Connection, TextClause
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 _CURSOR_KEY = "pcem.projection_write_cursor"
+
+# Positional parameters: psycopg then need not map names to places on every call.
+_POSITIONAL = psycopg_dialect.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in placeholder order
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[n] if p is None else p(params[n]) for n, p in self.binds)
 
 
 def write(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> None:
-    plan = _plan(statement, conn.dialect)
-    _cursor(conn).execute(plan.sql, _processed(plan, params), prepare=True)
+    plan = _plan(statement)
+    _cursor(conn).execute(plan.sql, plan.values(params))
 
 
 def read(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> list[Any]:
     """The rows (named tuples) of a query, also inside a pipelined batch, where a
     SQLAlchemy result cannot see them (psycopg fetches once the pipeline syncs)."""
-    plan = _plan(statement, conn.dialect)
+    plan = _plan(statement)
     with _driver_connection(conn).cursor(row_factory=namedtuple_row) as cursor:
-        cursor.execute(plan.sql, _processed(plan, params), prepare=True)
+        cursor.execute(plan.sql, plan.values(params))
         return cursor.fetchall()
-
-
-def _processed(plan: _Plan, params: Mapping[str, Any]) -> dict[str, Any]:
-    values = dict(params)
-    for name, process in plan.processors:
-        if name in values:
-            values[name] = process(values[name])
-    return values
 
 
 @contextmanager
@@ -66,16 +66,15 @@ def pipelined(conn: Connection) -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=512)
-def _plan(statement: TextClause, dialect: Dialect) -> _Plan:
-    compiled = statement.compile(dialect=dialect)
-    processors = []
-    for name, bind in compiled.binds.items():
+def _plan(statement: TextClause) -> _Plan:
+    compiled = statement.compile(dialect=_POSITIONAL)
+    binds = []
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
         if bind.expanding:
             raise TypeError("write() does not take expanding (IN-list) parameters")
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((name, process))
-    return _Plan(compiled.string, tuple(processors))
+        binds.append((name, bind.type.dialect_impl(_POSITIONAL).bind_processor(_POSITIONAL)))
+    return _Plan(compiled.string, tuple(binds))
 
 
 def _cursor(conn: Connection) -> psycopg.Cursor[Any]:

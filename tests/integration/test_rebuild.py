@@ -128,6 +128,19 @@ def test_tables_referenced_from_outside_the_projection_are_not_rebuilt(db: Datab
         rebuild(db)
 
 
+def test_tables_read_by_a_view_are_not_rebuilt_and_stay_as_they_were(db: Database) -> None:
+    db.write_history("u1", 5)
+    catch_up(db)
+    before = db.checksums(*TABLES)
+    db.execute("CREATE VIEW people_names AS SELECT first_name FROM people")
+
+    with pytest.raises(ShadowError, match="people_names"):
+        rebuild(db)
+
+    assert db.checksums(*TABLES) == before
+    assert db.scalar("SELECT count(*) FROM people_names") == 5
+
+
 def test_a_poisoned_event_fails_the_rebuild_at_its_position_until_fixed(db: Database) -> None:
     db.execute(
         "CREATE FUNCTION reject_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
