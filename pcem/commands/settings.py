@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from eventsourcing.application import AggregateNotFoundError
-
 from pcem.aggregates.ownership import OwnedAggregate
 from pcem.aggregates.settings import Preferences, UserSettings, settings_id
-from pcem.commands.base import PcemApplication, Written
+from pcem.commands.base import NotFoundError, PcemApplication, Written
 
 
 class SettingsApplication(PcemApplication):
     def settings(self, user_id: str) -> UserSettings:
         """The user's settings; defaults (unsaved) when they never set any."""
         try:
-            self.repository.get(settings_id(user_id))
-        except AggregateNotFoundError:
+            return self.get_owned(user_id, settings_id(user_id), UserSettings)
+        except NotFoundError:  # never saved (the id is derived from the user id)
             return UserSettings(user_id=user_id, actor=user_id)
-        return self.get_owned(user_id, settings_id(user_id), UserSettings)
 
     def replace_settings(self, user_id: str, preferences: Preferences) -> Written[UserSettings]:
         def unit() -> tuple[UserSettings, list[OwnedAggregate]]:
