@@ -27,7 +27,7 @@ from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import READS, IdempotencyKeyHeader, IfMatch, MinPosition, instant, remember
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.api.versions import etag, expected_version
+from pcem.api.versions import etag, expected_version, versioned_response
 from pcem.commands.base import NotFoundError, Written
 from pcem.commands.calendar import CalendarApplication
 from pcem.projections.calendar_view import CalendarView
@@ -39,12 +39,11 @@ def event_response(
     event: CalendarEvent, *, status: int = 200, written: Written[CalendarEvent] | None = None
 ) -> Response[EventOut]:
     body = EventOut.from_aggregate(event)
-    headers = {"ETag": etag(body.version)}
-    if written is not None and written.position:
-        headers[POSITION_HEADER] = str(written.position)
-    if status == 201:
-        headers["Location"] = f"{EventsController.path}/{body.id}"
-    return Response(body, status_code=status, headers=headers)
+    location = f"{EventsController.path}/{body.id}" if status == 201 else None
+    position = written.position if written else 0
+    return versioned_response(
+        body, body.version, status=status, position=position, location=location
+    )
 
 
 class EventsController(Controller):

@@ -21,7 +21,7 @@ from pcem.api.json_input import reject_nul_characters
 from pcem.api.pagination import Page, decode_cursor, encode_cursor
 from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.api.versions import etag, expected_version
+from pcem.api.versions import etag, expected_version, versioned_response
 from pcem.commands.base import NotFoundError, Written
 from pcem.commands.people import PeopleApplication
 from pcem.projections.people_view import PeopleFilter, PeopleView
@@ -41,12 +41,11 @@ def person_response(
     person: Person, *, status: int = 200, written: Written[Person] | None = None
 ) -> Response[PersonOut]:
     body = PersonOut.from_aggregate(person)
-    headers = {"ETag": etag(body.version)}
-    if written is not None and written.position:
-        headers[POSITION_HEADER] = str(written.position)
-    if status == 201:
-        headers["Location"] = f"{PeopleController.path}/{body.id}"
-    return Response(body, status_code=status, headers=headers)
+    location = f"{PeopleController.path}/{body.id}" if status == 201 else None
+    position = written.position if written else 0
+    return versioned_response(
+        body, body.version, status=status, position=position, location=location
+    )
 
 
 def remember(ryw: ReadYourWrites, principal: Principal, written: Written[Any]) -> None:

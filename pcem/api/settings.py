@@ -8,9 +8,9 @@ from litestar.params import JSONBody
 
 from pcem.api.auth import Principal
 from pcem.api.calendar_schemas import SettingsBody
-from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
+from pcem.api.consistency import ReadYourWrites
 from pcem.api.people import remember
-from pcem.api.versions import etag
+from pcem.api.versions import versioned_response
 from pcem.commands.settings import SettingsApplication
 
 
@@ -25,7 +25,7 @@ class SettingsController(Controller):
         """Your settings (the defaults until you change them)."""
         current = settings.settings(principal.user_id)
         body = SettingsBody.from_preferences(current.preferences)
-        return Response(body, headers={"ETag": etag(current.version)})
+        return versioned_response(body, current.version)
 
     @put("/", operation_id="replaceSettings", sync_to_thread=True)
     def replace_settings(
@@ -39,7 +39,4 @@ class SettingsController(Controller):
         written = settings.replace_settings(principal.user_id, data.preferences())
         remember(ryw, principal, written)
         body = SettingsBody.from_preferences(written.aggregate.preferences)
-        headers = {"ETag": etag(written.aggregate.version)}
-        if written.position:
-            headers[POSITION_HEADER] = str(written.position)
-        return Response(body, headers=headers)
+        return versioned_response(body, written.aggregate.version, position=written.position)

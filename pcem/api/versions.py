@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
+
+from litestar import Response
+
+from pcem.api.consistency import POSITION_HEADER
+
+T = TypeVar("T")
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
 _NEVER_MATCHES = -1
@@ -10,6 +17,19 @@ _NEVER_MATCHES = -1
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+def versioned_response(
+    body: T, version: int, *, status: int = 200, position: int = 0, location: str | None = None
+) -> Response[T]:
+    """A single resource: its ``ETag``, the event position a command wrote (if any) and,
+    for a creation, its ``Location``."""
+    headers = {"ETag": etag(version)}
+    if position:
+        headers[POSITION_HEADER] = str(position)
+    if location is not None:
+        headers["Location"] = location
+    return Response(body, status_code=status, headers=headers)
 
 
 def expected_version(if_match: str | None) -> int | None:
