@@ -11,6 +11,12 @@ the application's mapper, then COPY'd), rebuilds every projection exactly as
 The event mix, per person: created (with metadata), renamed (a name and a
 metadata merge), related to the user's previous person, then either a contact
 change or (one in ten) deleted - four events each, across 1,000 users.
+
+--order says how a person's events lie in the store: `person` (one after the
+other, as when people are entered in one sitting) or `spread` (every person
+of a chunk of 10,000 gets their first event, then every one their second...:
+a person's events lie 10,000 positions apart, so no batch holds two of them
+and the rebuild cannot fold a person's events into one row write).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ def main() -> None:
         engine = create_engine(settings.require_database().sqlalchemy_url)
         people = args.events // EVENTS_PER_PERSON
         started = time.perf_counter()
-        events = _load(app, url, people)
+        events = _load(app, url, people, spread=args.order == "spread")
         print(f"loaded {events:,} events in {time.perf_counter() - started:.1f} s", flush=True)
         rebuilt = _rebuild_all(engine, app, args.batch_size)
         copied = _plain_copy(url)
@@ -63,6 +69,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--order", choices=("person", "spread"), default="person")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="to create the database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
@@ -83,13 +90,15 @@ def _database(admin_url: str, *, keep: bool) -> Iterator[str]:
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-def _load(app: PeopleApplication, url: str, people: int) -> int:
+def _load(app: PeopleApplication, url: str, people: int, *, spread: bool) -> int:
     copy = "COPY pcem_events (originator_id, originator_version, topic, state) FROM STDIN"
     loaded = 0
     previous: dict[str, Person] = {}
     with psycopg.connect(url) as conn:
         for start in range(0, people, CHUNK):
             rows = list(_stored_events(app, start, min(CHUNK, people - start), previous))
+            if spread:  # each person's n-th event, for every n in turn
+                rows = [row for n in range(1, 6) for row in rows if row[1] == n]
             with conn.cursor().copy(copy) as out:
                 for row in rows:
                     out.write_row(row)

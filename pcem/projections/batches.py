@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Engine, Row, text
 from pcem.projections.base import Projection
 from pcem.projections.shadow import LIVE_SCHEMA, quote
 from pcem.projections.tracking import ProjectionTracking
-from pcem.projections.writes import pipelined
+from pcem.projections.writes import deferring, flush_deferred, pipelined
 
 MAX_POSITION = 2**63 - 1
+FLUSH_EVERY = 250  # events between writes of a batch's deferred changes
 
 # A batch is a window of positions, (after, after + limit], so every plan is
 # bounded: an ORDER BY ... LIMIT with a topic filter lets the planner scan the
@@ -130,7 +131,8 @@ class Batches:
         rows = [r for r in result if r.notification_id is not None]
         reachable = min(upto, int(result[0].head))
         last = max(position, min(window_end, reachable))
-        with _tables_of(conn, track), pipelined(conn) if fast else nullcontext():
+        pipeline = pipelined(conn) if fast else nullcontext()
+        with _tables_of(conn, track), pipeline, deferring(conn):
             self._handle(conn, rows, fast=fast)
         if last > position:
             self.tracking.advance(conn, track.name, last, track.state)
@@ -139,7 +141,11 @@ class Batches:
     def _handle(self, conn: Connection, rows: list[Row[Any]], *, fast: bool) -> None:
         # Pipelined, a database error may belong to any earlier write of the batch.
         unattributable = DATABASE_ERRORS if fast else ()
-        for row in rows:
+        # Unpipelined, changes are written after each event, so that an error names
+        # it; pipelined, every FLUSH_EVERY events, so that PostgreSQL writes one
+        # stretch while Python decodes the next.
+        flush_every = FLUSH_EVERY if fast else 1
+        for count, row in enumerate(rows, 1):
             try:
                 stored = StoredEvent(
                     originator_id=row.originator_id,
@@ -148,6 +154,8 @@ class Batches:
                     state=bytes(row.state),
                 )
                 self.projection.process_event(self.mapper.to_domain_event(stored), conn)
+                if count % flush_every == 0:
+                    flush_deferred(conn)
             except (*DATABASE_UNAVAILABLE, *unattributable):
                 raise
             except Exception as error:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import bindparam
@@ -24,7 +25,7 @@ from pcem.aggregates.person import Person
 from pcem.aggregates.settings import UserSettings
 from pcem.projections.base import Projection
 from pcem.projections.horizon import current_horizon
-from pcem.projections.writes import read, write
+from pcem.projections.writes import deferred, read, write, write_many
 
 USER_TIMEZONE = text("SELECT timezone FROM user_settings WHERE user_id = :user_id")
 VISIBLE_EVENT = (
@@ -63,8 +64,25 @@ def materialise(
         for row in rows
         for occurrence in occurrences(schedule_of(row.event_date, row.recurrence), zone, start, end)
     ]
-    if values:
-        conn.execute(CalendarTables.INSERT_OCCURRENCE, values)
+    write_many(conn, CalendarTables.INSERT_OCCURRENCE, values)
+
+
+class RenamedPeople:
+    """People renamed in a batch: their occurrences take the new name in one
+    statement, after the people rows are written (hence the later rank)."""
+
+    rank: ClassVar[int] = 1
+
+    RENAME = (
+        "UPDATE occurrences o SET person_name = trim(p.first_name || ' ' || p.last_name)"
+        " FROM people p WHERE p.id = ANY(%b::uuid[]) AND o.person_id = p.id"
+    )
+
+    def __init__(self) -> None:
+        self.ids: set[UUID] = set()
+
+    def flush(self, cursor: psycopg.Cursor[Any]) -> None:
+        cursor.execute(self.RENAME, [list(self.ids)])
 
 
 class CalendarTables(Projection):
@@ -101,10 +119,6 @@ class CalendarTables(Projection):
     DELETE_USER_OCCURRENCES = text("DELETE FROM occurrences WHERE user_id = :user_id")
     VISIBLE_BY_ID = text(VISIBLE_EVENT + " AND e.id = :id")
     VISIBLE_BY_USER = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
-    RENAME_PERSON = text(
-        "UPDATE occurrences o SET person_name = trim(p.first_name || ' ' || p.last_name)"
-        " FROM people p WHERE p.id = :id AND o.person_id = :id"
-    )
     UPSERT_SETTINGS = text(
         "INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)"
         " VALUES (:user_id, :timezone, :notifications, :version, :at)"
@@ -145,7 +159,7 @@ class CalendarTables(Projection):
     @process_event.register
     def _person_updated(self, event: Person.Updated, conn: Connection) -> None:
         if {"first_name", "last_name"} & event.changes.keys():
-            write(conn, self.RENAME_PERSON, {"id": event.originator_id})
+            deferred(conn, RenamedPeople).ids.add(event.originator_id)
 
     @process_event.register
     def _settings_changed(self, event: UserSettings.Changed, conn: Connection) -> None:

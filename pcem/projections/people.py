@@ -7,52 +7,146 @@ applying them in one ordered stream keeps every foreign key satisfied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
+from uuid import UUID
 
-from sqlalchemy import Connection, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import bindparam
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection
 
 from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
 from pcem.projections.base import CompositeProjection, Projection
 from pcem.projections.calendar import CalendarTables
-from pcem.projections.writes import write
+from pcem.projections.writes import deferred
+
+
+class PeopleChanges:
+    """A batch's changes to ``people`` and ``relationships``, folded per row.
+
+    A person's row is a function of their events alone, so the events of one
+    batch fold into one row write per person: a person created in the batch is
+    inserted once in their final state, anyone else gets one update of the
+    columns that changed. Relationships are inserted or deleted by id. Flushed
+    as four set-based statements, in an order every foreign key accepts:
+    people, then relationships.
+    """
+
+    rank: ClassVar[int] = 0
+
+    UPSERT_PEOPLE = (
+        "INSERT INTO people (id, user_id, first_name, last_name, primary_contact, metadata,"
+        " version, created_at, updated_at, deleted_at)"
+        " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[],"
+        " %b::jsonb[], %b::bigint[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[])"
+        # A row is the fold of its person's events from creation on, so if it
+        # exists already (an event delivered twice) the fold replaces it.
+        " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id,"
+        " first_name = excluded.first_name, last_name = excluded.last_name,"
+        " primary_contact = excluded.primary_contact, metadata = excluded.metadata,"
+        " version = excluded.version, created_at = excluded.created_at,"
+        " updated_at = excluded.updated_at, deleted_at = excluded.deleted_at"
+    )
+    UPDATE_PEOPLE = (
+        "UPDATE people p SET"
+        " first_name = CASE WHEN c.set_first_name THEN c.first_name ELSE p.first_name END,"
+        " last_name = CASE WHEN c.set_last_name THEN c.last_name ELSE p.last_name END,"
+        " primary_contact = CASE WHEN c.set_primary_contact THEN c.primary_contact"
+        " ELSE p.primary_contact END,"
+        " metadata = CASE WHEN c.set_metadata THEN c.metadata ELSE p.metadata END,"
+        " deleted_at = CASE WHEN c.set_deleted_at THEN c.deleted_at ELSE p.deleted_at END,"
+        " version = c.version, updated_at = c.updated_at"
+        " FROM unnest(%b::uuid[], %b::bool[], %b::text[], %b::bool[], %b::text[],"
+        " %b::bool[], %b::text[], %b::bool[], %b::jsonb[], %b::bool[], %b::timestamptz[],"
+        " %b::bigint[], %b::timestamptz[])"
+        " AS c(id, set_first_name, first_name, set_last_name, last_name, set_primary_contact,"
+        " primary_contact, set_metadata, metadata, set_deleted_at, deleted_at, version,"
+        " updated_at)"
+        " WHERE p.id = c.id"
+    )
+    DELETE_RELATIONSHIPS = "DELETE FROM relationships WHERE id = ANY(%b::uuid[])"
+    INSERT_RELATIONSHIPS = (
+        "INSERT INTO relationships (id, user_id, source_id, target_id, type, created_at)"
+        " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::uuid[], %b::text[],"
+        " %b::timestamptz[])"
+        " ON CONFLICT (id) DO NOTHING"
+    )
+    PERSON_COLUMNS = (
+        "id",
+        "user_id",
+        "first_name",
+        "last_name",
+        "primary_contact",
+        "metadata",
+        "version",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
+    PATCHABLE = (*UPDATABLE_FIELDS, "metadata", "deleted_at")
+    RELATIONSHIP_COLUMNS = ("id", "user_id", "source_id", "target_id", "type", "created_at")
+
+    def __init__(self) -> None:
+        self.created: dict[UUID, dict[str, Any]] = {}  # whole rows
+        self.changed: dict[UUID, dict[str, Any]] = {}  # the columns to set
+        self.related: dict[UUID, dict[str, Any]] = {}
+        self.unrelated: set[UUID] = set()
+
+    def create(self, row: dict[str, Any]) -> None:
+        self.created[row["id"]] = row
+
+    def change(self, event: OwnedEvent, columns: Mapping[str, Any]) -> None:
+        person_id = event.originator_id
+        row = self.created.get(person_id)
+        if row is None:
+            row = self.changed.setdefault(person_id, {})
+        row.update(columns)
+        row["version"] = event.originator_version
+        row["updated_at"] = event.timestamp
+
+    def relate(self, row: dict[str, Any]) -> None:
+        self.related[row["id"]] = row
+        self.unrelated.discard(row["id"])
+
+    def unrelate(self, relationship_id: UUID) -> None:
+        if self.related.pop(relationship_id, None) is None:
+            self.unrelated.add(relationship_id)
+
+    def flush(self, cursor: psycopg.Cursor[Any]) -> None:
+        if self.created:
+            rows = self.created.values()
+            columns = [[row.get(c) for row in rows] for c in self.PERSON_COLUMNS]
+            columns[5] = [Jsonb(m) for m in columns[5]]
+            cursor.execute(self.UPSERT_PEOPLE, columns)
+        if self.changed:
+            patches = self.changed.items()
+            params: list[list[Any]] = [[person_id for person_id, _ in patches]]
+            for column in self.PATCHABLE:
+                params.append([column in patch for _, patch in patches])
+                values = [patch.get(column) for _, patch in patches]
+                params.append(_jsonb(values) if column == "metadata" else values)
+            params.append([patch["version"] for _, patch in patches])
+            params.append([patch["updated_at"] for _, patch in patches])
+            cursor.execute(self.UPDATE_PEOPLE, params)
+        if self.unrelated:
+            cursor.execute(self.DELETE_RELATIONSHIPS, [list(self.unrelated)])
+        if self.related:
+            rows = self.related.values()
+            cursor.execute(
+                self.INSERT_RELATIONSHIPS,
+                [[row[c] for row in rows] for c in self.RELATIONSHIP_COLUMNS],
+            )
+
+
+def _jsonb(values: list[Any]) -> list[Jsonb | None]:
+    return [None if value is None else Jsonb(value) for value in values]
 
 
 class PeopleTables(Projection):
     name = "people-tables"
     tables = ("people", "relationships")
-
-    INSERT = text(
-        "INSERT INTO people (id, user_id, first_name, last_name, primary_contact, metadata,"
-        " version, created_at, updated_at)"
-        " VALUES (:id, :user_id, :first_name, :last_name, :primary_contact, :metadata,"
-        " :version, :at, :at)"
-        " ON CONFLICT (id) DO NOTHING"
-    ).bindparams(bindparam("metadata", type_=JSONB))
-    UPDATE = text(
-        "UPDATE people SET"
-        " first_name = CASE WHEN :set_first_name THEN :first_name ELSE first_name END,"
-        " last_name = CASE WHEN :set_last_name THEN :last_name ELSE last_name END,"
-        " primary_contact = CASE WHEN :set_primary_contact THEN :primary_contact"
-        " ELSE primary_contact END,"
-        " metadata = CASE WHEN :set_metadata THEN :metadata ELSE metadata END,"
-        " version = :version, updated_at = :at"
-        " WHERE id = :id"
-    ).bindparams(bindparam("metadata", type_=JSONB))
-    SET_DELETED = text(
-        "UPDATE people SET deleted_at = :deleted_at, version = :version, updated_at = :at"
-        " WHERE id = :id"
-    )
-    TOUCH = text("UPDATE people SET version = :version, updated_at = :at WHERE id = :id")
-    ADD_RELATIONSHIP = text(
-        "INSERT INTO relationships (id, user_id, source_id, target_id, type, created_at)"
-        " VALUES (:id, :user_id, :source_id, :target_id, :type, :at)"
-        " ON CONFLICT (id) DO NOTHING"
-    )
-    REMOVE_RELATIONSHIP = text("DELETE FROM relationships WHERE id = :id")
 
     @singledispatchmethod
     def process_event(self, event: Any, conn: Connection) -> None:
@@ -60,9 +154,7 @@ class PeopleTables(Projection):
 
     @process_event.register
     def _created(self, event: Person.Created, conn: Connection) -> None:
-        write(
-            conn,
-            self.INSERT,
+        deferred(conn, PeopleChanges).create(
             {
                 "id": event.originator_id,
                 "user_id": event.user_id,
@@ -71,52 +163,44 @@ class PeopleTables(Projection):
                 "primary_contact": event.primary_contact,
                 "metadata": event.metadata,
                 "version": event.originator_version,
-                "at": event.timestamp,
-            },
+                "created_at": event.timestamp,
+                "updated_at": event.timestamp,
+                "deleted_at": None,
+            }
         )
 
     @process_event.register
     def _updated(self, event: Person.Updated, conn: Connection) -> None:
-        changes = event.changes
-        params: dict[str, Any] = {"metadata": changes.get("metadata"), **_versioned(event)}
-        params["set_metadata"] = "metadata" in changes
-        for field in UPDATABLE_FIELDS:
-            params[field] = changes.get(field)
-            params[f"set_{field}"] = field in changes
-        write(conn, self.UPDATE, params)
+        deferred(conn, PeopleChanges).change(event, event.changes)
 
     @process_event.register
     def _deleted(self, event: Person.Deleted, conn: Connection) -> None:
-        write(conn, self.SET_DELETED, {"deleted_at": event.timestamp, **_versioned(event)})
+        deferred(conn, PeopleChanges).change(event, {"deleted_at": event.timestamp})
 
     @process_event.register
     def _restored(self, event: Person.Restored, conn: Connection) -> None:
-        write(conn, self.SET_DELETED, {"deleted_at": None, **_versioned(event)})
+        deferred(conn, PeopleChanges).change(event, {"deleted_at": None})
 
     @process_event.register
     def _relationship_added(self, event: Person.RelationshipAdded, conn: Connection) -> None:
-        write(
-            conn,
-            self.ADD_RELATIONSHIP,
+        changes = deferred(conn, PeopleChanges)
+        changes.relate(
             {
                 "id": event.relationship_id,
                 "user_id": event.user_id,
                 "source_id": event.originator_id,
                 "target_id": event.target_id,
                 "type": event.type,
-                "at": event.timestamp,
-            },
+                "created_at": event.timestamp,
+            }
         )
-        write(conn, self.TOUCH, _versioned(event))
+        changes.change(event, {})
 
     @process_event.register
     def _relationship_removed(self, event: Person.RelationshipRemoved, conn: Connection) -> None:
-        write(conn, self.REMOVE_RELATIONSHIP, {"id": event.relationship_id})
-        write(conn, self.TOUCH, _versioned(event))
-
-
-def _versioned(event: OwnedEvent) -> dict[str, Any]:
-    return {"id": event.originator_id, "version": event.originator_version, "at": event.timestamp}
+        changes = deferred(conn, PeopleChanges)
+        changes.unrelate(event.relationship_id)
+        changes.change(event, {})
 
 
 class PeopleProjection(CompositeProjection):
