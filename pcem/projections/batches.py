@@ -15,12 +15,12 @@ from typing import Any
 import psycopg
 import sqlalchemy.exc
 from eventsourcing.persistence import Mapper, StoredEvent
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import Connection, Engine, text
 
 from pcem.projections.base import Projection
 from pcem.projections.shadow import LIVE_SCHEMA, quote
 from pcem.projections.tracking import ProjectionTracking
-from pcem.projections.writes import deferring, flush_deferred, pipelined
+from pcem.projections.writes import deferring, driver_connection, flush_deferred, pipelined
 
 MAX_POSITION = 2**63 - 1
 FLUSH_EVERY = 250  # events between writes of a batch's deferred changes
@@ -30,11 +30,11 @@ FLUSH_EVERY = 250  # events between writes of a batch's deferred changes
 # whole rest of the store when its estimates are off. The head is read in the
 # same snapshot: events commit in position order, so once the window reaches
 # the visible head, no lower position can still appear.
-SELECT_BATCH = text(
+SELECT_BATCH = (
     "WITH head AS (SELECT coalesce(max(notification_id), 0) AS head FROM pcem_events)"
     " SELECT head.head, e.notification_id, e.originator_id, e.originator_version, e.topic,"
-    " e.state FROM head LEFT JOIN pcem_events e ON e.notification_id > :after"
-    " AND e.notification_id <= :window_end AND e.topic = ANY(:topics)"
+    " e.state FROM head LEFT JOIN pcem_events e ON e.notification_id > %(after)s"
+    " AND e.notification_id <= %(window_end)s AND e.topic = ANY(%(topics)s)"
     " ORDER BY e.notification_id"
 )
 SEARCH_PATH = text("SELECT set_config('search_path', :path, true)")
@@ -127,9 +127,11 @@ class Batches:
     ) -> BatchResult:
         window_end = min(upto, position + limit)
         params = {"after": position, "window_end": window_end, "topics": self.topics}
-        result = conn.execute(SELECT_BATCH, params).all()  # at least the `head` row
-        rows = [r for r in result if r.notification_id is not None]
-        reachable = min(upto, int(result[0].head))
+        # Straight from psycopg, binary: the state arrives as bytes, not hex to decode.
+        fetched = driver_connection(conn).execute(SELECT_BATCH, params, binary=True)
+        result = fetched.fetchall()  # at least the `head` row
+        rows = [r for r in result if r[1] is not None]
+        reachable = min(upto, int(result[0][0]))
         last = max(position, min(window_end, reachable))
         pipeline = pipelined(conn) if fast else nullcontext()
         with _tables_of(conn, track), pipeline, deferring(conn):
@@ -138,20 +140,20 @@ class Batches:
             self.tracking.advance(conn, track.name, last, track.state)
         return BatchResult(last, len(rows), full=last < reachable)
 
-    def _handle(self, conn: Connection, rows: list[Row[Any]], *, fast: bool) -> None:
+    def _handle(self, conn: Connection, rows: list[tuple[Any, ...]], *, fast: bool) -> None:
         # Pipelined, a database error may belong to any earlier write of the batch.
         unattributable = DATABASE_ERRORS if fast else ()
         # Unpipelined, changes are written after each event, so that an error names
         # it; pipelined, every FLUSH_EVERY events, so that PostgreSQL writes one
         # stretch while Python decodes the next.
         flush_every = FLUSH_EVERY if fast else 1
-        for count, row in enumerate(rows, 1):
+        for count, (_, position, originator_id, version, topic, state) in enumerate(rows, 1):
             try:
                 stored = StoredEvent(
-                    originator_id=row.originator_id,
-                    originator_version=row.originator_version,
-                    topic=row.topic,
-                    state=bytes(row.state),
+                    originator_id=originator_id,
+                    originator_version=version,
+                    topic=topic,
+                    state=state,
                 )
                 self.projection.process_event(self.mapper.to_domain_event(stored), conn)
                 if count % flush_every == 0:
@@ -159,7 +161,7 @@ class Batches:
             except (*DATABASE_UNAVAILABLE, *unattributable):
                 raise
             except Exception as error:
-                raise _EventFailed(row.notification_id, error) from error
+                raise _EventFailed(position, error) from error
 
     def _diagnose(self, track: Track, limit: int, upto: int) -> BatchResult:
         """Re-run the batch one statement at a time to find the event that fails."""

@@ -158,7 +158,7 @@ class CalendarTables(Projection):
 
     @process_event.register
     def _person_updated(self, event: Person.Updated, conn: Connection) -> None:
-        if {"first_name", "last_name"} & event.changes.keys():
+        if "first_name" in event.changes or "last_name" in event.changes:
             deferred(conn, RenamedPeople).ids.add(event.originator_id)
 
     @process_event.register

@@ -92,7 +92,7 @@ def read(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> 
     SQLAlchemy result cannot see them (psycopg fetches once the pipeline syncs)."""
     plan = _plan(statement)
     _flush_pending(conn, _cursor(conn))
-    with _driver_connection(conn).cursor(row_factory=namedtuple_row) as cursor:
+    with driver_connection(conn).cursor(row_factory=namedtuple_row) as cursor:
         cursor.execute(plan.sql, plan.values(params))
         return cursor.fetchall()
 
@@ -100,7 +100,7 @@ def read(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> 
 @contextmanager
 def pipelined(conn: Connection) -> Iterator[None]:
     """Send the statements issued inside without waiting for each result."""
-    with _driver_connection(conn).pipeline():
+    with driver_connection(conn).pipeline():
         yield
 
 
@@ -157,12 +157,12 @@ def _plan(statement: TextClause) -> _Plan:
 
 def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
     """One cursor per database connection (a new cursor per call costs as much as the call)."""
-    raw = _driver_connection(conn)
+    raw = driver_connection(conn)
     cursor: psycopg.Cursor[Any] | None = conn.info.get(_CURSOR_KEY)
     if cursor is None or cursor.closed or cursor.connection is not raw:
         cursor = conn.info[_CURSOR_KEY] = raw.cursor()
     return cursor
 
 
-def _driver_connection(conn: Connection) -> psycopg.Connection[Any]:
+def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
     return cast("psycopg.Connection[Any]", conn.connection.driver_connection)
