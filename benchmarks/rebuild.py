@@ -37,7 +37,7 @@ from pcem.aggregates.person import Person
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.migrate import migrate
-from pcem.projections.rebuild import Rebuild
+from pcem.projections.rebuild import REBUILD_BATCH, Rebuild
 from pcem.projections.supervisor import all_projections
 from pcem.settings import load_settings
 
@@ -68,7 +68,7 @@ def main() -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=REBUILD_BATCH)
     parser.add_argument("--order", choices=("person", "spread"), default="person")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="to create the database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

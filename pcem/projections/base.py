@@ -5,7 +5,9 @@ singledispatch ``process_event``. Unlike it, events arrive in batches: the
 runner applies many events and one tracking record in a single transaction
 (one transaction per event would cap replays at ~1,000 events/s), so each
 handler receives the open SQLAlchemy connection of that batch. Handlers that
-only change rows use :func:`pcem.projections.writes.write`, which pipelines.
+only change rows use :func:`pcem.projections.writes.write`, which pipelines, or
+record them in a change set of the batch (:func:`pcem.projections.writes.deferred`),
+written set-based.
 
 A projection owns the read tables it names in ``tables`` (parents before the
 tables that reference them), which is what lets an operator rebuild it aside

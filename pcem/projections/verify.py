@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 
 from pcem.projections.base import Projection
 from pcem.projections.batches import Track
-from pcem.projections.rebuild import Progress, Rebuild
+from pcem.projections.rebuild import REBUILD_BATCH, Progress, Rebuild
 from pcem.projections.shadow import LIVE_SCHEMA, qualified, quote
 
 EXAMPLES = 10
@@ -73,7 +73,12 @@ class Verification:
     """Verifies one projection; the caller holds the advisory lock on its track."""
 
     def __init__(
-        self, projection: Projection, engine: Engine, mapper: Mapper[Any], *, batch_size: int = 2000
+        self,
+        projection: Projection,
+        engine: Engine,
+        mapper: Mapper[Any],
+        *,
+        batch_size: int = REBUILD_BATCH,
     ) -> None:
         self.name = projection.name
         self.engine = engine
