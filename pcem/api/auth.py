@@ -4,11 +4,18 @@ Only the algorithms that match a configured key are accepted: HS256 with
 ``PCEM_JWT_SECRET``; RS256/ES256 with ``PCEM_JWT_PUBLIC_KEY`` or a key from
 ``PCEM_JWT_JWKS_FILE`` chosen by ``kid``. ``none`` and HS* with a public key can
 never verify, because the key is chosen first and the algorithm must match it.
+
+A token that verified is remembered (at most ``CACHE_SIZE``, oldest dropped
+first) with the instants between which it stays acceptable, so a client's
+next requests with it skip PyJWT (0.1 to 0.4 ms a request on the development
+machine). Keys are read once at start-up, so a remembered verdict cannot go
+stale before the token expires; tokens that fail are never remembered.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +32,7 @@ from pcem.settings import ConfigError, JWTSettings
 LEEWAY_SECONDS = 30
 MAX_SUBJECT_LENGTH = 128
 ROLES = frozenset({"support", "operator"})
+CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,34 @@ class VerificationKey:
     algorithm: str
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    valid_from: float  # seconds since the epoch, leeway included
+    valid_until: float
+
+
 class TokenVerifier:
     def __init__(self, settings: JWTSettings) -> None:
         self.settings = settings
         self.secret = settings.secret
         self.public_key = _pem_key(settings.public_key) if settings.public_key else None
         self.jwks = _jwks_keys(settings) if settings.jwks_file else {}
+        self._verified: dict[str, _Verified] = {}
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and known.valid_from <= time.time() < known.valid_until:
+            return known.principal
+        self._verified.pop(token, None)  # expired (or never seen): verify in full
+        claims = self._claims(token)
+        principal = _principal(claims)
+        if len(self._verified) >= CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)), None)
+        self._verified[token] = _Verified(principal, *_validity(claims))
+        return principal
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             key = self._key_for(header)
@@ -71,7 +99,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidTokenError(_describe(error)) from None
-        return _principal(claims)
+        return claims
 
     def _key_for(self, header: dict[str, Any]) -> VerificationKey:
         algorithm = header.get("alg")
@@ -87,6 +115,14 @@ class TokenVerifier:
         if self.jwks and isinstance(kid, str) and kid in self.jwks:
             return self.jwks[kid]
         return self.public_key
+
+
+def _validity(claims: dict[str, Any]) -> tuple[float, float]:
+    """When a verified token is acceptable, as PyJWT judges it: from ``nbf`` and
+    ``iat`` (if given) until ``exp`` (required), each widened by the leeway."""
+    starts = [float(claims[c]) for c in ("nbf", "iat") if c in claims]
+    valid_from = max(starts) - LEEWAY_SECONDS if starts else float("-inf")
+    return valid_from, float(claims["exp"]) + LEEWAY_SECONDS
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from freezegun import freeze_time
 
-from pcem.api.auth import InvalidTokenError, TokenVerifier
+from pcem.api.auth import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
 from pcem.settings import ConfigError, JWTSettings
 
 SECRET = "s" * 40
@@ -157,3 +159,39 @@ def test_hs256_is_refused_when_only_a_public_key_is_configured() -> None:
 
     with pytest.raises(InvalidTokenError, match="not accepted"):
         verifier.verify(token)
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(exp=int(time.time()) + 60), SECRET, algorithm="HS256")
+
+    with freeze_time(datetime.now(UTC)) as clock:
+        assert verifier.verify(token).user_id == "alice"  # verified, then remembered
+        clock.tick(60 + LEEWAY_SECONDS - 1)
+        assert verifier.verify(token).user_id == "alice"
+        clock.tick(2)
+        with pytest.raises(InvalidTokenError, match="expired"):
+            verifier.verify(token)
+
+
+def test_a_token_not_yet_valid_is_refused_even_after_it_was_seen_valid_elsewhere() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    later = int(time.time()) + 600
+    token = jwt.encode(claims(nbf=later, exp=later + 600), SECRET, algorithm="HS256")
+
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(token)
+    with freeze_time(datetime.fromtimestamp(later, UTC)) as clock:
+        assert verifier.verify(token).user_id == "alice"
+        clock.move_to(datetime.fromtimestamp(later - LEEWAY_SECONDS - 5, UTC))
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(token)
+
+
+def test_a_refused_token_is_refused_every_time() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    forged = jwt.encode(claims(), "x" * 40, algorithm="HS256")
+
+    for _ in range(3):
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(forged)
