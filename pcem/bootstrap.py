@@ -65,6 +65,10 @@ def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api
     client = redis.Redis.from_url(
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
     )
+    # Queries of the read models: each statement sees its own snapshot anyway (READ
+    # COMMITTED), and without a transaction psycopg sends no BEGIN and no ROLLBACK:
+    # two round trips fewer per request (0.35 ms on the development machine).
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
     tracking = ProjectionTracking(engine)
     # Three applications share one event store; each keeps a small pool of its own.
     event_store = eventsourcing_env(database, pool_size=max(pool_size // 3, 2))
@@ -75,13 +79,13 @@ def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api
         redis=client,
         people=people,
         tracking=tracking,
-        people_view=PeopleView(engine),
+        people_view=PeopleView(reads),
         verifier=TokenVerifier(settings.jwt),
         read_your_writes=ReadYourWrites(client, tracking),
         idempotency=Idempotency(engine, client),
-        relationships_view=RelationshipsView(engine),
+        relationships_view=RelationshipsView(reads),
         calendar=CalendarApplication(env=event_store),
-        calendar_view=CalendarView(engine),
+        calendar_view=CalendarView(reads),
         settings_app=SettingsApplication(env=event_store),
         support_history=SupportHistory(people, SupportAccessLog(engine)),
     )

@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.settings import Preferences
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.projections.calendar_view import EventRow, OccurrenceRow
+from pcem.projections.calendar_view import EventRow, Occurrence
 
 _TEXT = r"^[^\x00]*$"
 _VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -87,27 +87,9 @@ class EventOut(msgspec.Struct):
         return msgspec.convert(row, cls, from_attributes=True)
 
 
-class OccurrenceOut(msgspec.Struct):
-    event_id: UUID
-    person_id: UUID
-    person_name: str
-    title: str
-    is_special_event: bool
-    occurs_at: datetime
-    local_date: date
-    days_until: int
-
-    @classmethod
-    def from_row(cls, row: OccurrenceRow, today: date) -> OccurrenceOut:
-        return cls(
-            row.event_id, row.person_id, row.person_name, row.title, row.is_special_event,
-            row.occurs_at, row.local_date, (row.local_date - today).days,
-        )  # fmt: skip
-
-
 class Upcoming(msgspec.Struct):
     timezone: str
-    items: list[OccurrenceOut]
+    items: list[Occurrence]  # built by the read model as they are answered
 
 
 # Settings: channels are a union tagged by "type".

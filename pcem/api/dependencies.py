@@ -26,49 +26,49 @@ def _principal(request: Request[Principal, Any, Any]) -> Principal:
     return request.user
 
 
-def _container(state: State) -> Container:
+def container_of(state: State) -> Container:
     container: Container = state.container
     return container
 
 
 def _people(state: State) -> PeopleApplication:
-    return _container(state).people
+    return container_of(state).people
 
 
 def _people_view(state: State) -> PeopleView:
-    return _container(state).people_view
+    return container_of(state).people_view
 
 
 def _read_your_writes(state: State) -> ReadYourWrites:
-    return _container(state).read_your_writes
+    return container_of(state).read_your_writes
 
 
 def _idempotency(state: State) -> Idempotency:
-    return _container(state).idempotency
+    return container_of(state).idempotency
 
 
 def _relationships_view(state: State) -> RelationshipsView:
-    return _container(state).relationships_view
+    return container_of(state).relationships_view
 
 
 def _calendar(state: State) -> CalendarApplication:
-    return _container(state).calendar
+    return container_of(state).calendar
 
 
 def _calendar_view(state: State) -> CalendarView:
-    return _container(state).calendar_view
+    return container_of(state).calendar_view
 
 
 def _settings(state: State) -> SettingsApplication:
-    return _container(state).settings_app
+    return container_of(state).settings_app
 
 
 def _tracking(state: State) -> ProjectionTracking:
-    return _container(state).tracking
+    return container_of(state).tracking
 
 
 def _support_history(state: State) -> SupportHistory:
-    return _container(state).support_history
+    return container_of(state).support_history
 
 
 DEPENDENCIES = {

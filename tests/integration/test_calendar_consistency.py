@@ -90,12 +90,13 @@ def test_advancing_the_horizon_materialises_the_new_days(
         stored = conn.execute(text("SELECT starts_at, ends_at FROM occurrence_horizon")).one()
     assert moved
     assert (stored.starts_at, stored.ends_at) == (horizon.starts_at, horizon.ends_at)
-    _, materialised = container.calendar_view.upcoming(
-        user_id, lambda zone: tail, special_only=False
+    now = datetime.now(UTC)
+    zone, materialised = container.calendar_view.upcoming(
+        user_id, lambda zone: tail, special_only=False, now=now
     )
     assert len(materialised) >= 4
     assert materialised == container.calendar_view.computed_upcoming(
-        user_id, *tail, special_only=False
+        user_id, *tail, special_only=False, today=now.astimezone(zone).date()
     )
     assert not advance_horizon(container.engine, later - timedelta(days=1))  # never backwards
 

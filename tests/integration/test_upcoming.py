@@ -241,11 +241,15 @@ def test_materialised_occurrences_equal_computed_ones(
     upcoming(client, auth)  # waits for the projection
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    _, materialised = container.calendar_view.upcoming(
-        user_id, lambda zone: (start, start + timedelta(days=366)), special_only=False
+    zone, materialised = container.calendar_view.upcoming(
+        user_id, lambda zone: (start, start + timedelta(days=366)), special_only=False, now=start
     )
     computed = container.calendar_view.computed_upcoming(
-        user_id, start, start + timedelta(days=366), special_only=False
+        user_id,
+        start,
+        start + timedelta(days=366),
+        special_only=False,
+        today=start.astimezone(zone).date(),
     )
 
     assert len(materialised) > 60
