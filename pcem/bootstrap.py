@@ -23,7 +23,7 @@ from pcem.projections.locks import application_name
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.tracking import ProjectionTracking
-from pcem.settings import Settings
+from pcem.settings import DatabaseSettings, Settings
 from pcem.support.access_log import SupportAccessLog
 from pcem.support.history import SupportHistory
 
@@ -52,16 +52,27 @@ class Container:
         self.redis.close()
 
 
-def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api") -> Container:
-    """``role`` names this process's connections in ``pg_stat_activity``."""
-    database = settings.require_database()
-    engine = create_engine(
+def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) -> Engine:
+    """The read models' engine; ``role`` names its connections in ``pg_stat_activity``."""
+    return create_engine(
         database.sqlalchemy_url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"application_name": application_name(role)},
+        connect_args={
+            "application_name": application_name(role),
+            # Sessions in UTC whatever the server's default: psycopg then answers
+            # datetime.timezone.utc, not a ZoneInfo it converts every timestamp to
+            # (0.3 ms for the 450 rows of a 366-day upcoming query).
+            "options": "-c timezone=UTC",
+        },
     )
+
+
+def build_container(settings: Settings, *, pool_size: int = 10, role: str = "api") -> Container:
+    """``role`` names this process's connections in ``pg_stat_activity``."""
+    database = settings.require_database()
+    engine = database_engine(database, role=role, pool_size=pool_size)
     client = redis.Redis.from_url(
         settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
     )

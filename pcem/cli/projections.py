@@ -143,22 +143,15 @@ class _Store:
 
 @contextmanager
 def _store(role: str) -> Iterator[_Store]:
-    from sqlalchemy import create_engine
-
+    from pcem.bootstrap import database_engine
     from pcem.commands.people import PeopleApplication
     from pcem.eventstore.config import eventsourcing_env
     from pcem.logs import configure_logging
-    from pcem.projections.locks import application_name
 
     settings = current_settings()
     database = settings.require_database()
     configure_logging(settings, "cli", quiet=True)  # stderr is the progress bar's
-    engine = create_engine(
-        database.sqlalchemy_url,
-        pool_size=2,
-        pool_pre_ping=True,
-        connect_args={"application_name": application_name(role)},
-    )
+    engine = database_engine(database, role=role, pool_size=2)
     app = PeopleApplication(env=eventsourcing_env(database, pool_size=1))
     try:
         yield _Store(engine, app.mapper, database.url)
