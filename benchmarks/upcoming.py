@@ -118,7 +118,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     settings = load_settings(env)
     migrate(settings.require_database())
     load(url, settings.require_database().sqlalchemy_url, args)
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, options="-c timezone=UTC") as conn:  # as the API
         measure_sql(conn, args)
     api = subprocess.Popen(
         [sys.executable, "-m", "pcem.cli.main", "api", "--port", str(PORT)], env=env
@@ -166,7 +166,6 @@ def window(user: int, days: int) -> tuple[str, datetime, datetime, date]:
 def measure_sql(conn: psycopg.Connection[object], args: argparse.Namespace) -> None:
     rng = random.Random(7)
     cursor = conn.cursor(binary=True)
-    objects = conn.cursor(binary=True, row_factory=lambda _: lambda row: Occurrence(*row))
 
     def params(days: int) -> dict[str, object]:
         user_id, start, end, today = window(rng.randrange(args.users), days)
@@ -182,7 +181,8 @@ def measure_sql(conn: psycopg.Connection[object], args: argparse.Namespace) -> N
         cursor.execute(CalendarView.UPCOMING, params(days), prepare=True)
 
     def as_objects(days: int) -> None:
-        objects.execute(CalendarView.UPCOMING, params(days), prepare=True).fetchall()
+        rows = cursor.execute(CalendarView.UPCOMING, params(days), prepare=True).fetchall()
+        [Occurrence(*row) for row in rows]  # as CalendarView.upcoming builds them
 
     def bare() -> None:
         start = datetime.now(UTC) + timedelta(days=rng.randrange(300))
