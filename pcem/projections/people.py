@@ -41,13 +41,15 @@ class PeopleChanges:
         " version, created_at, updated_at, deleted_at)"
         " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[],"
         " %b::jsonb[], %b::bigint[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[])"
-        # A row is the fold of its person's events from creation on, so if it
-        # exists already (an event delivered twice) the fold replaces it.
+        # A row is the fold of its person's events from creation on: if the row
+        # exists already (a creation delivered twice), the fold replaces it only
+        # when it is newer, so a repeated creation alone changes nothing.
         " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id,"
         " first_name = excluded.first_name, last_name = excluded.last_name,"
         " primary_contact = excluded.primary_contact, metadata = excluded.metadata,"
         " version = excluded.version, created_at = excluded.created_at,"
         " updated_at = excluded.updated_at, deleted_at = excluded.deleted_at"
+        " WHERE people.version < excluded.version"
     )
     UPDATE_PEOPLE = (
         "UPDATE people p SET"
@@ -106,27 +108,30 @@ class PeopleChanges:
         row["version"] = event.originator_version
         row["updated_at"] = event.timestamp
 
+    # Deletions are written before insertions, so any order of adding and
+    # removing one relationship id ends as applying them one by one would.
     def relate(self, row: dict[str, Any]) -> None:
         self.related[row["id"]] = row
-        self.unrelated.discard(row["id"])
 
     def unrelate(self, relationship_id: UUID) -> None:
-        if self.related.pop(relationship_id, None) is None:
-            self.unrelated.add(relationship_id)
+        self.related.pop(relationship_id, None)
+        self.unrelated.add(relationship_id)
 
     def flush(self, cursor: psycopg.Cursor[Any]) -> None:
         if self.created:
             rows = self.created.values()
             columns = [[row.get(c) for row in rows] for c in self.PERSON_COLUMNS]
-            columns[5] = [Jsonb(m) for m in columns[5]]
+            columns[5] = [Jsonb(metadata) for metadata in columns[5]]
             cursor.execute(self.UPSERT_PEOPLE, columns)
         if self.changed:
             patches = self.changed.items()
             params: list[list[Any]] = [[person_id for person_id, _ in patches]]
             for column in self.PATCHABLE:
                 params.append([column in patch for _, patch in patches])
-                values = [patch.get(column) for _, patch in patches]
-                params.append(_jsonb(values) if column == "metadata" else values)
+                if column == "metadata":  # as JSON whenever set (None too: JSON null)
+                    params.append([_jsonb_if_set(patch, column) for _, patch in patches])
+                else:
+                    params.append([patch.get(column) for _, patch in patches])
             params.append([patch["version"] for _, patch in patches])
             params.append([patch["updated_at"] for _, patch in patches])
             cursor.execute(self.UPDATE_PEOPLE, params)
@@ -140,8 +145,8 @@ class PeopleChanges:
             )
 
 
-def _jsonb(values: list[Any]) -> list[Jsonb | None]:
-    return [None if value is None else Jsonb(value) for value in values]
+def _jsonb_if_set(patch: Mapping[str, Any], column: str) -> Jsonb | None:
+    return Jsonb(patch[column]) if column in patch else None
 
 
 class PeopleTables(Projection):
