@@ -53,7 +53,8 @@ class Container:
 
 
 def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) -> Engine:
-    """The read models' engine; ``role`` names its connections in ``pg_stat_activity``."""
+    """PCEM's SQLAlchemy engine (read models, projections, idempotency records);
+    ``role`` names its connections in ``pg_stat_activity``."""
     return create_engine(
         database.sqlalchemy_url,
         pool_size=pool_size,

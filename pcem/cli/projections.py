@@ -50,16 +50,19 @@ def status() -> None:
             click.echo(f"  failed at event {s.failed_position or '?'}: {s.error}")
 
 
-@projections.command("rebuild")
-@click.argument("name", required=False)
-@click.option("--all", "everything", is_flag=True, help="Rebuild every projection in turn.")
-@click.option(
+batch_size_option = click.option(
     "--batch-size",
     default=10_000,  # pcem.projections.rebuild.REBUILD_BATCH (not imported: keeps --help quick)
     show_default=True,
     type=click.IntRange(1, 100_000),
     help="Events applied per transaction.",
 )
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Rebuild every projection in turn.")
+@batch_size_option
 @fails_cleanly
 def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
     """Rebuild NAME's tables from the events, aside, then swap them in.
@@ -81,13 +84,7 @@ def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
 
 @projections.command("verify")
 @click.argument("name")
-@click.option(
-    "--batch-size",
-    default=10_000,  # pcem.projections.rebuild.REBUILD_BATCH (not imported: keeps --help quick)
-    show_default=True,
-    type=click.IntRange(1, 100_000),
-    help="Events applied per transaction.",
-)
+@batch_size_option
 @fails_cleanly
 def verify(name: str, batch_size: int) -> None:
     """Build NAME afresh, aside, and compare it with the live tables row by row.

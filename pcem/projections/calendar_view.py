@@ -132,21 +132,25 @@ class CalendarView:
         two round trips), computed from the events outside it."""
         # On the pooled connection's psycopg connection, in binary: SQLAlchemy's
         # result rows and text decoding cost more than the query (docs/performance.md).
-        with self.engine.connect() as conn:
-            driver = driver_connection(conn)
-            with driver.cursor(binary=True) as cursor:
-                cursor.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}, prepare=True)
-                timezone, starts_at, ends_at = cursor.fetchall()[0]  # the horizon: one row
+        with self.engine.connect() as conn, driver_connection(conn).cursor(binary=True) as cursor:
+            cursor.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}, prepare=True)
+            timezone, starts_at, ends_at = cursor.fetchall()[0]  # the horizon: one row
             zone = ZoneInfo(timezone or "UTC")
             start, end = window(zone)
             today = now.astimezone(zone).date()
             if Horizon(starts_at, ends_at).covers(start, end):
-                params = {"user_id": user_id, "start": start, "end": end, "today": today}
-                with driver.cursor(binary=True) as cursor:
-                    cursor.execute(
-                        self.UPCOMING, {**params, "special_only": special_only}, prepare=True
-                    )
-                    return zone, [Occurrence(*row) for row in cursor.fetchall()]
+                cursor.execute(
+                    self.UPCOMING,
+                    {
+                        "user_id": user_id,
+                        "start": start,
+                        "end": end,
+                        "today": today,
+                        "special_only": special_only,
+                    },
+                    prepare=True,
+                )
+                return zone, [Occurrence(*row) for row in cursor.fetchall()]
         return zone, self.computed_upcoming(
             user_id, start, end, special_only=special_only, today=today
         )

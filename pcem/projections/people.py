@@ -120,8 +120,9 @@ class PeopleChanges:
     def flush(self, cursor: psycopg.Cursor[Any]) -> None:
         if self.created:
             rows = self.created.values()
-            columns = [[row.get(c) for row in rows] for c in self.PERSON_COLUMNS]
-            columns[5] = [Jsonb(metadata) for metadata in columns[5]]
+            columns = [[row[c] for row in rows] for c in self.PERSON_COLUMNS]
+            metadata = self.PERSON_COLUMNS.index("metadata")
+            columns[metadata] = [Jsonb(value) for value in columns[metadata]]
             cursor.execute(self.UPSERT_PEOPLE, columns)
         if self.changed:
             patches = self.changed.items()
