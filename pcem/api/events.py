@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from pcem.aggregates.event import CalendarEvent
 from pcem.api.audit import History, history_of
@@ -24,7 +24,7 @@ from pcem.api.calendar_schemas import (
 from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
 from pcem.api.dependencies import container_of
 from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
-from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
+from pcem.api.pagination import Cursor, Limit, Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import READS, IdempotencyKeyHeader, IfMatch, MinPosition, instant, remember
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, expected_version, versioned_response
@@ -92,9 +92,9 @@ class EventsController(Controller):
         principal: NamedDependency[Principal],
         calendar_view: NamedDependency[CalendarView],
         ryw: NamedDependency[ReadYourWrites],
-        person_id: UUID | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=1024)] = None,
+        person_id: FromQuery[UUID | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
     ) -> Page[EventOut]:
         """Your events, oldest first, optionally of one person."""
@@ -111,10 +111,10 @@ class EventsController(Controller):
     def upcoming(
         self,
         request: Request[Principal, Any, Any],
-        days: Annotated[int | None, Parameter(ge=1, le=366)] = None,
-        from_: Annotated[str | None, Parameter(query="from", max_length=64)] = None,
-        to: Annotated[str | None, Parameter(max_length=64)] = None,
-        special_only: bool = False,
+        days: Annotated[int | None, QueryParameter(ge=1, le=366)] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=64)] = None,
+        to: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        special_only: FromQuery[bool] = False,
         min_position: MinPosition = None,
     ) -> Upcoming:
         """Occurrences in the next ``days`` local days (from today's local midnight; default

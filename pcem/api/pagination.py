@@ -12,10 +12,11 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 
 from pcem.api.problems import FieldError, InvalidInputError
 
@@ -23,6 +24,11 @@ T = TypeVar("T")
 
 _DIGEST_KEY = b"pcem.pagination.cursor.v1"
 _DIGEST_SIZE = 12
+
+
+# The query parameters of every paged list.
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=1024)]
 
 
 class Page(msgspec.Struct, Generic[T]):

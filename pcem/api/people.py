@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from pcem.aggregates.person import Person
 from pcem.api.audit import History, history_of
@@ -18,7 +18,7 @@ from pcem.api.consistency import MIN_POSITION_HEADER, POSITION_HEADER, ReadYourW
 from pcem.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
 from pcem.api.json_input import reject_nul_characters
-from pcem.api.pagination import Page, decode_cursor, encode_cursor
+from pcem.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, expected_version, versioned_response
@@ -34,7 +34,7 @@ IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)
 IdempotencyKeyHeader = Annotated[
     str | None, HeaderParameter(name=IDEMPOTENCY_HEADER, required=False)
 ]
-AsOf = Annotated[str | None, Parameter(query="as_of", required=False)]
+AsOf = Annotated[str | None, QueryParameter(name="as_of", required=False)]
 
 
 def person_response(
@@ -119,11 +119,11 @@ class PeopleController(Controller):
         principal: NamedDependency[Principal],
         people_view: NamedDependency[PeopleView],
         ryw: NamedDependency[ReadYourWrites],
-        q: Annotated[str | None, Parameter(max_length=200, pattern=_TEXT)] = None,
-        has_key: Annotated[list[str] | None, Parameter(max_items=20)] = None,
-        meta: Annotated[str | None, Parameter(max_length=4096)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=1024)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, pattern=_TEXT)] = None,
+        has_key: Annotated[list[str] | None, QueryParameter(max_items=20)] = None,
+        meta: Annotated[str | None, QueryParameter(max_length=4096)] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
     ) -> Page[PersonOut]:
         """The caller's people ordered by ``last_name, first_name, id``, optionally searched."""

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from pcem.aggregates.person import Person
 from pcem.api.auth import Principal
 from pcem.api.consistency import POSITION_HEADER, ReadYourWrites
 from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
-from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
+from pcem.api.pagination import Cursor, Limit, Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import READS, IdempotencyKeyHeader, MinPosition, remember
 from pcem.api.people_schemas import AddRelationship, RelationshipOut
 from pcem.commands.base import NotFoundError
@@ -85,9 +85,9 @@ class RelationshipsController(Controller):
         people_view: NamedDependency[PeopleView],
         relationships_view: NamedDependency[RelationshipsView],
         ryw: NamedDependency[ReadYourWrites],
-        direction: Literal["out", "in", "both"] = "out",
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=1024)] = None,
+        direction: FromQuery[Literal["out", "in", "both"]] = "out",
+        limit: Limit = 50,
+        cursor: Cursor = None,
         min_position: MinPosition = None,
     ) -> Page[RelationshipOut]:
         """The person's relationships, oldest first: ``out`` (from them), ``in``, or ``both``."""
