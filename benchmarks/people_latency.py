@@ -24,6 +24,7 @@ from datetime import timedelta
 
 import httpx
 import psycopg
+from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
 
 from pcem.cli.tokens import mint_token
@@ -53,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1000, help="people to create (and read)")
     args = parser.parse_args()
+    print(describe(), flush=True)
 
     name = f"pcem_bench_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:

@@ -17,6 +17,7 @@ import secrets
 from typing import Any
 
 import psycopg
+from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
 from sqlalchemy import create_engine, text
 
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--heavy", type=int, default=50_000, help="people of the one heavy user")
     parser.add_argument("--others", type=int, default=200_000, help="people of 1,000 other users")
     args = parser.parse_args()
+    print(describe(), flush=True)
     name = f"pcem_bench_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from sqlalchemy import create_engine
 
 from pcem.aggregates.person import Person
@@ -49,6 +50,7 @@ CHUNK = 10_000  # people built and copied at a time: memory stays flat
 
 def main() -> None:
     args = _arguments()
+    print(describe(), flush=True)
     with _database(args.admin_url, keep=args.keep) as url:
         settings = load_settings({"PCEM_DATABASE_URL": url})
         migrate(settings.require_database())

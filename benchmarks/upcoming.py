@@ -32,6 +32,7 @@ from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import psycopg
+from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
 from sqlalchemy import create_engine
 
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--events-per-user", type=int, default=100)
     parser.add_argument("--runs", type=int, default=2000, help="queries per measurement")
     args = parser.parse_args()
+    print(describe(), flush=True)
     name = f"pcem_bench_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
