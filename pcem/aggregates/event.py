@@ -2,9 +2,9 @@
 
 Named so it does not collide with eventsourcing's ``Aggregate.Event``. Rules: an
 event belongs to a person who exists and is not deleted; its date is a calendar
-date (all day) or an instant; its recurrence is one of ``RECURRENCES``; a
-deleted event cannot change; while its person is deleted the event is hidden
-and cannot change either.
+date (all day) or an instant, between ``FIRST_DAY`` and ``LAST_DAY``; its
+recurrence is one of ``RECURRENCES``; a deleted event cannot change; while its
+person is deleted the event is hidden and cannot change either.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from pcem.aggregates.occurrences import RECURRENCES, Schedule
+from pcem.aggregates.occurrences import FIRST_DAY, LAST_DAY, RECURRENCES, Schedule, in_calendar
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
 from pcem.aggregates.person import Person
 
@@ -153,9 +153,11 @@ class CalendarEvent(OwnedAggregate):
 
 def canonical_date(value: date | datetime) -> str:
     """``YYYY-MM-DD`` for a calendar date, RFC 3339 in UTC with ``Z`` for an instant."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise NaiveDateTimeError()
+    if not in_calendar(value):
+        raise DateOutOfRangeError()
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise NaiveDateTimeError()
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return value.isoformat()
 
@@ -179,6 +181,11 @@ class InvalidRecurrenceError(ValueError):
 class NaiveDateTimeError(ValueError):
     def __init__(self) -> None:
         super().__init__("a date-time needs an offset (Z or ±hh:mm)")
+
+
+class DateOutOfRangeError(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"must lie between {FIRST_DAY} and {LAST_DAY} (UTC for a date-time)")
 
 
 class EventGoneError(LookupError):

@@ -21,6 +21,12 @@ from zoneinfo import ZoneInfo
 Recurrence = Literal["none", "yearly", "monthly", "weekly"]
 RECURRENCES: tuple[Recurrence, ...] = ("none", "yearly", "monthly", "weekly")
 
+# The span of dates PCEM keeps. Python's calendar runs from year 1 to 9999; local
+# time lies within a day of UTC and the expansion looks a day past its range, so a
+# year of margin at each end keeps every computation inside it.
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -35,6 +41,16 @@ class Schedule:
 class Occurrence:
     occurs_at: datetime  # UTC
     local_date: date
+
+
+def in_calendar(value: date | datetime) -> bool:
+    """Whether a date, or an aware instant's UTC date, lies in ``FIRST_DAY..LAST_DAY``."""
+    if isinstance(value, datetime):
+        try:
+            value = value.astimezone(UTC).date()
+        except OverflowError:  # so far out that UTC has no such date
+            return False
+    return FIRST_DAY <= value <= LAST_DAY
 
 
 def occurrences(

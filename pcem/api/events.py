@@ -11,7 +11,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.event import CalendarEvent, DateOutOfRangeError
+from pcem.aggregates.occurrences import in_calendar
 from pcem.api.audit import History, history_of
 from pcem.api.auth import Principal
 from pcem.api.calendar_schemas import (
@@ -204,6 +205,9 @@ def _range(
             [FieldError("from", "give both from and to, or days, but not days with from/to")]
         )
     start, end = instant("from", from_), instant("to", to)
+    for field, moment in (("from", start), ("to", end)):
+        if not in_calendar(moment):
+            raise InvalidInputError([FieldError(field, str(DateOutOfRangeError()))])
     if not start < end:
         raise InvalidInputError([FieldError("to", "must be later than from")])
     if end - start > MAX_RANGE:

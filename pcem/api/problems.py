@@ -19,7 +19,12 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from pcem.aggregates.event import EventGoneError, InvalidRecurrenceError, NaiveDateTimeError
+from pcem.aggregates.event import (
+    DateOutOfRangeError,
+    EventGoneError,
+    InvalidRecurrenceError,
+    NaiveDateTimeError,
+)
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
     MetadataTooLargeError,
@@ -155,6 +160,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     EventGoneError: status_handler(404),
     InvalidRecurrenceError: status_handler(400, "recurrence"),
     NaiveDateTimeError: status_handler(400, "event_date"),
+    DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
     ServiceUnavailableError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,

@@ -78,6 +78,11 @@ def test_instant_event_is_stored_in_utc(client: Client, auth: dict[str, str]) ->
         ({"event_date": "tomorrow"}, "event_date"),
         ({"event_date": "2026-06-01T10:00:00"}, "event_date"),
         ({"event_date": 20260601}, "event_date"),
+        ({"event_date": "0001-12-31"}, "event_date"),
+        ({"event_date": "9999-01-01"}, "event_date"),
+        ({"event_date": "9998-12-31T23:00:00-05:00"}, "event_date"),  # 9999 in UTC
+        ({"event_date": "9999-12-31T23:00:00-05:00"}, "event_date"),  # past Python's calendar
+        ({"event_date": "0001-01-01T00:00:00+05:00"}, "event_date"),
         ({"recurrence": "daily"}, "recurrence"),
         ({"notes": "n" * 2001}, "notes"),
         ({"is_special_event": "yes"}, "is_special_event"),

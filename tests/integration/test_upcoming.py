@@ -258,6 +258,56 @@ def test_materialised_occurrences_equal_computed_ones(
 
 
 @pytest.mark.parametrize(
+    ("zone", "other"),
+    [("Pacific/Kiritimati", "Pacific/Pago_Pago"), ("Pacific/Pago_Pago", "Pacific/Kiritimati")],
+)
+def test_the_ends_of_the_calendar_are_answered_in_any_zone(
+    client: Client, auth: dict[str, str], zone: str, other: str
+) -> None:
+    client.put(SETTINGS, json=settings_body(zone), headers=auth)
+    ada = create_person(client, auth)
+    early = add_event(client, auth, ada["id"], event_date="0002-06-15", recurrence="yearly")
+    late = add_event(client, auth, ada["id"], event_date="9998-12-31", recurrence="yearly")
+    moment = add_event(client, auth, ada["id"], event_date="9998-12-31T12:00:00Z")
+    beyond = {**{"person_id": ada["id"], "title": "Too late"}, "event_date": "9999-01-01"}
+    refused = client.post(EVENTS, json=beyond, headers=auth)
+    first_year = {"from": "0002-01-01T00:00:00Z", "to": "0002-12-31T00:00:00Z"}
+    last_year = {"from": "9998-01-01T00:00:00Z", "to": "9998-12-31T23:59:59Z"}
+
+    def seen(window: dict[str, str]) -> dict[str, tuple[str, str]]:
+        items = upcoming(client, auth, **window)["items"]
+        return {o["event_id"]: (o["occurs_at"], o["local_date"]) for o in items}
+
+    answers = seen(first_year), seen(last_year)
+    client.put(SETTINGS, json=settings_body(other), headers=auth)  # every occurrence moves
+    moved = seen(last_year)  # waits for the projection: it must not have failed
+
+    assert refused.status_code == 400
+    # Before 1901 both islands kept local mean time (Kiritimati -10:29:20, Pago Pago,
+    # then on the Asian side of the date line, +12:37:12).
+    expected = {
+        "Pacific/Kiritimati": (
+            {early: ("0002-06-15T10:29:20Z", "0002-06-15")},
+            {
+                early: ("9998-06-14T10:00:00Z", "9998-06-15"),
+                late: ("9998-12-30T10:00:00Z", "9998-12-31"),
+                moment: ("9998-12-31T12:00:00Z", "9999-01-01"),
+            },
+        ),
+        "Pacific/Pago_Pago": (
+            {early: ("0002-06-14T11:22:48Z", "0002-06-15")},
+            {
+                early: ("9998-06-15T11:00:00Z", "9998-06-15"),
+                late: ("9998-12-31T11:00:00Z", "9998-12-31"),
+                moment: ("9998-12-31T12:00:00Z", "9998-12-31"),
+            },
+        ),
+    }
+    assert answers == expected[zone]
+    assert moved == expected[other][1]
+
+
+@pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"days": 0}, "days"),
@@ -269,6 +319,9 @@ def test_materialised_occurrences_equal_computed_ones(
         ({"from": "2027-01-02T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "to"),
         ({"from": "2027-01-01T00:00:00Z", "to": "2028-01-03T00:00:00Z"}, "to"),
         ({"from": "2027-01-01", "to": "2027-02-01T00:00:00Z"}, "from"),
+        ({"from": "0001-06-01T00:00:00Z", "to": "0001-07-01T00:00:00Z"}, "from"),
+        ({"from": "0001-01-01T00:00:00+05:00", "to": "0001-02-01T00:00:00Z"}, "from"),
+        ({"from": "9998-12-31T00:00:00Z", "to": "9999-01-02T00:00:00Z"}, "to"),
         ({"special_only": "maybe"}, "special_only"),
     ],
 )
