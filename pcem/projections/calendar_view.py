@@ -13,9 +13,9 @@ from sqlalchemy import Engine, RowMapping, text
 
 from pcem.aggregates.event import schedule_of
 from pcem.aggregates.occurrences import occurrences
-from pcem.projections.calendar import VISIBLE_EVENT, user_zone
+from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
-from pcem.projections.writes import driver_connection
+from pcem.projections.writes import driver_connection, one_snapshot
 
 EVENT_COLUMNS = (
     "id, person_id, title, event_date, all_day, is_special_event, recurrence, notes,"
@@ -124,21 +124,33 @@ class CalendarView:
         return [EventRow.from_row(r) for r in rows]
 
     def upcoming(
-        self, user_id: str, window: Window, *, special_only: bool, now: datetime
+        self,
+        user_id: str,
+        window: Window,
+        *,
+        special_only: bool,
+        now: datetime,
+        materialised: bool = True,
     ) -> tuple[ZoneInfo, list[Occurrence]]:
         """The user's zone, and the occurrences with ``start <= occurs_at < end`` for the
         ``window`` computed in that zone (``days_until`` counted from ``now``'s date
-        there): read from the materialised table inside the horizon (one connection,
-        two round trips), computed from the events outside it."""
+        there): read from the materialised table inside the horizon, computed from the
+        events outside it (or always, with ``materialised=False``: the tests compare)."""
         # On the pooled connection's psycopg connection, in binary: SQLAlchemy's
         # result rows and text decoding cost more than the query (docs/performance.md).
-        with self.engine.connect() as conn, driver_connection(conn).cursor(binary=True) as cursor:
+        # One snapshot: a zone change or a horizon move committing between the
+        # statements must not mix its before and after into one answer.
+        with (
+            self.engine.connect() as conn,
+            driver_connection(conn).cursor(binary=True) as cursor,
+            one_snapshot(cursor),
+        ):
             cursor.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}, prepare=True)
             timezone, starts_at, ends_at = cursor.fetchall()[0]  # the horizon: one row
             zone = ZoneInfo(timezone or "UTC")
             start, end = window(zone)
             today = now.astimezone(zone).date()
-            if Horizon(starts_at, ends_at).covers(start, end):
+            if materialised and Horizon(starts_at, ends_at).covers(start, end):
                 cursor.execute(
                     self.UPCOMING,
                     {
@@ -151,18 +163,8 @@ class CalendarView:
                     prepare=True,
                 )
                 return zone, [Occurrence(*row) for row in cursor.fetchall()]
-        return zone, self.computed_upcoming(
-            user_id, start, end, special_only=special_only, today=today
-        )
-
-    def computed_upcoming(
-        self, user_id: str, start: datetime, end: datetime, *, special_only: bool, today: date
-    ) -> list[Occurrence]:
-        """The same answer, expanded from the events table (for any range, anywhere in time)."""
-        with self.engine.connect() as conn:
-            zone = user_zone(conn, user_id)
             events = conn.execute(self.USER_EVENTS, {"user_id": user_id}).all()
-        return sorted(
+        return zone, sorted(
             (
                 Occurrence(
                     e.id,

@@ -166,3 +166,16 @@ def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
 
 def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
     return cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+
+
+@contextmanager
+def one_snapshot(cursor: psycopg.Cursor[Any]) -> Iterator[None]:
+    """The statements inside read one snapshot of the database, even on an autocommit
+    connection (a transaction of its own, REPEATABLE READ, read only)."""
+    cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield
+    except BaseException:
+        cursor.connection.rollback()
+        raise
+    cursor.execute("COMMIT")

@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 
 from pcem.aggregates.event import CalendarEvent
@@ -14,6 +16,7 @@ from pcem.aggregates.person import Person
 from pcem.bootstrap import Container
 from pcem.projections.horizon import Horizon
 from pcem.projections.horizon_keeper import advance_horizon
+from pcem.projections.writes import driver_connection, one_snapshot
 from tests.integration.api_helpers import PEOPLE, Client, create_person
 
 EVENTS = "/api/v1/events"
@@ -91,13 +94,14 @@ def test_advancing_the_horizon_materialises_the_new_days(
     assert moved
     assert (stored.starts_at, stored.ends_at) == (horizon.starts_at, horizon.ends_at)
     now = datetime.now(UTC)
-    zone, materialised = container.calendar_view.upcoming(
-        user_id, lambda zone: tail, special_only=False, now=now
+    materialised, computed = (
+        container.calendar_view.upcoming(
+            user_id, lambda zone: tail, special_only=False, now=now, materialised=stored
+        )[1]
+        for stored in (True, False)
     )
     assert len(materialised) >= 4
-    assert materialised == container.calendar_view.computed_upcoming(
-        user_id, *tail, special_only=False, today=now.astimezone(zone).date()
-    )
+    assert materialised == computed
     assert not advance_horizon(container.engine, later - timedelta(days=1))  # never backwards
 
 
@@ -123,3 +127,23 @@ def test_horizon_waits_while_the_people_projection_is_being_rebuilt(container: C
 
     # then it waits, so the rebuilt tables and the live ones share one horizon
     assert not moved
+
+
+@pytest.mark.parametrize("failure", ["SELECT 1 / 0", "raise in Python"])
+def test_a_failed_snapshot_read_hands_its_connection_back_idle(
+    container: Container, failure: str
+) -> None:
+    with container.engine.connect() as conn:
+        driver = driver_connection(conn)
+        with (
+            pytest.raises((psycopg.errors.DivisionByZero, LookupError)),
+            driver.cursor() as cursor,
+            one_snapshot(cursor),
+        ):
+            cursor.execute("SELECT count(*) FROM occurrence_horizon")
+            if failure.startswith("SELECT"):
+                cursor.execute(failure)
+            raise LookupError(failure)
+
+        assert driver.info.transaction_status == TransactionStatus.IDLE
+        assert conn.execute(text("SELECT 1")).scalar() == 1

@@ -10,6 +10,7 @@ import pytest
 from freezegun import freeze_time
 
 from pcem.bootstrap import Container
+from pcem.projections.calendar_view import Occurrence
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import Client, bearer, create_person
 
@@ -241,20 +242,48 @@ def test_materialised_occurrences_equal_computed_ones(
     upcoming(client, auth)  # waits for the projection
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    zone, materialised = container.calendar_view.upcoming(
-        user_id, lambda zone: (start, start + timedelta(days=366)), special_only=False, now=start
-    )
-    computed = container.calendar_view.computed_upcoming(
-        user_id,
-        start,
-        start + timedelta(days=366),
-        special_only=False,
-        today=start.astimezone(zone).date(),
-    )
+    def answer(*, materialised: bool) -> list[Occurrence]:
+        return container.calendar_view.upcoming(
+            user_id,
+            lambda zone: (start, start + timedelta(days=366)),
+            special_only=False,
+            now=start,
+            materialised=materialised,
+        )[1]
+
+    materialised, computed = answer(materialised=True), answer(materialised=False)
 
     assert len(materialised) > 60
     assert materialised == computed
     assert {o.person_name for o in materialised} == {"Augusta"}
+
+
+def test_an_answer_never_mixes_a_zone_change_committed_while_it_is_read(
+    client: Client, auth: dict[str, str], user_id: str, container: Container
+) -> None:
+    ada = create_person(client, auth)
+    add_event(client, auth, ada["id"], event_date="1990-06-01", recurrence="yearly")
+    upcoming(client, auth)  # the projection has caught up
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def window_while_the_zone_changes(zone: Any) -> tuple[datetime, datetime]:
+        # Called between the zone's read and the occurrences' read.
+        client.put(SETTINGS, json=settings_body("Asia/Kathmandu"), headers=auth)
+        upcoming(client, auth)  # the projection has moved every occurrence
+        return start, start + timedelta(days=366)
+
+    zone, items = container.calendar_view.upcoming(
+        user_id, window_while_the_zone_changes, special_only=False, now=start
+    )
+    zone_now, items_now = container.calendar_view.upcoming(
+        user_id, lambda zone: (start, start + timedelta(days=366)), special_only=False, now=start
+    )
+
+    assert (zone.key, [o.occurs_at.strftime("%H:%M") for o in items]) == ("UTC", ["00:00"])
+    assert (zone_now.key, [o.occurs_at.strftime("%H:%M") for o in items_now]) == (
+        "Asia/Kathmandu",
+        ["18:15"],
+    )
 
 
 @pytest.mark.parametrize(
