@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import freezegun
 import pytest
 import uvicorn
 from litestar.testing import TestClient
@@ -22,6 +23,10 @@ from pcem.settings import Settings, load_settings
 from tests.servers import PostgresServer, RedisServer
 
 JWT_SECRET = "test-secret-" + "x" * 32
+
+# The projector runs in a thread of the test process: a test's frozen clock must not
+# reach psycopg's timeouts there (a deadline set in 2027 outlasted the session).
+freezegun.configure(extend_ignore_list=["psycopg"])
 
 
 @pytest.fixture(scope="session")

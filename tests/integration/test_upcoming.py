@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -135,6 +135,53 @@ def test_next_days_start_at_local_midnight_and_count_days_until(
     ]
     assert answer["items"][0]["occurs_at"] == "2027-03-09T10:00:00Z"
     assert answer["items"][0]["person_name"] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "midnight", "next_midnight"),
+    [
+        ("Pacific/Kiritimati", "03-10", "2027-03-09T10:00:00Z", "2027-03-10T10:00:00Z"),
+        ("Pacific/Pago_Pago", "03-10", "2027-03-10T11:00:00Z", "2027-03-11T11:00:00Z"),
+        ("Asia/Kathmandu", "03-10", "2027-03-09T18:15:00Z", "2027-03-10T18:15:00Z"),
+        ("America/St_Johns", "03-10", "2027-03-10T03:30:00Z", "2027-03-11T03:30:00Z"),  # -3:30
+        ("Australia/Lord_Howe", "03-10", "2027-03-09T13:00:00Z", "2027-03-10T13:00:00Z"),  # +11
+        ("Europe/Berlin", "03-28", "2027-03-27T23:00:00Z", "2027-03-28T22:00:00Z"),  # 23 hours
+        ("Europe/Berlin", "10-31", "2027-10-30T22:00:00Z", "2027-10-31T23:00:00Z"),  # 25 hours
+    ],
+)
+def test_today_turns_at_local_midnight(
+    client: Client,
+    auth: dict[str, str],
+    frozen_user: Any,
+    zone: str,
+    day: str,
+    midnight: str,
+    next_midnight: str,
+) -> None:
+    client.put(SETTINGS, json=settings_body(zone), headers=auth)
+    ada = create_person(client, auth)
+    today = date.fromisoformat(f"2027-{day}")
+    eve, birthday, after = (
+        add_event(client, auth, ada["id"], event_date=f"2000-{d:%m-%d}", recurrence="yearly")
+        for d in (today - timedelta(days=1), today, today + timedelta(days=1))
+    )
+    turn = datetime.fromisoformat(midnight)
+
+    with freeze_time(turn - timedelta(seconds=1), tick=True):
+        before_midnight = upcoming(client, frozen_user(), days=2)
+    with freeze_time(turn, tick=True):
+        at_midnight = upcoming(client, frozen_user(), days=2)
+
+    def seen(answer: Any) -> list[tuple[str, int]]:
+        return [(o["event_id"], o["days_until"]) for o in answer["items"]]
+
+    assert seen(before_midnight) == [(eve, 0), (birthday, 1)]
+    assert seen(at_midnight) == [(birthday, 0), (after, 1)]
+    assert [o["occurs_at"] for o in at_midnight["items"]] == [midnight, next_midnight]
+    assert {o["local_date"] for o in at_midnight["items"]} == {
+        f"{today}",
+        f"{today + timedelta(days=1)}",
+    }
 
 
 def test_auckland_and_los_angeles_see_the_same_birthday_on_their_own_day(

@@ -62,6 +62,65 @@ def test_the_same_birthday_is_a_different_instant_in_auckland_and_los_angeles() 
     assert los_angeles.occurs_at == utc(2027, 3, 14, 8)  # still PST -8: DST starts at 02:00
 
 
+def test_st_johns_day_starts_at_0330_utc_in_winter_and_0230_in_summer() -> None:
+    monthly = all_day(date(2026, 1, 15), "monthly")  # DST from 8 March to 1 November 2026
+
+    found = occurrences(monthly, ZoneInfo("America/St_Johns"), utc(2026, 2, 1), utc(2026, 4, 1))
+
+    assert found == [
+        Occurrence(utc(2026, 2, 15, 3, 30), date(2026, 2, 15)),  # NST -3:30
+        Occurrence(utc(2026, 3, 15, 2, 30), date(2026, 3, 15)),  # NDT -2:30
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "midnight", "next_midnight"),
+    [
+        (date(2026, 3, 29), utc(2026, 3, 28, 23), utc(2026, 3, 29, 22)),  # a 23-hour day
+        (date(2026, 10, 25), utc(2026, 10, 24, 22), utc(2026, 10, 25, 23)),  # a 25-hour day
+    ],
+)
+def test_berlin_all_day_dates_around_both_dst_switches(
+    day: date, midnight: datetime, next_midnight: datetime
+) -> None:
+    daily_pair = [all_day(day, "none"), all_day(day + timedelta(days=1), "none")]
+    berlin = ZoneInfo("Europe/Berlin")
+
+    found = [
+        o for s in daily_pair for o in occurrences(s, berlin, utc(2026, 1, 1), utc(2027, 1, 1))
+    ]
+
+    assert found == [
+        Occurrence(midnight, day),
+        Occurrence(next_midnight, day + timedelta(days=1)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("year", "auckland", "los_angeles"),
+    [
+        (
+            2027,
+            Occurrence(utc(2027, 2, 27, 11), date(2027, 2, 28)),
+            Occurrence(utc(2027, 2, 28, 8), date(2027, 2, 28)),
+        ),
+        (
+            2028,
+            Occurrence(utc(2028, 2, 28, 11), date(2028, 2, 29)),
+            Occurrence(utc(2028, 2, 29, 8), date(2028, 2, 29)),
+        ),
+    ],
+)
+def test_a_leap_day_birthday_in_auckland_and_los_angeles(
+    year: int, auckland: Occurrence, los_angeles: Occurrence
+) -> None:
+    leapling = all_day(date(1996, 2, 29))
+    window = (utc(year, 1, 1), utc(year, 12, 1))
+
+    assert occurrences(leapling, ZoneInfo("Pacific/Auckland"), *window) == [auckland]  # NZDT +13
+    assert occurrences(leapling, ZoneInfo("America/Los_Angeles"), *window) == [los_angeles]
+
+
 def test_lord_howe_half_hour_dst_moves_the_start_of_the_day_by_thirty_minutes() -> None:
     weekly = all_day(date(2026, 9, 27), "weekly")  # DST starts 4 October 2026 at 02:00
 
