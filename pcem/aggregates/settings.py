@@ -14,9 +14,23 @@ from eventsourcing.domain import Aggregate, event
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-3c1e-4d51-9f3c-6f1f5d9a2c10")
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 MAX_LEAD_TIMES = 10
 MAX_LEAD_DAYS = 365
+# Delivery channels, tagged by "type": the fields each needs and what they must match
+# (the API's schema declares the same patterns, for errors naming the field).
+EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+MAX_EMAIL = 254
+PHONE = r"^\+[1-9]\d{6,14}$"  # E.164
+WEBHOOK_URL = r"^https?://[^\s\x00]+$"
+MAX_URL = 2048
+SECRET = r"^[^\x00]{16,256}$"  # noqa: S105 (a pattern, not a secret)
+CHANNEL_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
+    "email": {"address": (EMAIL, MAX_EMAIL)},
+    "sms": {"phone": (PHONE, 16)},
+    "webhook": {"url": (WEBHOOK_URL, MAX_URL), "secret": (SECRET, 256)},
+    "in_app": {},
+}
 
 
 @dataclass(frozen=True)
@@ -93,15 +107,35 @@ def check_preferences(preferences: Preferences) -> None:
     problems = []
     if preferences.timezone not in known_timezones():
         problems.append(("timezone", "must be an IANA time zone such as Europe/Berlin"))
-    if not _HH_MM.match(preferences.delivery_time):
+    if not re.match(HH_MM, preferences.delivery_time):
         problems.append(("notifications.delivery_time", "must be HH:MM, 00:00 to 23:59"))
     leads = preferences.lead_time_days
     if len(leads) > MAX_LEAD_TIMES or len(set(leads)) != len(leads):
         problems.append(("notifications.lead_time_days", f"at most {MAX_LEAD_TIMES}, no repeats"))
     if any(not 0 <= d <= MAX_LEAD_DAYS for d in leads):
         problems.append(("notifications.lead_time_days", f"each must be 0..{MAX_LEAD_DAYS}"))
+    problems += [("notifications.channels", p) for p in _channel_problems(preferences.channels)]
     if problems:
         raise InvalidSettingsError(problems)
+
+
+def _channel_problems(channels: tuple[dict[str, Any], ...]) -> list[str]:
+    problems = []
+    for index, channel in enumerate(channels):
+        fields = CHANNEL_FIELDS.get(channel.get("type"))  # type: ignore[arg-type]
+        if fields is None:
+            problems.append(f"[{index}]: type must be one of {', '.join(CHANNEL_FIELDS)}")
+        elif set(channel) != {"type", *fields}:
+            problems.append(f"[{index}]: a {channel['type']} channel has {', '.join(fields)}")
+        else:
+            problems += [
+                f"[{index}].{name}: not a valid {name}"
+                for name, (pattern, longest) in fields.items()
+                if not isinstance(channel[name], str)
+                or len(channel[name]) > longest
+                or not re.match(pattern, channel[name])
+            ]
+    return problems
 
 
 class InvalidSettingsError(ValueError):

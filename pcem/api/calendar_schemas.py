@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from pcem.aggregates import settings
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.settings import Preferences
 from pcem.api.problems import FieldError, InvalidInputError
@@ -94,12 +95,11 @@ class Upcoming(msgspec.Struct):
 
 # Settings: channels are a union tagged by "type".
 
-Email = Annotated[
-    str, msgspec.Meta(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
-]
-Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9]\d{6,14}$")]
-WebhookURL = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
-Secret = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=_TEXT)]
+Email = Annotated[str, msgspec.Meta(max_length=settings.MAX_EMAIL, pattern=settings.EMAIL)]
+Phone = Annotated[str, msgspec.Meta(pattern=settings.PHONE)]
+WebhookURL = Annotated[str, msgspec.Meta(max_length=settings.MAX_URL, pattern=settings.WEBHOOK_URL)]
+Secret = Annotated[str, msgspec.Meta(pattern=settings.SECRET)]
+LeadDays = Annotated[int, msgspec.Meta(ge=0, le=settings.MAX_LEAD_DAYS)]
 
 
 class EmailChannel(msgspec.Struct, tag_field="type", tag="email", forbid_unknown_fields=True):
@@ -124,10 +124,8 @@ Channel = EmailChannel | SMSChannel | WebhookChannel | InAppChannel
 
 class NotificationSettings(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
-    lead_time_days: list[Annotated[int, msgspec.Meta(ge=0, le=365)]] = msgspec.field(
-        default_factory=lambda: [7, 1, 0]
-    )
-    delivery_time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
+    lead_time_days: list[LeadDays] = msgspec.field(default_factory=lambda: [7, 1, 0])
+    delivery_time: Annotated[str, msgspec.Meta(pattern=settings.HH_MM)] = "09:00"
     channels: list[Channel] = msgspec.field(default_factory=lambda: [InAppChannel()])
 
 
