@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pcem.aggregates.occurrences import RECURRENCES, Occurrence, Schedule, occurrences
+from tests.calendar_oracle import ZONES, brute_force
 
 
 def utc(*args: int) -> datetime:
@@ -185,53 +186,6 @@ def test_range_is_half_open() -> None:
 
 
 # The property: the fast expansion equals a brute-force walk over every local day.
-
-
-def brute_force(
-    schedule: Schedule, zone: ZoneInfo, start: datetime, end: datetime
-) -> list[Occurrence]:
-    if schedule.all_day:
-        first, wall = schedule.start, time(0)
-    else:
-        local = schedule.start.astimezone(zone)  # type: ignore[union-attr]
-        first, wall = local.date(), local.time().replace(tzinfo=None)
-    found = []
-    day = start.astimezone(zone).date() - timedelta(days=2)
-    while day <= end.astimezone(zone).date() + timedelta(days=2):
-        at = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
-        if happens_on(first, schedule.recurrence, day) and start <= at < end:  # type: ignore[arg-type]
-            found.append(Occurrence(at, day))
-        day += timedelta(days=1)
-    return found
-
-
-def happens_on(first: date, recurrence: str, day: date) -> bool:
-    if day < first:
-        return False
-    last_of_month = calendar.monthrange(day.year, day.month)[1]
-    if recurrence == "none":
-        return day == first
-    if recurrence == "weekly":
-        return (day - first).days % 7 == 0
-    if recurrence == "monthly":
-        return day.day == min(first.day, last_of_month)
-    return day.month == first.month and day.day == min(first.day, last_of_month)
-
-
-ZONES = [
-    "UTC",
-    "Pacific/Kiritimati",
-    "Pacific/Pago_Pago",
-    "Asia/Kathmandu",
-    "America/St_Johns",
-    "Australia/Lord_Howe",
-    "Europe/Berlin",
-    "America/Los_Angeles",
-    "Pacific/Auckland",
-    "America/Santiago",
-    "Asia/Tehran",
-    "Africa/Casablanca",
-]
 
 
 @st.composite
