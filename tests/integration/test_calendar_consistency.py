@@ -147,3 +147,32 @@ def test_a_failed_snapshot_read_hands_its_connection_back_idle(
 
         assert driver.info.transaction_status == TransactionStatus.IDLE
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_hard_purge_of_a_person_takes_their_events_and_occurrences(
+    client: Client, auth: dict[str, str], container: Container
+) -> None:
+    ada, bob = create_person(client, auth), create_person(client, auth)
+    for person in (ada, bob):
+        payload = {"person_id": person["id"], "title": "Birthday", "event_date": "1990-06-01"}
+        client.post(EVENTS, json={**payload, "recurrence": "yearly"}, headers=auth)
+    client.get(EVENTS, headers=auth)  # wait for the projection
+
+    def rows(person_id: str) -> tuple[int, int]:
+        with container.engine.connect() as conn:
+            counts = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM events WHERE person_id = :id),"
+                    " (SELECT count(*) FROM occurrences WHERE person_id = :id)"
+                ),
+                {"id": person_id},
+            ).one()
+        return counts[0], counts[1]
+
+    before = rows(ada["id"])
+    with container.engine.begin() as conn:  # what an operator's purge does to the read model
+        conn.execute(text("DELETE FROM people WHERE id = :id"), {"id": ada["id"]})
+
+    assert before[0] == 1 and before[1] >= 1
+    assert rows(ada["id"]) == (0, 0)
+    assert rows(bob["id"])[0] == 1
