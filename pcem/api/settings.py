@@ -9,8 +9,8 @@ from litestar.params import JSONBody
 from pcem.api.auth import Principal
 from pcem.api.calendar_schemas import SettingsBody
 from pcem.api.consistency import ReadYourWrites
-from pcem.api.people import remember
-from pcem.api.versions import versioned_response
+from pcem.api.people import IfMatch, remember
+from pcem.api.versions import expected_version, versioned_response
 from pcem.commands.settings import SettingsApplication
 
 
@@ -34,9 +34,13 @@ class SettingsController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[SettingsApplication],
         ryw: NamedDependency[ReadYourWrites],
+        if_match: IfMatch = None,
     ) -> Response[SettingsBody]:
-        """Replace your settings; every occurrence moves with a new time zone at once."""
-        written = settings.replace_settings(principal.user_id, data.preferences())
+        """Replace your settings; every occurrence moves with a new time zone at once.
+        With ``If-Match``, only if they are still at that version (else 412)."""
+        written = settings.replace_settings(
+            principal.user_id, data.preferences(), expected_version=expected_version(if_match)
+        )
         remember(ryw, principal, written)
         body = SettingsBody.from_preferences(written.aggregate.preferences)
         return versioned_response(body, written.aggregate.version, position=written.position)

@@ -71,6 +71,27 @@ def test_settings_default_until_replaced(client: Client, auth: dict[str, str]) -
     assert client.get(SETTINGS, headers=auth).json() == body
 
 
+def test_settings_replaced_only_at_the_version_given_in_if_match(
+    client: Client, auth: dict[str, str]
+) -> None:
+    defaults = client.get(SETTINGS, headers=auth)
+    mine = client.put(
+        SETTINGS,
+        json=settings_body("Asia/Kathmandu"),
+        headers={**auth, "If-Match": defaults.headers["ETag"]},
+    )
+    stale = client.put(
+        SETTINGS,
+        json=settings_body("Europe/Berlin"),
+        headers={**auth, "If-Match": defaults.headers["ETag"]},
+    )
+
+    assert mine.status_code == 200
+    assert stale.status_code == 412
+    assert stale.headers["content-type"].startswith("application/problem+json")
+    assert client.get(SETTINGS, headers=auth).json()["timezone"] == "Asia/Kathmandu"
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
