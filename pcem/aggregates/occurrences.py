@@ -56,7 +56,11 @@ def in_calendar(value: date | datetime) -> bool:
 def occurrences(
     schedule: Schedule, zone: ZoneInfo, start: datetime, end: datetime
 ) -> list[Occurrence]:
-    """Every occurrence with ``start <= occurs_at < end`` (aware datetimes), in order."""
+    """Every occurrence with ``start <= occurs_at < end`` (aware datetimes), in order.
+    None for a series starting outside the calendar (refused since 0002..9998 became
+    the rule; an event stored before it must not stop a projection)."""
+    if not in_calendar(schedule.start):
+        return []
     first_local, wall = _anchor(schedule, zone)
     # A local date's start lies within a day of its UTC date: widen, then filter exactly.
     lo = start.astimezone(zone).date() - timedelta(days=1)

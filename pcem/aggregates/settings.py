@@ -14,21 +14,27 @@ from eventsourcing.domain import Aggregate, event
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-3c1e-4d51-9f3c-6f1f5d9a2c10")
-HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+# Patterns as the API's schema also declares them (so its errors name the field,
+# and its OpenAPI document carries them): plain ASCII classes and "$", which any
+# client's regex engine reads alike. Here they must match the whole value
+# (re.fullmatch: in Python "$" also matches before a trailing newline).
+HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_LEAD_TIMES = 10
 MAX_LEAD_DAYS = 365
-# Delivery channels, tagged by "type": the fields each needs and what they must match
-# (the API's schema declares the same patterns, for errors naming the field).
+# Delivery channels, tagged by "type": the fields each needs, what they must match,
+# and their longest length.
 EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 MAX_EMAIL = 254
-PHONE = r"^\+[1-9]\d{6,14}$"  # E.164
+PHONE = r"^\+[1-9][0-9]{6,14}$"  # E.164
+MAX_PHONE = 16
 WEBHOOK_URL = r"^https?://[^\s\x00]+$"
 MAX_URL = 2048
 SECRET = r"^[^\x00]{16,256}$"  # noqa: S105 (a pattern, not a secret)
+MAX_SECRET = 256
 CHANNEL_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
     "email": {"address": (EMAIL, MAX_EMAIL)},
-    "sms": {"phone": (PHONE, 16)},
-    "webhook": {"url": (WEBHOOK_URL, MAX_URL), "secret": (SECRET, 256)},
+    "sms": {"phone": (PHONE, MAX_PHONE)},
+    "webhook": {"url": (WEBHOOK_URL, MAX_URL), "secret": (SECRET, MAX_SECRET)},
     "in_app": {},
 }
 
@@ -107,7 +113,7 @@ def check_preferences(preferences: Preferences) -> None:
     problems = []
     if preferences.timezone not in known_timezones():
         problems.append(("timezone", "must be an IANA time zone such as Europe/Berlin"))
-    if not re.match(HH_MM, preferences.delivery_time):
+    if not re.fullmatch(HH_MM, preferences.delivery_time):
         problems.append(("notifications.delivery_time", "must be HH:MM, 00:00 to 23:59"))
     leads = preferences.lead_time_days
     if len(leads) > MAX_LEAD_TIMES or len(set(leads)) != len(leads):
@@ -133,7 +139,7 @@ def _channel_problems(channels: tuple[dict[str, Any], ...]) -> list[str]:
                 for name, (pattern, longest) in fields.items()
                 if not isinstance(channel[name], str)
                 or len(channel[name]) > longest
-                or not re.match(pattern, channel[name])
+                or not re.fullmatch(pattern, channel[name])
             ]
     return problems
 

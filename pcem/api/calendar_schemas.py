@@ -96,9 +96,9 @@ class Upcoming(msgspec.Struct):
 # Settings: channels are a union tagged by "type".
 
 Email = Annotated[str, msgspec.Meta(max_length=settings.MAX_EMAIL, pattern=settings.EMAIL)]
-Phone = Annotated[str, msgspec.Meta(pattern=settings.PHONE)]
+Phone = Annotated[str, msgspec.Meta(max_length=settings.MAX_PHONE, pattern=settings.PHONE)]
 WebhookURL = Annotated[str, msgspec.Meta(max_length=settings.MAX_URL, pattern=settings.WEBHOOK_URL)]
-Secret = Annotated[str, msgspec.Meta(pattern=settings.SECRET)]
+Secret = Annotated[str, msgspec.Meta(max_length=settings.MAX_SECRET, pattern=settings.SECRET)]
 LeadDays = Annotated[int, msgspec.Meta(ge=0, le=settings.MAX_LEAD_DAYS)]
 
 

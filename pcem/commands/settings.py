@@ -24,4 +24,4 @@ class SettingsApplication(PcemApplication):
             settings.change(user_id, preferences)
             return settings, [settings]
 
-        return self.transact(unit)
+        return self.transact(unit, conditional=expected_version is not None)

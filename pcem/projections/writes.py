@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -176,6 +176,9 @@ def one_snapshot(cursor: psycopg.Cursor[Any]) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        cursor.connection.rollback()
+        connection = cursor.connection
+        if not connection.broken:  # a lost connection is the pool's to discard
+            with suppress(psycopg.Error):  # the error that brought us here is the news
+                connection.rollback()
         raise
     cursor.execute("COMMIT")

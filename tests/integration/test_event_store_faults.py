@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
+import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from pcem.commands.people import PeopleApplication
@@ -18,7 +19,10 @@ from tests.polling import wait_until
 
 
 def waiting_for_a_lock(watcher: psycopg.Connection[tuple[int]]) -> bool:
-    row = watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+    row = watcher.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -33,12 +37,13 @@ def waiting_in_pipeline_sync(thread: threading.Thread) -> bool:
 
 
 def test_an_insert_that_lost_an_idempotency_race_leaves_its_connection_usable(
-    isolated: Settings,
+    isolated: Settings, request: pytest.FixtureRequest
 ) -> None:
     database = isolated.require_database()
     # One connection, so the one that fails is the one every later insert uses.
     one_connection = {**eventsourcing_env(database, pool_size=1), "POSTGRES_MAX_OVERFLOW": "0"}
     app = PeopleApplication(env=one_connection)
+    request.addfinalizer(app.close)
     recorder = app.recorder
     assert isinstance(recorder, PcemApplicationRecorder)
 
@@ -88,6 +93,5 @@ def test_an_insert_that_lost_an_idempotency_race_leaves_its_connection_usable(
             while_rival_holds("LOCK TABLE pcem_events IN EXCLUSIVE MODE", insert) for _ in range(4)
         ]
 
-    app.close()
     assert isinstance(raced, IntegrityError)
     assert later == [None, None, None, None]

@@ -187,6 +187,7 @@ def test_today_turns_at_local_midnight(
         for d in (today - timedelta(days=1), today, today + timedelta(days=1))
     )
     turn = datetime.fromisoformat(midnight)
+    upcoming(client, auth)  # the projection has caught up: no wait inside the frozen second
 
     with freeze_time(turn - timedelta(seconds=1), tick=True):
         before_midnight = upcoming(client, frozen_user(), days=2)

@@ -178,6 +178,15 @@ def test_recurrence_starts_at_the_first_date_not_before() -> None:
     ) == [date(2026, 7, 1)]
 
 
+def test_a_series_starting_outside_the_calendar_has_no_occurrences() -> None:
+    # Refused since the 0002..9998 rule; one stored before must not stop a projection.
+    late = timed(datetime(9999, 12, 31, 23, tzinfo=UTC), "yearly")
+
+    assert (
+        occurrences(late, ZoneInfo("Pacific/Kiritimati"), utc(9998, 1, 1), utc(9998, 12, 31)) == []
+    )
+
+
 def test_range_is_half_open() -> None:
     once = timed(utc(2026, 5, 1, 12), "none")
 

@@ -51,6 +51,8 @@ def test_a_change_is_recorded_once() -> None:
     [
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"delivery_time": "9:00"}, "notifications.delivery_time"),
+        ({"delivery_time": "09:00\n"}, "notifications.delivery_time"),
+        ({"delivery_time": "0\u0669:00"}, "notifications.delivery_time"),  # an Arabic-Indic 9
         ({"lead_time_days": (1, 1)}, "notifications.lead_time_days"),
         ({"lead_time_days": (366,)}, "notifications.lead_time_days"),
         ({"lead_time_days": tuple(range(11))}, "notifications.lead_time_days"),
@@ -58,6 +60,15 @@ def test_a_change_is_recorded_once() -> None:
         ({"channels": ({"type": "email"},)}, "notifications.channels"),
         ({"channels": ({"type": "in_app", "address": "x@y.z"},)}, "notifications.channels"),
         ({"channels": ({"type": "email", "address": "nope"},)}, "notifications.channels"),
+        ({"channels": ({"type": "email", "address": "a@b.c\n"},)}, "notifications.channels"),
+        (
+            {
+                "channels": (
+                    {"type": "sms", "phone": "+1\u0663\u0663\u0663\u0663\u0663\u0663\u0663"},
+                )
+            },
+            "notifications.channels",
+        ),
         ({"channels": ({"type": "sms", "phone": "015112345678"},)}, "notifications.channels"),
         ({"channels": ({"type": "sms", "phone": 4915112345678},)}, "notifications.channels"),
         (
