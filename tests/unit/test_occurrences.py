@@ -187,6 +187,22 @@ def test_a_series_starting_outside_the_calendar_has_no_occurrences() -> None:
     )
 
 
+def test_a_weekly_0230_in_berlin_on_the_dst_switch_days() -> None:
+    # Sunday 02:30 does not exist on 29 March 2026 (clocks jump 02:00 -> 03:00): the
+    # occurrence is at 01:30 UTC, 03:30 summer time. On 25 October it happens twice
+    # (03:00 -> 02:00): the occurrence is the first, 00:30 UTC, still summer time.
+    sunday = timed(datetime(2026, 3, 22, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")))
+
+    found = occurrences(sunday, ZoneInfo("Europe/Berlin"), utc(2026, 3, 22), utc(2026, 11, 2))
+    by_date = {o.local_date: o.occurs_at for o in found}
+
+    assert by_date[date(2026, 3, 22)] == utc(2026, 3, 22, 1, 30)  # CET
+    assert by_date[date(2026, 3, 29)] == utc(2026, 3, 29, 1, 30)  # in the gap
+    assert by_date[date(2026, 4, 5)] == utc(2026, 4, 5, 0, 30)  # CEST
+    assert by_date[date(2026, 10, 25)] == utc(2026, 10, 25, 0, 30)  # the first 02:30
+    assert by_date[date(2026, 11, 1)] == utc(2026, 11, 1, 1, 30)  # CET again
+
+
 def test_range_is_half_open() -> None:
     once = timed(utc(2026, 5, 1, 12), "none")
 
