@@ -132,7 +132,8 @@ def _channel_problems(channels: tuple[dict[str, Any], ...]) -> list[str]:
         if fields is None:
             problems.append(f"[{index}]: type must be one of {', '.join(CHANNEL_FIELDS)}")
         elif set(channel) != {"type", *fields}:
-            problems.append(f"[{index}]: a {channel['type']} channel has {', '.join(fields)}")
+            takes = ", ".join(["type", *fields])
+            problems.append(f"[{index}]: type {channel['type']!r} takes exactly {takes}")
         else:
             problems += [
                 f"[{index}].{name}: not a valid {name}"
