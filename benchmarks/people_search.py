@@ -11,7 +11,6 @@ Usage: .venv/bin/python benchmarks/people_search.py [--heavy 50000] [--others 20
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 from typing import Any
@@ -19,10 +18,10 @@ from typing import Any
 import psycopg
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from pcem.migrate import migrate
-from pcem.projections.people_view import PeopleFilter, _conditions  # PeopleView's own SQL
+from pcem.projections.people_view import PeopleFilter, conditions  # PeopleView's own SQL
 from pcem.settings import load_settings
 
 ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -84,17 +83,15 @@ def run(url: str, heavy: int, others: int) -> None:
 
 
 def explain(engine: Any, search: PeopleFilter) -> str:
-    where, params = _conditions("heavy", search, None)
-    conditions = " AND ".join(where)
+    where, params = conditions("heavy", search, None)
     query = (
         "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON)"
-        f" SELECT id FROM people WHERE {conditions} ORDER BY last_name, first_name, id LIMIT 51"
+        f" SELECT id FROM people WHERE {' AND '.join(where)}"
+        " ORDER BY last_name, first_name, id LIMIT 51"
     )
-    if "meta" in params:
-        params["meta"] = json.dumps(params["meta"])
-        query = query.replace("@> :meta", "@> CAST(:meta AS jsonb)")
-    with engine.connect() as conn:
-        rows = conn.execute(text(query), params).scalars().all()
+    with engine.connect() as conn:  # psycopg's own parameter style, as PeopleView runs it
+        cursor = conn.connection.driver_connection.execute(query, params)
+        rows = [row[0] for row in cursor.fetchall()]
     return "\n".join(rows) + "\n"
 
 

@@ -15,11 +15,10 @@ import uvicorn
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
-from pcem.bootstrap import Container, build_container
 from pcem.cli.tokens import mint_token
 from pcem.migrate import migrate
-from pcem.projections.supervisor import run_projector
 from pcem.settings import Settings, load_settings
+from pcem.wiring import Container, build_container
 from tests.servers import PostgresServer, RedisServer
 
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -145,7 +144,7 @@ def serving(container: Container) -> Iterator[str]:
 @contextmanager
 def projector_running(container: Container) -> Iterator[None]:
     stop = threading.Event()
-    thread = threading.Thread(target=run_projector, args=(container, stop), daemon=True)
+    thread = threading.Thread(target=container.run_projector, args=(stop,), daemon=True)
     thread.start()
     try:
         yield

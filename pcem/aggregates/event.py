@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from pcem.aggregates.occurrences import FIRST_DAY, LAST_DAY, RECURRENCES, Schedule, in_calendar
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, check_updatable
 from pcem.aggregates.person import Person
 
 EDITABLE_FIELDS = ("title", "event_date", "is_special_event", "recurrence", "notes")
@@ -105,6 +105,7 @@ class CalendarEvent(OwnedAggregate):
 
     def update(self, actor: str, fields: dict[str, Any]) -> None:
         self.check_changeable()
+        check_updatable(fields, EDITABLE_FIELDS)
         if "recurrence" in fields:
             check_recurrence(fields["recurrence"])
         if isinstance(fields.get("event_date"), date):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from eventsourcing.domain import Aggregate
 
 SYSTEM_ACTOR = "system"
@@ -21,3 +23,18 @@ class OwnedAggregate(Aggregate):
 
     def is_owned_by(self, user_id: str) -> bool:
         return self.user_id == user_id
+
+
+def check_updatable(fields: Iterable[str], updatable: tuple[str, ...]) -> None:
+    """Only an aggregate's own updatable fields may change through ``update``."""
+    refused = sorted(set(fields) - set(updatable))
+    if refused:
+        raise FieldNotUpdatableError(refused, updatable)
+
+
+class FieldNotUpdatableError(ValueError):
+    def __init__(self, refused: list[str], updatable: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{', '.join(refused)} cannot be changed; changeable: {', '.join(updatable)}"
+        )
+        self.fields = refused

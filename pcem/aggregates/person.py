@@ -16,7 +16,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from pcem.aggregates.merge_patch import merge_patch
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, check_updatable
 
 MAX_METADATA_BYTES = 16 * 1024
 UPDATABLE_FIELDS = ("first_name", "last_name", "primary_contact")
@@ -118,6 +118,7 @@ class Person(OwnedAggregate):
     ) -> None:
         """Set the given fields and merge-patch the metadata; a no-op records nothing."""
         self.check_not_deleted()
+        check_updatable(fields, UPDATABLE_FIELDS)
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if metadata_patch is not None:
             metadata = merge_patch(self.metadata, metadata_patch)

@@ -7,11 +7,12 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from pcem.api.conventions import Caller
 from pcem.api.roles import OPERATOR, requires_role
 from pcem.commands.base import NotFoundError
 from pcem.projections.rebuild import rebuild_track
 from pcem.projections.supervisor import all_projections
-from pcem.projections.tracking import ProjectionStatus, ProjectionTracking
+from pcem.projections.tracking import ProjectionStatus
 
 
 class ProjectionOut(msgspec.Struct):
@@ -37,11 +38,9 @@ class ProjectionsAdminController(Controller):
     guards = [requires_role(OPERATOR)]
 
     @get("/", operation_id="listProjections", sync_to_thread=True)
-    def list_projections(
-        self, tracking: NamedDependency[ProjectionTracking]
-    ) -> list[ProjectionOut]:
+    def list_projections(self, caller: NamedDependency[Caller]) -> list[ProjectionOut]:
         """Every projection and rebuild: position, event store head, lag, state, runner."""
-        return [ProjectionOut.from_status(s) for s in tracking.statuses()]
+        return [ProjectionOut.from_status(s) for s in caller.services.tracking.statuses()]
 
     @post(
         "/{name:str}/rebuild",
@@ -50,7 +49,7 @@ class ProjectionsAdminController(Controller):
         sync_to_thread=True,
     )
     def rebuild(
-        self, name: FromPath[str], tracking: NamedDependency[ProjectionTracking]
+        self, name: FromPath[str], caller: NamedDependency[Caller]
     ) -> Response[ProjectionOut]:
         """Ask the projector to rebuild a projection aside and swap it in (202).
 
@@ -60,6 +59,7 @@ class ProjectionsAdminController(Controller):
         if name not in {p.name for p in all_projections()}:
             raise NotFoundError("projection", name)
         track = rebuild_track(name).name
+        tracking = caller.services.tracking
         tracking.ensure(name)
         tracking.request(track)
         # The live row answers if the rebuild has already finished in between.

@@ -1,55 +1,71 @@
-"""The Litestar application: routes, auth, error mapping, OpenAPI."""
+"""The Litestar application: routes, auth, the conventions, error mapping, OpenAPI."""
 
 from __future__ import annotations
 
-from litestar import Litestar
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
+from pcem.api import conventions
 from pcem.api.admin import ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
-from pcem.api.dependencies import DEPENDENCIES
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
-from pcem.api.idempotency import IdempotencyInFlightError, IdempotencyMismatchError
 from pcem.api.metrics import Metrics, MetricsController, broker_client
 from pcem.api.observability import RequestContextMiddleware, echo_request_id
 from pcem.api.people import PeopleController
-from pcem.api.problems import EXCEPTION_HANDLERS, status_handler
+from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.relationships import RelationshipsController
 from pcem.api.settings import SettingsController
 from pcem.api.support import SupportController
-from pcem.bootstrap import Container
+from pcem.commands.idempotency import current_key
+from pcem.eventstore.recorder import IdempotencyKeyTakenError
+from pcem.wiring import Container
 
 MAX_BODY_BYTES = 64 * 1024
+ROUTES = [
+    PeopleController,
+    RelationshipsController,
+    EventsController,
+    SettingsController,
+    HealthController,
+    MetricsController,
+    ProjectionsAdminController,
+    SupportController,
+]
 
 
-def create_app(container: Container) -> Litestar:
+def create_app(
+    container: Container, *, extra_routes: Sequence[ControllerRouterHandler] = ()
+) -> Litestar:
+    """The API over ``container``; ``extra_routes`` join the same conventions (tests)."""
     auth = DefineMiddleware(
         JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
     )
+
+    @asynccontextmanager
+    async def serving(app: Litestar) -> AsyncIterator[None]:
+        async with container.serving() as parts:
+            app.state.serving = parts
+            yield
+
     return Litestar(
-        route_handlers=[
-            PeopleController,
-            RelationshipsController,
-            EventsController,
-            SettingsController,
-            HealthController,
-            MetricsController,
-            ProjectionsAdminController,
-            SupportController,
-        ],
-        dependencies=DEPENDENCIES,
+        route_handlers=[*ROUTES, *extra_routes],
+        dependencies=conventions.DEPENDENCIES,
         middleware=[RequestContextMiddleware, auth],  # outermost first
+        before_request=conventions.before_request,
+        after_request=conventions.after_request,
+        after_exception=[conventions.after_exception],
         before_send=[echo_request_id],
-        exception_handlers={
-            **EXCEPTION_HANDLERS,
-            IdempotencyMismatchError: status_handler(422),
-            IdempotencyInFlightError: status_handler(409),
-        },
+        exception_handlers={**EXCEPTION_HANDLERS, IdempotencyKeyTakenError: _replay_winner},
         request_max_body_size=MAX_BODY_BYTES,
         state=State(
             {
@@ -60,11 +76,21 @@ def create_app(container: Container) -> Litestar:
                 ),
             }
         ),
+        lifespan=[serving],
         openapi_config=_openapi(),
         signature_namespace={"Principal": Principal},
         on_shutdown=[container.close],
         debug=False,
     )
+
+
+def _replay_winner(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Another request with the same key saved first: answer what it answered."""
+    key = current_key.get()
+    replayed = conventions.replay_stored(request, key) if key else None
+    if replayed is None:
+        return unexpected_error(request, exc)
+    return replayed
 
 
 def _openapi() -> OpenAPIConfig:

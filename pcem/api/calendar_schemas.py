@@ -32,6 +32,12 @@ class CreateEvent(msgspec.Struct, forbid_unknown_fields=True):
     recurrence: RecurrenceName = "none"
     notes: Notes = ""
 
+    def fields(self) -> dict[str, Any]:
+        """The event's own fields (``person_id`` aside), its date parsed."""
+        fields = msgspec.structs.asdict(self)
+        del fields["person_id"]
+        return {**fields, "event_date": parse_event_date(self.event_date)}
+
 
 class UpdateEvent(msgspec.Struct, forbid_unknown_fields=True):
     title: Title | UnsetType = UNSET

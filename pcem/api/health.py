@@ -11,7 +11,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
 
-from pcem.bootstrap import Container
+from pcem.wiring import Container
 
 
 class ProjectionLag(msgspec.Struct):

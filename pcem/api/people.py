@@ -2,149 +2,113 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from pcem.aggregates.person import Person
-from pcem.api.audit import History, history_of
-from pcem.api.auth import Principal
-from pcem.api.consistency import MIN_POSITION_HEADER, POSITION_HEADER, ReadYourWrites
-from pcem.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from pcem.api.idempotency import Idempotency, StoredResult, request_fingerprint
+from pcem.api.conventions import Caller, Paging, command, query
+from pcem.api.instants import AsOf, instant
 from pcem.api.json_input import reject_nul_characters
-from pcem.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson
+from pcem.api.pagination import Page, decode_cursor, encode_cursor
+from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson, person_out
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.api.versions import etag, expected_version, versioned_response
-from pcem.commands.base import NotFoundError, Written
-from pcem.commands.people import PeopleApplication
-from pcem.projections.people_view import PeopleFilter, PeopleView
+from pcem.api.versions import etag, no_content, versioned_response, written_response
+from pcem.commands.base import NotFoundError
+from pcem.commands.idempotency import StoredResult
+from pcem.projections.people_view import PeopleFilter
+from pcem.support.audit import History, history_of
 
-READS = ("people",)
+PEOPLE = "people"
+PATH = "/api/v1/people"
 _TEXT = r"^[^\x00]*$"
 
-MinPosition = Annotated[str | None, HeaderParameter(name=MIN_POSITION_HEADER, required=False)]
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
-IdempotencyKeyHeader = Annotated[
-    str | None, HeaderParameter(name=IDEMPOTENCY_HEADER, required=False)
-]
-AsOf = Annotated[str | None, QueryParameter(name="as_of", required=False)]
 
-
-def person_response(
-    person: Person, *, status: int = 200, written: Written[Person] | None = None
-) -> Response[PersonOut]:
-    body = PersonOut.from_aggregate(person)
-    location = f"{PeopleController.path}/{body.id}" if status == 201 else None
-    position = written.position if written else 0
-    return versioned_response(
-        body, body.version, status=status, position=position, location=location
+def _replay_created(caller: Caller, stored: StoredResult) -> Response[PersonOut]:
+    person = caller.services.people.at_version(
+        caller.user_id, stored.aggregate_id, Person, stored.aggregate_version
     )
+    body = person_out(person)
+    return versioned_response(body, body.version, status=201, location=f"{PATH}/{body.id}")
 
 
-def remember(ryw: ReadYourWrites, principal: Principal, written: Written[Any]) -> None:
-    if written.position:
-        ryw.remember(principal.user_id, written.position)
+def _replay_restored(caller: Caller, stored: StoredResult) -> Response[PersonOut]:
+    person = caller.services.people.at_version(
+        caller.user_id, stored.aggregate_id, Person, stored.aggregate_version
+    )
+    return versioned_response(person_out(person), person.version)
 
 
 class PeopleController(Controller):
-    path = "/api/v1/people"
+    path = PATH
     tags = ["people"]
 
-    @post("/", operation_id="createPerson", status_code=201, sync_to_thread=True)
+    @post(
+        "/",
+        operation_id="createPerson",
+        status_code=201,
+        sync_to_thread=True,
+        **command(replay=_replay_created),
+    )
     def create_person(
-        self,
-        data: JSONBody[CreatePerson],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-        ryw: NamedDependency[ReadYourWrites],
-        idempotency: NamedDependency[Idempotency],
-        idempotency_key: IdempotencyKeyHeader = None,
+        self, data: JSONBody[CreatePerson], caller: NamedDependency[Caller]
     ) -> Response[PersonOut]:
         """Create a person. 201 with the person and a ``Location`` header."""
         reject_nul_characters("metadata", data.metadata)
+        written = caller.services.people.create_person(caller.user_id, **data.fields())
+        body = person_out(written.aggregate)
+        return written_response(body, written, status=201, location=f"{PATH}/{body.id}")
 
-        def execute(key: Any) -> Response[PersonOut]:
-            written = people.create_person(
-                principal.user_id,
-                first_name=data.first_name,
-                last_name=data.last_name,
-                primary_contact=data.primary_contact,
-                metadata=data.metadata,
-                idempotency=key,
-            )
-            remember(ryw, principal, written)
-            return person_response(written.aggregate, status=201, written=written)
-
-        def replay(stored: StoredResult) -> Response[PersonOut]:
-            person = people.at_version(
-                principal.user_id, stored.aggregate_id, Person, stored.aggregate_version
-            )
-            return person_response(person, status=201)
-
-        fingerprint = request_fingerprint("createPerson", self.path, data)
-        return idempotency.run(principal.user_id, idempotency_key, fingerprint, execute, replay)
-
-    @get("/{person_id:uuid}", operation_id="getPerson", sync_to_thread=True)
-    def get_person(
-        self,
-        person_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-        people_view: NamedDependency[PeopleView],
-        ryw: NamedDependency[ReadYourWrites],
-        as_of: AsOf = None,
-        min_position: MinPosition = None,
+    @get("/{person_id:uuid}", operation_id="getPerson", **query(PEOPLE))
+    async def get_person(
+        self, person_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[PersonOut]:
         """One of the caller's people; 404 if missing, deleted or someone else's.
         With ``as_of``, the person as they were at that moment (from the event store)."""
         if as_of is not None:
-            moment = instant("as_of", as_of)
-            return person_response(people.as_of(principal.user_id, person_id, Person, moment))
-        ryw.wait(principal.user_id, min_position, READS)
-        row = people_view.get(principal.user_id, person_id)
+            return await caller.in_thread(self._as_of, caller, person_id, instant("as_of", as_of))
+        row = await caller.serving.people_view.get(caller.user_id, person_id)
         if row is None:
             raise NotFoundError("Person", person_id)
-        return Response(PersonOut.from_row(row), headers={"ETag": etag(row.version)})
+        return Response(row, headers={"ETag": etag(row.version)})
 
-    @get("/", operation_id="listPeople", sync_to_thread=True)
-    def list_people(
+    @staticmethod
+    def _as_of(caller: Caller, person_id: UUID, moment: Any) -> Response[PersonOut]:
+        person = caller.services.people.as_of(caller.user_id, person_id, Person, moment)
+        return versioned_response(person_out(person), person.version)
+
+    @get("/", operation_id="listPeople", **query(PEOPLE))
+    async def list_people(
         self,
-        principal: NamedDependency[Principal],
-        people_view: NamedDependency[PeopleView],
-        ryw: NamedDependency[ReadYourWrites],
+        caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         q: Annotated[str | None, QueryParameter(max_length=200, pattern=_TEXT)] = None,
         has_key: Annotated[list[str] | None, QueryParameter(max_items=20)] = None,
         meta: Annotated[str | None, QueryParameter(max_length=4096)] = None,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        min_position: MinPosition = None,
     ) -> Page[PersonOut]:
         """The caller's people ordered by ``last_name, first_name, id``, optionally searched."""
-        ryw.wait(principal.user_id, min_position, READS)
         search = PeopleFilter(q=q or None, has_keys=_has_keys(has_key), meta=_meta(meta))
-        after = _person_sort_key(cursor) if cursor else None
-        rows = people_view.page(principal.user_id, search, after=after, limit=limit + 1)
-        items = [PersonOut.from_row(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = encode_cursor(rows[limit - 1].sort_key) if more else None
-        return Page(items=items, next_cursor=next_cursor)
+        after = _person_sort_key(paging.cursor) if paging.cursor else None
+        rows = await caller.serving.people_view.page(
+            caller.user_id, search, after=after, limit=paging.fetch
+        )
+        return paging.page(rows, lambda row: encode_cursor(row.sort_key))
 
-    @patch("/{person_id:uuid}", operation_id="updatePerson", sync_to_thread=True)
+    @patch(
+        "/{person_id:uuid}",
+        operation_id="updatePerson",
+        sync_to_thread=True,
+        **command(conditional=True),
+    )
     def update_person(
         self,
         person_id: FromPath[UUID],
         data: JSONBody[UpdatePerson],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-        ryw: NamedDependency[ReadYourWrites],
-        if_match: IfMatch = None,
+        caller: NamedDependency[Caller],
     ) -> Response[PersonOut]:
         """Change names, contact or metadata (a JSON Merge Patch: ``null`` removes a key).
         ``If-Match`` makes it conditional (412 on mismatch); without it, concurrent
@@ -152,72 +116,48 @@ class PeopleController(Controller):
         patch_doc = data.metadata_patch()
         if patch_doc is not None:
             reject_nul_characters("metadata", patch_doc)
-        written = people.update_person(
-            principal.user_id,
+        written = caller.services.people.update_person(
+            caller.user_id,
             person_id,
-            fields=data.fields(),
-            metadata_patch=patch_doc,
-            expected_version=expected_version(if_match),
+            data.fields(),
+            patch_doc,
+            expected_version=caller.expected_version,
         )
-        remember(ryw, principal, written)
-        return person_response(written.aggregate, written=written)
+        return written_response(person_out(written.aggregate), written)
 
-    @delete("/{person_id:uuid}", operation_id="deletePerson", sync_to_thread=True)
+    @delete(
+        "/{person_id:uuid}",
+        operation_id="deletePerson",
+        sync_to_thread=True,
+        **command(conditional=True),
+    )
     def delete_person(
-        self,
-        person_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-        ryw: NamedDependency[ReadYourWrites],
-        if_match: IfMatch = None,
+        self, person_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> Response[None]:
         """Soft delete: the person and everything about them vanish until restored."""
-        written = people.delete_person(
-            principal.user_id, person_id, expected_version=expected_version(if_match)
+        written = caller.services.people.delete_person(
+            caller.user_id, person_id, expected_version=caller.expected_version
         )
-        remember(ryw, principal, written)
-        return Response(None, status_code=204, headers={POSITION_HEADER: str(written.position)})
+        return no_content(written)
 
     @post(
         "/{person_id:uuid}/restore",
         operation_id="restorePerson",
         status_code=200,
         sync_to_thread=True,
+        **command(replay=_replay_restored),
     )
     def restore_person(
-        self,
-        request: Request[Any, Any, Any],
-        person_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-        ryw: NamedDependency[ReadYourWrites],
-        idempotency: NamedDependency[Idempotency],
-        idempotency_key: IdempotencyKeyHeader = None,
+        self, person_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> Response[PersonOut]:
         """Bring a deleted person back, with their events and relationships."""
-
-        def execute(key: Any) -> Response[PersonOut]:
-            written = people.restore_person(principal.user_id, person_id, idempotency=key)
-            remember(ryw, principal, written)
-            return person_response(written.aggregate, written=written)
-
-        def replay(stored: StoredResult) -> Response[PersonOut]:
-            return person_response(
-                people.at_version(principal.user_id, person_id, Person, stored.aggregate_version)
-            )
-
-        fingerprint = request_fingerprint("restorePerson", request.url.path, None)
-        return idempotency.run(principal.user_id, idempotency_key, fingerprint, execute, replay)
+        written = caller.services.people.restore_person(caller.user_id, person_id)
+        return written_response(person_out(written.aggregate), written)
 
     @get("/{person_id:uuid}/history", operation_id="personHistory", sync_to_thread=True)
-    def history(
-        self,
-        person_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
-    ) -> History:
+    def history(self, person_id: FromPath[UUID], caller: NamedDependency[Caller]) -> History:
         """Every change to the person, oldest first — also after deletion."""
-        return history_of(people.history(principal.user_id, person_id, Person))
+        return history_of(caller.services.people.history(caller.user_id, person_id, Person))
 
     @get(
         "/{person_id:uuid}/history/{version:int}",
@@ -225,25 +165,11 @@ class PeopleController(Controller):
         sync_to_thread=True,
     )
     def at_version(
-        self,
-        person_id: FromPath[UUID],
-        version: FromPath[int],
-        principal: NamedDependency[Principal],
-        people: NamedDependency[PeopleApplication],
+        self, person_id: FromPath[UUID], version: FromPath[int], caller: NamedDependency[Caller]
     ) -> Response[PersonOut]:
         """The person as they were right after change number ``version``."""
-        return person_response(people.at_version(principal.user_id, person_id, Person, version))
-
-
-def instant(field: str, value: str) -> datetime:
-    """An RFC 3339 date-time with offset, or a 400 naming ``field``."""
-    try:
-        moment = msgspec.convert(value, datetime)
-    except msgspec.ValidationError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidInputError([FieldError(field, "must be an RFC 3339 date-time with offset")])
-    return moment
+        person = caller.services.people.at_version(caller.user_id, person_id, Person, version)
+        return versioned_response(person_out(person), person.version)
 
 
 def _has_keys(values: list[str] | None) -> tuple[str, ...]:

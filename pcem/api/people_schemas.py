@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,33 +27,25 @@ class CreatePerson(msgspec.Struct, forbid_unknown_fields=True):
     primary_contact: PrimaryContact | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
+    def fields(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
 
-class PersonOut(msgspec.Struct):
-    id: UUID
-    first_name: str
-    last_name: str
-    primary_contact: str | None
-    metadata: dict[str, Any]
-    version: int
-    created_at: datetime
-    updated_at: datetime
 
-    @classmethod
-    def from_aggregate(cls, person: Person) -> PersonOut:
-        return cls(
-            id=person.id,
-            first_name=person.first_name,
-            last_name=person.last_name,
-            primary_contact=person.primary_contact,
-            metadata=person.metadata,
-            version=person.version,
-            created_at=person.created_on,
-            updated_at=person.modified_on,
-        )
+PersonOut = PersonRow  # the read model's row is the API's Person
 
-    @classmethod
-    def from_row(cls, row: PersonRow) -> PersonOut:
-        return msgspec.convert(row, cls, from_attributes=True)
+
+def person_out(person: Person) -> PersonRow:
+    """A person as just saved (or as they were), in the shape every read answers."""
+    return PersonRow(
+        id=person.id,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        primary_contact=person.primary_contact,
+        metadata=person.metadata,
+        version=person.version,
+        created_at=person.created_on,
+        updated_at=person.modified_on,
+    )
 
 
 class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,11 +57,9 @@ class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
     metadata: dict[str, Any] | UnsetType = UNSET
 
     def fields(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name)
-            for name in ("first_name", "last_name", "primary_contact")
-            if getattr(self, name) is not UNSET
-        }
+        """The fields given, except ``metadata`` (a patch, not a value)."""
+        given = msgspec.structs.asdict(self)
+        return {k: v for k, v in given.items() if v is not UNSET and k != "metadata"}
 
     def metadata_patch(self) -> dict[str, Any] | None:
         return None if isinstance(self.metadata, UnsetType) else self.metadata
@@ -86,13 +75,4 @@ class AddRelationship(msgspec.Struct, forbid_unknown_fields=True):
     type: RelationshipType
 
 
-class RelationshipOut(msgspec.Struct):
-    id: UUID
-    source_id: UUID
-    target_id: UUID
-    type: str
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: RelationshipRow) -> RelationshipOut:
-        return msgspec.convert(row, cls, from_attributes=True)
+RelationshipOut = RelationshipRow  # the read model's row is the API's Relationship

@@ -25,6 +25,7 @@ from pcem.aggregates.event import (
     InvalidRecurrenceError,
     NaiveDateTimeError,
 )
+from pcem.aggregates.ownership import FieldNotUpdatableError
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
     MetadataTooLargeError,
@@ -34,6 +35,16 @@ from pcem.aggregates.person import (
 )
 from pcem.aggregates.settings import InvalidSettingsError
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
+from pcem.commands.idempotency import (
+    HEADER as IDEMPOTENCY_HEADER,
+)
+from pcem.commands.idempotency import (
+    IN_FLIGHT_RETRY_SECONDS,
+    IdempotencyInFlightError,
+    IdempotencyMismatchError,
+    InvalidIdempotencyKeyError,
+)
+from pcem.projections.consistency import PositionBeyondHeadError, ProjectionsBehindError
 
 log = structlog.get_logger(__name__)
 
@@ -60,10 +71,6 @@ class InvalidInputError(Exception):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = errors
-
-
-class ServiceUnavailableError(Exception):
-    """A dependency (database, Redis, projections) cannot serve the request now."""
 
 
 def problem_response(
@@ -128,8 +135,23 @@ def _invalid_settings(_: Request[Any, Any, Any], exc: InvalidSettingsError) -> R
     return problem_response(400, "the request is invalid", errors=errors)
 
 
-def _unavailable(_: Request[Any, Any, Any], exc: ServiceUnavailableError) -> Response[Problem]:
+def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     return problem_response(503, str(exc), headers={"Retry-After": "1"})
+
+
+def _version_mismatch(_: Request[Any, Any, Any], exc: VersionMismatchError) -> Response[Problem]:
+    """412 with the current ETag, so the client can re-read or retry knowingly."""
+    headers = {"ETag": f'W/"{exc.current_version}"'}
+    return problem_response(412, str(exc), headers=headers)
+
+
+def _in_flight(_: Request[Any, Any, Any], exc: IdempotencyInFlightError) -> Response[Problem]:
+    return problem_response(409, str(exc), headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)})
+
+
+def _not_updatable(_: Request[Any, Any, Any], exc: FieldNotUpdatableError) -> Response[Problem]:
+    errors = [FieldError(field, str(exc)) for field in exc.fields]
+    return problem_response(400, "the request is invalid", errors=errors)
 
 
 def _dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -140,7 +162,7 @@ def _dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Prob
     )
 
 
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(500, "an unexpected error occurred; it has been logged")
 
@@ -155,18 +177,23 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     SelfRelationshipError: status_handler(400, "target_id"),
     DuplicateRelationshipError: status_handler(409),
     ConcurrentWritesError: status_handler(409),
-    VersionMismatchError: status_handler(412),
+    VersionMismatchError: _version_mismatch,
+    IdempotencyMismatchError: status_handler(422),
+    IdempotencyInFlightError: _in_flight,
+    InvalidIdempotencyKeyError: status_handler(400, IDEMPOTENCY_HEADER),
+    PositionBeyondHeadError: status_handler(400, "PCEM-Min-Position"),
+    FieldNotUpdatableError: _not_updatable,
     MetadataTooLargeError: status_handler(400, "metadata"),
     EventGoneError: status_handler(404),
     InvalidRecurrenceError: status_handler(400, "recurrence"),
     NaiveDateTimeError: status_handler(400, "event_date"),
     DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
-    ServiceUnavailableError: _unavailable,
+    ProjectionsBehindError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,
     psycopg.OperationalError: _dependency_down,
     redis.ConnectionError: _dependency_down,
     redis.TimeoutError: _dependency_down,
-    Exception: _unexpected,
+    Exception: unexpected_error,
 }

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from pcem.api.audit import AggregateHistoryOut, support_history_of
-from pcem.api.auth import Principal
+from pcem.api.conventions import Caller
 from pcem.api.observability import request_id_of
 from pcem.api.roles import SUPPORT, requires_role
-from pcem.support.history import SupportHistory
+from pcem.support.audit import AggregateHistoryOut, support_history_of
 
 
 class SupportController(Controller):
@@ -27,21 +25,17 @@ class SupportController(Controller):
         sync_to_thread=True,
     )
     def aggregate_history(
-        self,
-        request: Request[Principal, Any, Any],
-        aggregate_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        support_history: NamedDependency[SupportHistory],
+        self, aggregate_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> AggregateHistoryOut:
         """Owner and every event (person, event or settings aggregate of any user).
 
         The read is recorded in the support access log (who, what, when) before
         it is answered; unknown ids are recorded too, and answer 404.
         """
-        history = support_history.read(
+        history = caller.services.support_history.read(
             aggregate_id,
-            actor=principal.user_id,
+            actor=caller.user_id,
             channel="api",
-            request_id=request_id_of(request.scope),
+            request_id=request_id_of(caller.request.scope),
         )
         return support_history_of(history)

@@ -1,15 +1,17 @@
-"""ETags and ``If-Match``: a resource's version as a weak entity tag."""
+"""ETags and ``If-Match`` (a resource's version as a weak entity tag), and the
+headers of what a command wrote."""
 
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from litestar import Response
 
-from pcem.api.consistency import POSITION_HEADER
+from pcem.commands.base import Written
 
 T = TypeVar("T")
+POSITION_HEADER = "PCEM-Position"
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
 _NEVER_MATCHES = -1
@@ -30,6 +32,21 @@ def versioned_response(
     if location is not None:
         headers["Location"] = location
     return Response(body, status_code=status, headers=headers)
+
+
+def written_response(
+    body: T, written: Written[Any], *, status: int = 200, location: str | None = None
+) -> Response[T]:
+    """What a command answers: the resource, its ETag and the position it wrote
+    (which the conventions remember for the caller's next queries)."""
+    version = written.aggregate.version
+    return versioned_response(
+        body, version, status=status, position=written.position, location=location
+    )
+
+
+def no_content(written: Written[Any]) -> Response[None]:
+    return Response(None, status_code=204, headers={POSITION_HEADER: str(written.position)})
 
 
 def expected_version(if_match: str | None) -> int | None:

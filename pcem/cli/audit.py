@@ -12,10 +12,10 @@ from uuid import UUID
 
 import click
 
-from pcem.cli.common import current_settings, fails_cleanly
+from pcem.cli.common import current_settings, fails_cleanly, wired
 
 if TYPE_CHECKING:
-    from pcem.api.audit import AggregateHistoryOut
+    from pcem.support.audit import AggregateHistoryOut
 
 
 @click.group()
@@ -30,30 +30,17 @@ def audit() -> None:
 def history(aggregate_id: UUID, as_json: bool) -> None:
     """Print the owner and every event of AGGREGATE_ID (a person, event or settings)."""
     import msgspec
-    from sqlalchemy import create_engine
 
-    from pcem.api.audit import support_history_of
     from pcem.commands.base import NotFoundError
-    from pcem.commands.people import PeopleApplication
-    from pcem.eventstore.config import eventsourcing_env
     from pcem.logs import configure_logging
-    from pcem.support.access_log import SupportAccessLog
-    from pcem.support.history import SupportHistory
+    from pcem.support.audit import support_history_of
 
-    settings = current_settings()
-    database = settings.require_database()
-    configure_logging(settings, "cli", quiet=True)
-    engine = create_engine(database.sqlalchemy_url)
-    app = PeopleApplication(env=eventsourcing_env(database, pool_size=1))
-    try:
-        found = SupportHistory(app, SupportAccessLog(engine)).read(
-            aggregate_id, actor="cli", channel="cli"
-        )
-    except NotFoundError:
-        raise click.ClickException(f"no aggregate {aggregate_id} in the event store") from None
-    finally:
-        app.close()
-        engine.dispose()
+    configure_logging(current_settings(), "cli", quiet=True)
+    with wired("cli") as container:
+        try:
+            found = container.support_history.read(aggregate_id, actor="cli", channel="cli")
+        except NotFoundError:
+            raise click.ClickException(f"no aggregate {aggregate_id} in the event store") from None
     body = support_history_of(found)
     if as_json:
         click.echo(msgspec.json.encode(body).decode())

@@ -7,12 +7,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pcem.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:  # the wiring imports everything: only once a command runs
+    from pcem.wiring import Container
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,3 +45,15 @@ def stop_on_signals() -> threading.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+@contextmanager
+def wired(role: str, *, pool_size: int = 2) -> Iterator[Container]:
+    """The parts a command needs, from the environment, closed when it is done."""
+    from pcem.wiring import build_container
+
+    container = build_container(current_settings(), role=role, pool_size=pool_size)
+    try:
+        yield container
+    finally:
+        container.close()

@@ -40,8 +40,8 @@ def api(host: str, port: int) -> None:
     import uvicorn
 
     from pcem.api.app import create_app
-    from pcem.bootstrap import build_container
     from pcem.logs import configure_logging
+    from pcem.wiring import build_container
 
     settings = current_settings()
     configure_logging(settings, "api")
@@ -62,15 +62,14 @@ def api(host: str, port: int) -> None:
 @fails_cleanly
 def projector() -> None:
     """Run the projections (safe to start several: each projection runs in one)."""
-    from pcem.bootstrap import build_container
     from pcem.logs import configure_logging
-    from pcem.projections.supervisor import run_projector
+    from pcem.wiring import build_container
 
     settings = current_settings()
     configure_logging(settings, "projector")
     container = build_container(settings, pool_size=3, role="projector")
     try:
-        run_projector(container, stop_on_signals())
+        container.run_projector(stop_on_signals())
     finally:
         container.close()
 

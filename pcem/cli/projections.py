@@ -6,20 +6,17 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals, wired
 from pcem.cli.progress import ProgressBar
 
 if TYPE_CHECKING:  # the heavy imports wait until a command runs, to keep --help quick
-    from eventsourcing.persistence import Mapper
-    from sqlalchemy import Engine
-
     from pcem.projections.base import Projection
     from pcem.projections.verify import VerificationResult
+    from pcem.wiring import Container
 
 INTERRUPTED = 130
 
@@ -33,13 +30,8 @@ def projections() -> None:
 @fails_cleanly
 def status() -> None:
     """Print each projection's position, the event store head, lag, state and runner."""
-    from sqlalchemy import create_engine
-
-    from pcem.projections.tracking import ProjectionTracking
-
-    engine = create_engine(current_settings().require_database().sqlalchemy_url)
-    statuses = ProjectionTracking(engine).statuses()
-    engine.dispose()
+    with wired("cli") as container:
+        statuses = container.tracking.statuses()
     click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  {'STATE':<10} RUNNER")
     for s in statuses:
         click.echo(
@@ -101,10 +93,15 @@ def verify(name: str, batch_size: int) -> None:
     projection = _projection(name)
     stop = stop_on_signals()
     bar = ProgressBar(name)
-    with _store("verify") as store, holding(store.dsn, verify_track(name).name, "verify") as held:
+    with (
+        _store("verify") as store,
+        holding(store.database.url, verify_track(name).name, "verify") as held,
+    ):
         if held is None:
             raise click.ClickException(f"a verification of {name!r} is already running")
-        verification = Verification(projection, store.engine, store.mapper, batch_size=batch_size)
+        verification = Verification(
+            projection, store.engine, store.people.mapper, batch_size=batch_size
+        )
         try:
             result = verification.run(stop, bar.update)
         except (ProjectionFailure, RebuildError, ShadowError) as error:
@@ -129,36 +126,17 @@ def _projection(name: str) -> Projection:
     return known[name]
 
 
-@dataclass(frozen=True)
-class _Store:
-    """What rebuilds and verifications need: the database and the events' mapper."""
-
-    engine: Engine
-    mapper: Mapper[Any]
-    dsn: str
-
-
 @contextmanager
-def _store(role: str) -> Iterator[_Store]:
-    from pcem.bootstrap import database_engine
-    from pcem.commands.people import PeopleApplication
-    from pcem.eventstore.config import eventsourcing_env
+def _store(role: str) -> Iterator[Container]:
     from pcem.logs import configure_logging
 
-    settings = current_settings()
-    database = settings.require_database()
-    configure_logging(settings, "cli", quiet=True)  # stderr is the progress bar's
-    engine = database_engine(database, role=role, pool_size=2)
-    app = PeopleApplication(env=eventsourcing_env(database, pool_size=1))
-    try:
-        yield _Store(engine, app.mapper, database.url)
-    finally:
-        app.close()
-        engine.dispose()
+    configure_logging(current_settings(), "cli", quiet=True)  # stderr is the progress bar's
+    with wired(role) as container:
+        yield container
 
 
 def _rebuild_one(
-    store: _Store, projection: Projection, batch_size: int, stop: threading.Event
+    store: Container, projection: Projection, batch_size: int, stop: threading.Event
 ) -> None:
     """Rebuild here, or - while another process holds the rebuild - follow its progress."""
     from pcem.projections.locks import holding
@@ -170,7 +148,7 @@ def _rebuild_one(
     tracking.request(track)  # if this process dies, a projector finishes the job
     bar = ProgressBar(projection.name)
     while not stop.is_set():
-        with holding(store.dsn, track, "rebuild") as held:
+        with holding(store.database.url, track, "rebuild") as held:
             if held is not None:
                 _rebuild_here(store, projection, batch_size, stop, bar)
                 return
@@ -186,7 +164,7 @@ def _rebuild_one(
 
 
 def _rebuild_here(
-    store: _Store,
+    store: Container,
     projection: Projection,
     batch_size: int,
     stop: threading.Event,
@@ -196,7 +174,7 @@ def _rebuild_here(
     from pcem.projections.rebuild import Rebuild, RebuildError
     from pcem.projections.shadow import ShadowError
 
-    rebuild = Rebuild(projection, store.engine, store.mapper, batch_size=batch_size)
+    rebuild = Rebuild(projection, store.engine, store.people.mapper, batch_size=batch_size)
     try:
         swapped = rebuild.run(stop, bar.update)
     except ProjectionFailure as failure:

@@ -1,27 +1,29 @@
-"""What every PCEM application shares: the event store, user scoping, versions."""
+"""What every PCEM application shares: the event store, user scoping, versions,
+and the retry that makes each use case safe against concurrent writers."""
 
 from __future__ import annotations
 
+import functools
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.commands.idempotency import current_key
 from pcem.eventstore.config import EVENT_STORE_NAME
-from pcem.eventstore.recorder import IdempotencyRecord
 from pcem.eventstore.transcoder import UserJSONSafeTranscoder
 
 A = TypeVar("A", bound=OwnedAggregate)
+UseCase = TypeVar("UseCase", bound=Callable[..., Any])
 
 MAX_ATTEMPTS = 20
-IDEMPOTENCY_CONSTRAINT = "idempotency_keys_pkey"
 
 
 @dataclass(frozen=True)
@@ -32,18 +34,21 @@ class Written(Generic[A]):
     position: int
 
 
-@dataclass(frozen=True)
-class IdempotencyKey:
-    """A client's ``Idempotency-Key`` and the hash of the request it came with."""
+def retried_on_conflict(use_case: UseCase) -> UseCase:
+    """Run the whole use case again, on fresh state, when a concurrent writer saved
+    the same aggregate first: no change is ever lost. A use case that names the
+    version it expects fails on the fresh state with ``VersionMismatchError`` (412)."""
 
-    user_id: str
-    key: str
-    request_hash: str
+    @functools.wraps(use_case)
+    def attempt(*args: Any, **kwargs: Any) -> Any:
+        for number in range(MAX_ATTEMPTS):
+            try:
+                return use_case(*args, **kwargs)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.002 * (number + 1)))  # noqa: S311 (jitter)
+        raise ConcurrentWritesError()
 
-    def record(self, aggregate: OwnedAggregate, result_id: UUID) -> IdempotencyRecord:
-        return IdempotencyRecord(
-            self.user_id, self.key, self.request_hash, aggregate.id, aggregate.version, result_id
-        )
+    return cast(UseCase, attempt)
 
 
 class PcemApplication(Application[UUID]):
@@ -58,79 +63,33 @@ class PcemApplication(Application[UUID]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def save_all(
-        self, aggregates: Sequence[OwnedAggregate], idempotency: IdempotencyRecord | None = None
-    ) -> int:
-        """Save every aggregate's new events in one transaction; the last position written."""
-        try:
-            recordings = self.save(*aggregates, idempotency=idempotency)
-        except IntegrityError as error:
-            if IDEMPOTENCY_CONSTRAINT in str(error):
-                raise IdempotencyKeyTakenError() from None
-            raise
-        return max((r.notification.id or 0 for r in recordings), default=0)
+    def saved(self, main: A, *others: OwnedAggregate, result_id: UUID | None = None) -> Written[A]:
+        """Save the new events of ``main`` and ``others`` in one transaction, with the
+        request's idempotency record if it has one (``result_id``: what the command
+        made, if not ``main`` itself)."""
+        key = current_key.get()
+        record = key.record(main.id, main.version, result_id or main.id) if key else None
+        recordings = self.save(main, *others, idempotency=record)
+        return Written(main, max((r.notification.id or 0 for r in recordings), default=0))
 
-    def save_owned(self, aggregate: A, idempotency: IdempotencyRecord | None = None) -> Written[A]:
-        return Written(aggregate, self.save_all([aggregate], idempotency))
-
-    def get_owned(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> A:
-        """The one place a write loads an aggregate: another user's is not found."""
+    def get_owned(
+        self,
+        user_id: str,
+        aggregate_id: UUID,
+        kind: type[A],
+        expected_version: int | None = None,
+    ) -> A:
+        """The one place a write loads an aggregate: another user's is not found, and
+        one not at ``expected_version`` (when given) is a version mismatch."""
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind) or not aggregate.is_owned_by(user_id):
             raise NotFoundError(kind.__name__, aggregate_id)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionMismatchError(aggregate.version)
         return aggregate
-
-    def change(
-        self,
-        user_id: str,
-        aggregate_id: UUID,
-        kind: type[A],
-        command: Callable[[A], None],
-        *,
-        expected_version: int | None = None,
-        idempotency: IdempotencyKey | None = None,
-        result_id: UUID | None = None,
-    ) -> Written[A]:
-        """Load one aggregate, apply ``command``, save (see ``transact``)."""
-
-        def unit() -> tuple[A, list[OwnedAggregate]]:
-            aggregate = self.get_owned(user_id, aggregate_id, kind)
-            check_version(aggregate, expected_version)
-            command(aggregate)
-            return aggregate, [aggregate]
-
-        return self.transact(
-            unit,
-            conditional=expected_version is not None,
-            idempotency=idempotency,
-            result_id=result_id,
-        )
-
-    def transact(
-        self,
-        unit: Callable[[], tuple[A, list[OwnedAggregate]]],
-        *,
-        conditional: bool = False,
-        idempotency: IdempotencyKey | None = None,
-        result_id: UUID | None = None,
-    ) -> Written[A]:
-        """Run ``unit`` (load aggregates, apply commands) and save everything it changed
-        in one transaction. A concurrent writer's conflict is a 412 when the caller
-        named a version (``conditional``), and otherwise a retry of the whole unit on
-        fresh state, so no concurrent change is ever lost."""
-        for attempt in range(MAX_ATTEMPTS):
-            main, changed = unit()
-            record = idempotency.record(main, result_id or main.id) if idempotency else None
-            try:
-                return Written(main, self.save_all(changed, record))
-            except IntegrityError:
-                if conditional:
-                    raise VersionMismatchError() from None
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 (jitter)
-        raise ConcurrentWritesError()
 
     def history(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> list[OwnedEvent]:
         """Every event of one of the user's aggregates, oldest first (deleted ones too)."""
@@ -163,24 +122,16 @@ class PcemApplication(Application[UUID]):
         return aggregate
 
 
-def check_version(aggregate: OwnedAggregate, expected_version: int | None) -> None:
-    if expected_version is not None and aggregate.version != expected_version:
-        raise VersionMismatchError()
-
-
 class NotFoundError(LookupError):
     def __init__(self, kind: str, aggregate_id: UUID | str) -> None:
         super().__init__(f"{kind} {aggregate_id} not found")
         self.kind = kind
 
 
-class IdempotencyKeyTakenError(Exception):
-    """Another request with the same Idempotency-Key committed first."""
-
-
 class VersionMismatchError(Exception):
-    def __init__(self) -> None:
+    def __init__(self, current_version: int) -> None:
         super().__init__("the resource is not at the version named by If-Match")
+        self.current_version = current_version
 
 
 class ConcurrentWritesError(Exception):

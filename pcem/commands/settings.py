@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pcem.aggregates.ownership import OwnedAggregate
 from pcem.aggregates.settings import Preferences, UserSettings, settings_id
-from pcem.commands.base import NotFoundError, PcemApplication, Written, check_version
+from pcem.commands.base import (
+    NotFoundError,
+    PcemApplication,
+    VersionMismatchError,
+    Written,
+    retried_on_conflict,
+)
 
 
 class SettingsApplication(PcemApplication):
@@ -15,13 +20,12 @@ class SettingsApplication(PcemApplication):
         except NotFoundError:  # never saved (the id is derived from the user id)
             return UserSettings(user_id=user_id, actor=user_id)
 
+    @retried_on_conflict
     def replace_settings(
         self, user_id: str, preferences: Preferences, *, expected_version: int | None = None
     ) -> Written[UserSettings]:
-        def unit() -> tuple[UserSettings, list[OwnedAggregate]]:
-            settings = self.settings(user_id)
-            check_version(settings, expected_version)
-            settings.change(user_id, preferences)
-            return settings, [settings]
-
-        return self.transact(unit, conditional=expected_version is not None)
+        settings = self.settings(user_id)
+        if expected_version is not None and settings.version != expected_version:
+            raise VersionMismatchError(settings.version)
+        settings.change(user_id, preferences)
+        return self.saved(settings)

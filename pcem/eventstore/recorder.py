@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -30,6 +30,13 @@ class IdempotencyRecord:
     aggregate_id: UUID
     aggregate_version: int
     result_id: UUID
+
+
+class IdempotencyKeyTakenError(Exception):
+    """Another request with the same Idempotency-Key committed first."""
+
+
+IDEMPOTENCY_CONSTRAINT = "idempotency_keys_pkey"
 
 
 class PcemApplicationRecorder(PostgresApplicationRecorder):
@@ -54,6 +61,14 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
         connection_kwargs["prepare_threshold"] = None
         super().__init__(datastore, **kwargs)
 
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        try:
+            return super().insert_events(stored_events, **kwargs)
+        except IntegrityError as error:
+            if _violated_constraint(error) == IDEMPOTENCY_CONSTRAINT:
+                raise IdempotencyKeyTakenError() from None
+            raise
+
     def _insert_events(
         self,
         curs: Cursor[DictRow],
@@ -75,3 +90,10 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
                     idempotency.result_id,
                 ),
             )
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    """The constraint psycopg reports for the unique violation behind ``error``."""
+    cause = error.__cause__ or error.__context__
+    diag = getattr(cause, "diag", None)
+    return getattr(diag, "constraint_name", None)

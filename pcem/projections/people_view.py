@@ -1,4 +1,8 @@
-"""Queries over the ``people`` read table. Every method takes ``user_id`` first."""
+"""Queries over the ``people`` read table. Every method takes ``user_id`` first.
+
+Async, on the API's psycopg pool: a read costs no thread hop, and rows become
+``PersonRow`` straight from psycopg's tuples.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, RowMapping, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+import msgspec
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 COLUMNS = "id, first_name, last_name, primary_contact, metadata, version, created_at, updated_at"
 
 
-@dataclass(frozen=True)
-class PersonRow:
+class PersonRow(msgspec.Struct):
+    """A person as every read answers it (API.md's ``Person``, in its field order)."""
+
     id: UUID
     first_name: str
     last_name: str
@@ -23,10 +29,6 @@ class PersonRow:
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> PersonRow:
-        return cls(**row)
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
@@ -43,20 +45,23 @@ class PeopleFilter:
 
 
 class PeopleView:
-    GET = text(
+    GET = (
         f"SELECT {COLUMNS} FROM people"  # noqa: S608 (a constant column list)
-        " WHERE user_id = :user_id AND id = :id AND deleted_at IS NULL"
+        " WHERE user_id = %(user_id)s AND id = %(id)s AND deleted_at IS NULL"
     )
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
 
-    def get(self, user_id: str, person_id: UUID) -> PersonRow | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(self.GET, {"user_id": user_id, "id": person_id}).mappings().first()
-        return PersonRow.from_row(row) if row else None
+    async def get(self, user_id: str, person_id: UUID) -> PersonRow | None:
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                self.GET, {"user_id": user_id, "id": person_id}, prepare=True
+            )
+            row = await cursor.fetchone()
+        return PersonRow(*row) if row else None
 
-    def page(
+    async def page(
         self,
         user_id: str,
         search: PeopleFilter,
@@ -65,36 +70,37 @@ class PeopleView:
         limit: int,
     ) -> list[PersonRow]:
         """Up to ``limit`` people ordered by (last_name, first_name, id), after a sort key."""
-        where, params = _conditions(user_id, search, after)
-        statement = text(
+        where, params = conditions(user_id, search, after)
+        statement = (
             f"SELECT {COLUMNS} FROM people WHERE {' AND '.join(where)}"  # noqa: S608 (fixed fragments)
-            " ORDER BY last_name, first_name, id LIMIT :limit"
-        ).bindparams(*_typed_params(params))
-        with self.engine.connect() as conn:
-            rows = conn.execute(statement, {**params, "limit": limit}).mappings().all()
-        return [PersonRow.from_row(r) for r in rows]
+            " ORDER BY last_name, first_name, id LIMIT %(limit)s"
+        )
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(statement, {**params, "limit": limit}, prepare=True)
+            rows = await cursor.fetchall()
+        return [PersonRow(*row) for row in rows]
 
 
-def _conditions(
+def conditions(
     user_id: str, search: PeopleFilter, after: tuple[str, str, str] | None
 ) -> tuple[list[str], dict[str, Any]]:
     # Only fixed SQL fragments are joined; every value travels as a bound parameter.
-    where = ["user_id = :user_id", "deleted_at IS NULL"]
+    where = ["user_id = %(user_id)s", "deleted_at IS NULL"]
     params: dict[str, Any] = {"user_id": user_id}
     if after is not None:
-        where.append("(last_name, first_name, id) > (:after_last, :after_first, :after_id)")
+        where.append(
+            "(last_name, first_name, id) > (%(after_last)s, %(after_first)s, %(after_id)s)"
+        )
         params.update(after_last=after[0], after_first=after[1], after_id=UUID(after[2]))
     for index, key in enumerate(search.has_keys):
-        where.append(f"metadata ? :has_key_{index} AND metadata -> :has_key_{index} <> 'null'")
+        where.append(
+            f"metadata ? %(has_key_{index})s AND metadata -> %(has_key_{index})s <> 'null'"
+        )
         params[f"has_key_{index}"] = key
     if search.meta:
-        where.append("metadata @> :meta")
-        params["meta"] = search.meta
+        where.append("metadata @> %(meta)s")
+        params["meta"] = Jsonb(search.meta)
     if search.q:
-        where.append("strpos(search_text, lower(:q)) > 0")
+        where.append("strpos(search_text, lower(%(q)s)) > 0")
         params["q"] = search.q
     return where, params
-
-
-def _typed_params(params: dict[str, Any]) -> list[Any]:
-    return [bindparam("meta", type_=JSONB)] if "meta" in params else []

@@ -6,19 +6,19 @@ everything touching a deleted person; restore brings it back).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Engine, RowMapping, text
+import msgspec
+from psycopg_pool import AsyncConnectionPool
 
 Direction = Literal["out", "in", "both"]
 
 _DIRECTION = {
-    "out": "r.source_id = :person_id",
-    "in": "r.target_id = :person_id",
-    "both": "(r.source_id = :person_id OR r.target_id = :person_id)",
+    "out": "r.source_id = %(person_id)s",
+    "in": "r.target_id = %(person_id)s",
+    "both": "(r.source_id = %(person_id)s OR r.target_id = %(person_id)s)",
 }
 
 
@@ -28,17 +28,14 @@ _SELECT = (
 )
 
 
-@dataclass(frozen=True)
-class RelationshipRow:
+class RelationshipRow(msgspec.Struct):
+    """A relationship as every read answers it (API.md's ``Relationship``)."""
+
     id: UUID
     source_id: UUID
     target_id: UUID
     type: str
     created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> RelationshipRow:
-        return cls(**row)
 
     @property
     def sort_key(self) -> tuple[datetime, UUID]:
@@ -46,10 +43,10 @@ class RelationshipRow:
 
 
 class RelationshipsView:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
 
-    def page(
+    async def page(
         self,
         user_id: str,
         person_id: UUID,
@@ -60,19 +57,16 @@ class RelationshipsView:
     ) -> list[RelationshipRow]:
         """Visible relationships of one person, oldest first."""
         where = [
-            "r.user_id = :user_id",
+            "r.user_id = %(user_id)s",
             _DIRECTION[direction],
             "s.deleted_at IS NULL",
             "t.deleted_at IS NULL",
         ]
+        params: dict[str, Any] = {"user_id": user_id, "person_id": person_id, "limit": limit}
         if after is not None:
-            where.append("(r.created_at, r.id) > (:after_at, :after_id)")
-        statement = text(
-            _SELECT + " AND ".join(where) + " ORDER BY r.created_at, r.id LIMIT :limit"
-        )
-        params = {"user_id": user_id, "person_id": person_id, "limit": limit}
-        if after is not None:
+            where.append("(r.created_at, r.id) > (%(after_at)s, %(after_id)s)")
             params.update(after_at=after[0], after_id=after[1])
-        with self.engine.connect() as conn:
-            rows = conn.execute(statement, params).mappings().all()
-        return [RelationshipRow.from_row(r) for r in rows]
+        statement = _SELECT + " AND ".join(where) + " ORDER BY r.created_at, r.id LIMIT %(limit)s"
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(statement, params, prepare=True)).fetchall()
+        return [RelationshipRow(*row) for row in rows]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import structlog
+from eventsourcing.application import Application
+from sqlalchemy import Engine
 
-from pcem.bootstrap import Container
 from pcem.projections.base import Projection
 from pcem.projections.horizon_keeper import keep_horizon
 from pcem.projections.people import PeopleProjection
@@ -20,35 +22,24 @@ def all_projections() -> list[Projection]:
     return [PeopleProjection()]
 
 
-def build_runners(container: Container) -> list[ProjectionRunner]:
-    database = container.settings.require_database()
-    return [
-        ProjectionRunner(
-            projection=projection,
-            engine=container.engine,
-            app=container.people,
-            listen_dsn=database.url,
+def run_projector(
+    engine: Engine, app: Application[Any], listen_dsn: str, stop: threading.Event
+) -> None:
+    """Follow ``app``'s event store into every projection until ``stop`` is set."""
+    threads = [
+        threading.Thread(
+            target=ProjectionRunner(
+                projection=projection, engine=engine, app=app, listen_dsn=listen_dsn
+            ).run,
+            args=(stop,),
+            name=f"projection-{projection.name}",
         )
         for projection in all_projections()
     ]
-
-
-def build_rebuild_worker(container: Container) -> RebuildWorker:
-    database = container.settings.require_database()
-    return RebuildWorker(all_projections(), container.engine, container.people.mapper, database.url)
-
-
-def run_projector(container: Container, stop: threading.Event) -> None:
-    threads = [
-        threading.Thread(target=runner.run, args=(stop,), name=f"projection-{runner.name}")
-        for runner in build_runners(container)
-    ]
     threads.append(
-        threading.Thread(
-            target=keep_horizon, args=(container.engine, stop), name="occurrence-horizon"
-        )
+        threading.Thread(target=keep_horizon, args=(engine, stop), name="occurrence-horizon")
     )
-    worker = build_rebuild_worker(container)
+    worker = RebuildWorker(all_projections(), engine, app.mapper, listen_dsn)
     threads.append(threading.Thread(target=worker.run, args=(stop,), name="rebuilds"))
     for thread in threads:
         thread.start()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+
+from pcem.projections.consistency import POSITIONS_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -52,16 +52,16 @@ class ProjectionTracking:
     POSITION = text("SELECT position FROM projection_tracking WHERE name = :name")
     HEAD = text("SELECT coalesce(max(notification_id), 0) FROM pcem_events")
     LOCK_POSITION = text("SELECT position FROM projection_tracking WHERE name = :name FOR UPDATE")
+    # Every API process hears the move when the batch commits (pcem.projections.consistency).
     ADVANCE = text(
-        "UPDATE projection_tracking SET position = :position, state = :state,"
+        "WITH moved AS (UPDATE projection_tracking SET position = :position, state = :state,"
         " error = NULL, failed_position = NULL, updated_at = now() WHERE name = :name"
+        " RETURNING name, position)"
+        " SELECT pg_notify(:channel, name || ' ' || position) FROM moved"
     )
     MARK_FAILED = text(
         "UPDATE projection_tracking SET state = 'failed', error = :error,"
         " failed_position = :failed_position, updated_at = now() WHERE name = :name"
-    )
-    MIN_POSITION = text(
-        "SELECT coalesce(min(position), 0) FROM projection_tracking WHERE name = ANY(:names)"
     )
     # `runner`: the process holding the row's advisory lock (see locks.TRY_LOCK).
     STATUS = text(
@@ -117,7 +117,10 @@ class ProjectionTracking:
 
     def advance(self, conn: Connection, name: str, position: int, state: str = "running") -> None:
         """Move the position (and clear any failure) in the batch transaction of ``conn``."""
-        conn.execute(self.ADVANCE, {"name": name, "position": position, "state": state})
+        conn.execute(
+            self.ADVANCE,
+            {"name": name, "position": position, "state": state, "channel": POSITIONS_CHANNEL},
+        )
 
     def mark_failed(self, name: str, error: str, failed_position: int | None) -> None:
         with self.engine.begin() as conn:
@@ -125,10 +128,6 @@ class ProjectionTracking:
                 self.MARK_FAILED,
                 {"name": name, "error": error, "failed_position": failed_position},
             )
-
-    def min_position(self, names: Iterable[str]) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(self.MIN_POSITION, {"names": list(names)}).scalar_one())
 
     def statuses(self) -> list[ProjectionStatus]:
         with self.engine.connect() as conn:
@@ -139,15 +138,3 @@ class ProjectionTracking:
             )
             for r in rows
         ]
-
-    def wait_for(self, names: Iterable[str], position: int, timeout: float) -> bool:
-        """Block until every named projection has reached ``position`` (or time runs out)."""
-        names = list(names)
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while self.min_position(names) < position:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)  # quick for the common sub-10 ms lag
-        return True

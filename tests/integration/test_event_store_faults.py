@@ -9,11 +9,15 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
-from pcem.eventstore.recorder import IdempotencyRecord, PcemApplicationRecorder
+from pcem.eventstore.recorder import (
+    IdempotencyKeyTakenError,
+    IdempotencyRecord,
+    PcemApplicationRecorder,
+)
 from pcem.settings import Settings
 from tests.polling import wait_until
 
@@ -93,5 +97,5 @@ def test_an_insert_that_lost_an_idempotency_race_leaves_its_connection_usable(
             while_rival_holds("LOCK TABLE pcem_events IN EXCLUSIVE MODE", insert) for _ in range(4)
         ]
 
-    assert isinstance(raced, IntegrityError)
+    assert isinstance(raced, IdempotencyKeyTakenError)  # the race, named by the recorder
     assert later == [None, None, None, None]

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import redis
 
-from pcem.bootstrap import Container
+from pcem.wiring import Container
 from tests.integration.api_helpers import PEOPLE, Client, create_person
 
 

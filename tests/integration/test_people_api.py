@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
+from pcem.api.app import create_app
+from pcem.cli.tokens import mint_token
+from pcem.settings import Settings
+from pcem.wiring import build_container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import PEOPLE, Client
 
@@ -218,14 +225,32 @@ def test_min_position_header_must_be_a_position(client: Client, auth: dict[str, 
     assert response.json()["errors"][0]["field"] == "PCEM-Min-Position"
 
 
-def test_waiting_for_a_position_never_reached_is_a_bounded_503(
-    client: Client, auth: dict[str, str], container: Any
-) -> None:
-    container.read_your_writes.timeout = 0.3
+def test_a_position_no_event_has_is_refused_at_once(client: Client, auth: dict[str, str]) -> None:
+    started = time.monotonic()
+    response = client.get(PEOPLE, headers={**auth, "PCEM-Min-Position": str(2**62)})
+
+    assert time.monotonic() - started < 1  # no 5 s wait for what can never come
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "PCEM-Min-Position"
+    assert "no event has position" in response.json()["errors"][0]["message"]
+
+
+def test_waiting_for_projections_that_do_not_move_is_a_bounded_503(isolated: Settings) -> None:
+    container = build_container(isolated, pool_size=2)
+    container.read_wait_seconds = 0.3
+    written = container.people.create_person("u1", first_name="Ada")  # no projector runs here
+    token = mint_token(isolated.jwt, "u1", ttl=timedelta(minutes=5))
     try:
-        response = client.get(PEOPLE, headers={**auth, "PCEM-Min-Position": str(2**62)})
+        with TestClient(create_app(container)) as client:
+            response = client.get(
+                PEOPLE,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "PCEM-Min-Position": str(written.position),
+                },
+            )
     finally:
-        container.read_your_writes.timeout = 5.0
+        container.close()
 
     assert response.status_code == 503
     assert response.headers["retry-after"]

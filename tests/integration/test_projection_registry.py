@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pcem.bootstrap import Container
 from pcem.projections.base import Projection
 from pcem.projections.shadow import check_rebuildable
 from pcem.projections.supervisor import all_projections
+from pcem.wiring import Container
 
 
 @pytest.mark.parametrize("projection", all_projections(), ids=lambda p: p.name)

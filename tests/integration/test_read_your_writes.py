@@ -8,8 +8,8 @@ import pytest
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
-from pcem.bootstrap import build_container
 from pcem.settings import Settings
+from pcem.wiring import build_container
 from tests.integration.api_helpers import PEOPLE, Client
 
 

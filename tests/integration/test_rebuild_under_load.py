@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pcem.bootstrap import build_container
 from pcem.settings import Settings
+from pcem.wiring import build_container
 from tests.conftest import TokenFactory, projector_running, serving
 from tests.integration.api_helpers import bearer
 from tests.integration.projection_helpers import Database

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from pcem.bootstrap import Container
 from pcem.settings import Settings
+from pcem.wiring import Container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person, relate
 from tests.integration.projection_helpers import pcem_env

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from pcem.bootstrap import Container
 from pcem.projections.calendar_view import Occurrence
+from pcem.wiring import Container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import Client, bearer, create_person
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from freezegun import freeze_time
 
-from pcem.api.auth import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
+from pcem.identity.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
 from pcem.settings import ConfigError, JWTSettings
 
 SECRET = "s" * 40

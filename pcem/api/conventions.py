@@ -1,0 +1,281 @@
+"""What every route gets by declaration, not by code in its handler.
+
+A route declares what it is with one of the option sets below, spread into
+its decorator (``@get("/", **query(PEOPLE))``), and the app-wide hooks here do
+the rest for it:
+
+- ``query(*projections)``: before the handler runs, wait until those
+  projections reflect the caller's last write and ``PCEM-Min-Position``;
+- ``command()``: after it answers, remember the ``PCEM-Position`` it wrote
+  for the caller, so their next query on any replica waits for it; with
+  ``conditional=True`` it documents ``If-Match`` (``Caller.expected_version``);
+- ``command(replay=...)``: an ``Idempotency-Key`` makes the POST idempotent —
+  a repeat replays the first answer (``replay`` rebuilds it from the stored
+  result) without reaching the handler, a different body is a 422, a
+  concurrent duplicate a 409, and the key reaches the save by context.
+
+Handlers take one dependency, ``caller`` (who is calling, and the services),
+and list routes a second, ``paging`` (``limit``, ``cursor``, the page).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.spec import Operation, Parameter, Schema
+from litestar.types import Scope
+
+from pcem.api.pagination import Cursor, Limit, Page
+from pcem.api.problems import FieldError, InvalidInputError
+from pcem.api.versions import POSITION_HEADER, expected_version
+from pcem.commands.idempotency import (
+    HEADER as IDEMPOTENCY_HEADER,
+)
+from pcem.commands.idempotency import (
+    MAX_KEY_LENGTH,
+    Claim,
+    IdempotencyKey,
+    StoredResult,
+    current_key,
+)
+from pcem.identity.tokens import Principal
+from pcem.projections.consistency import MAX_POSITION
+from pcem.wiring import Container, Serving
+
+T = TypeVar("T")
+MIN_POSITION_HEADER = "PCEM-Min-Position"
+IF_MATCH_HEADER = "If-Match"
+
+Replay = Callable[["Caller", StoredResult], Response[Any]]
+
+
+# Declarations
+
+
+def query(*projections: str) -> dict[str, Any]:
+    """A read of these projections: it waits for the caller's writes."""
+    return {
+        "opt": {"reads": projections},
+        "operation_class": _with_headers(_header_doc(MIN_POSITION_HEADER, _MIN_POSITION_DOC)),
+    }
+
+
+def command(*, replay: Replay | None = None, conditional: bool = False) -> dict[str, Any]:
+    """A change: its position is remembered; ``replay`` makes a POST idempotent and
+    ``conditional`` documents ``If-Match``."""
+    headers = []
+    if replay is not None:
+        headers.append(_header_doc(IDEMPOTENCY_HEADER, _IDEMPOTENCY_DOC, max_length=MAX_KEY_LENGTH))
+    if conditional:
+        headers.append(_header_doc(IF_MATCH_HEADER, _IF_MATCH_DOC))
+    return {"opt": {"replay": replay}, "operation_class": _with_headers(*headers)}
+
+
+# What handlers receive
+
+
+class Caller:
+    """The authenticated caller and what a handler may use on their behalf.
+
+    A plain class, not a dataclass: Litestar's signature model would otherwise
+    inspect (and evaluate) the annotations of everything it holds."""
+
+    __slots__ = ("principal", "request", "services", "serving")
+
+    def __init__(
+        self,
+        principal: Principal,
+        services: Container,
+        serving: Serving,
+        request: Request[Principal, Any, Any],
+    ) -> None:
+        self.principal = principal
+        self.services = services
+        self.serving = serving
+        self.request = request
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (the event store) off the event loop."""
+        return await anyio.to_thread.run_sync(function, *args)
+
+    @property
+    def expected_version(self) -> int | None:
+        """The version ``If-Match`` names (None when absent or ``*``)."""
+        return expected_version(self.request.headers.get(IF_MATCH_HEADER))
+
+
+@dataclass(frozen=True)
+class Paging:
+    """``limit`` and ``cursor`` of a list request: views are asked for one row more
+    than a page, which tells whether another page follows."""
+
+    limit: int
+    cursor: str | None
+    fetch: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fetch", self.limit + 1)
+
+    def page(
+        self,
+        rows: Sequence[Any],
+        cursor_of: Callable[[Any], str],
+        item: Callable[[Any], T] | None = None,
+    ) -> Page[T]:
+        """The first ``limit`` rows (as ``item`` makes them, if given) and the cursor
+        of the next page, if there is one."""
+        more = len(rows) > self.limit
+        shown = rows[: self.limit]
+        return Page(
+            items=[item(r) for r in shown] if item else list(shown),
+            next_cursor=cursor_of(rows[self.limit - 1]) if more else None,
+        )
+
+
+def _caller(request: Request[Principal, Any, State]) -> Caller:
+    state = request.app.state
+    return Caller(request.user, state.container, state.serving, request)
+
+
+def _paging(limit: Limit = 50, cursor: Cursor = None) -> Paging:
+    return Paging(limit, cursor)
+
+
+DEPENDENCIES = {
+    "caller": Provide(_caller, sync_to_thread=False),
+    "paging": Provide(_paging, sync_to_thread=False),
+}
+
+
+# The hooks
+
+
+@dataclass
+class _InFlight:
+    """This request's part in the conventions, for the hooks after the handler."""
+
+    user_id: str
+    serving: Serving
+    claim: Claim | None = None
+
+
+_in_flight: ContextVar[_InFlight | None] = ContextVar("pcem_request_conventions", default=None)
+
+
+async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    opt = request.route_handler.opt
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):  # public routes
+        return None
+    serving: Serving = request.app.state.serving
+    _in_flight.set(state := _InFlight(user.user_id, serving))
+    if projections := opt.get("reads"):
+        minimum = parse_min_position(request.headers.get(MIN_POSITION_HEADER))
+        await serving.read_your_writes.wait(user.user_id, minimum, projections)
+    replay: Replay | None = opt.get("replay")
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if replay is None or key is None:
+        return None
+    fingerprint = request_fingerprint(
+        request.route_handler.handler_name, request.url.path, await request.body()
+    )
+    container: Container = request.app.state.container
+    outcome = await anyio.to_thread.run_sync(
+        container.idempotency.claim, user.user_id, key, fingerprint
+    )
+    if isinstance(outcome, StoredResult):
+        return await anyio.to_thread.run_sync(replay, _caller(request), outcome)
+    state.claim = outcome
+    current_key.set(outcome.key)
+    return None
+
+
+async def after_request(response: Response[Any]) -> Response[Any]:
+    state = _in_flight.get()
+    if state is None:
+        return response
+    await _release(state)
+    if position := int(response.headers.get(POSITION_HEADER) or 0):
+        await state.serving.read_your_writes.remember(state.user_id, position)
+    return response
+
+
+async def after_exception(_: Exception, scope: Scope) -> None:
+    state = _in_flight.get()
+    if state is not None:
+        await _release(state)
+
+
+async def _release(state: _InFlight) -> None:
+    if state.claim is not None:
+        claim, state.claim = state.claim, None
+        await anyio.to_thread.run_sync(claim.release)
+
+
+def replay_stored(request: Request[Any, Any, Any], key: IdempotencyKey) -> Response[Any] | None:
+    """The first answer for ``key``, after losing the race to save it."""
+    replay: Replay | None = request.route_handler.opt.get("replay")
+    container: Container = request.app.state.container
+    stored = container.idempotency.stored(key)
+    if replay is None or stored is None:
+        return None
+    return replay(_caller(request), stored)
+
+
+# Parsing
+
+
+def parse_min_position(value: str | None) -> int:
+    if value is None:
+        return 0
+    if not value.strip().isdigit() or int(value) > MAX_POSITION:
+        raise InvalidInputError(
+            [FieldError(MIN_POSITION_HEADER, "must be a non-negative integer event position")]
+        )
+    return int(value)
+
+
+def request_fingerprint(operation: str | None, path: str, body: bytes) -> str:
+    """A hash of what makes two requests "the same": route, path and JSON body
+    (whatever its key order and spacing)."""
+    try:
+        canonical: Any = msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError:
+        canonical = body.hex()
+    encoded = msgspec.json.encode([operation, path, canonical], order="sorted")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+# OpenAPI: the headers a declaration handles, documented on its operation
+
+_MIN_POSITION_DOC = "Wait (at most 5 s) until the read models reach this event position."
+_IDEMPOTENCY_DOC = "Repeat the POST safely: the same key and body replay the first answer."
+_IF_MATCH_DOC = 'Apply only if the resource is at this version (an ETag, W/"<version>").'
+
+
+def _header_doc(name: str, description: str, *, max_length: int | None = None) -> Parameter:
+    schema = Schema(type="string", max_length=max_length)  # type: ignore[arg-type]
+    return Parameter(
+        name=name, param_in="header", required=False, description=description, schema=schema
+    )
+
+
+def _with_headers(*headers: Parameter) -> type[Operation]:
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = [*(self.parameters or []), *headers]
+
+    return DocumentedOperation
