@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, TextIO
 
+import msgspec
 import structlog
 from structlog.processors import ExceptionRenderer
 from structlog.tracebacks import ExceptionDictTransformer
@@ -44,13 +45,18 @@ def configure_logging(
             # Frame locals could hold a request's headers: never render them.
             ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
             redact_secrets,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(process=process)
+
+
+def _json(event: Any, default: Callable[[Any], Any]) -> str:
+    # msgspec, not the stdlib: a third of the cost of the one line every request writes.
+    return msgspec.json.encode(event, enc_hook=default).decode()
 
 
 def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

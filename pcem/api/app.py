@@ -19,7 +19,7 @@ from pcem.api.admin import ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
-from pcem.api.metrics import Metrics, MetricsController, broker_client
+from pcem.api.metrics import Metrics, MetricsController
 from pcem.api.observability import RequestContextMiddleware, echo_request_id
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
@@ -71,9 +71,7 @@ def create_app(
             {
                 "container": container,
                 "verifier": container.verifier,
-                "metrics": Metrics(
-                    container.tracking, broker_client(container.settings.require_redis())
-                ),
+                "metrics": Metrics(container.tracking, container.broker),
             }
         ),
         lifespan=[serving],

@@ -30,7 +30,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Operation, Parameter, Schema
 from litestar.types import Scope
 
@@ -150,7 +150,10 @@ def _caller(request: Request[Principal, Any, State]) -> Caller:
     return Caller(request.user, state.container, state.serving, request)
 
 
-def _paging(limit: Limit = 50, cursor: Cursor = None) -> Paging:
+def _paging(caller: NamedDependency[Caller], limit: Limit = 50, cursor: Cursor = None) -> Paging:
+    # Depends on ``caller`` only so the two resolve one after the other: Litestar
+    # resolves dependencies of one level in an anyio task group (~3 % of a page).
+    del caller
     return Paging(limit, cursor)
 
 

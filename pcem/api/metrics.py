@@ -18,7 +18,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from pcem.projections.tracking import ProjectionTracking
-from pcem.settings import RedisSettings
 
 log = structlog.get_logger(__name__)
 
@@ -44,16 +43,6 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def broker_client(settings: RedisSettings) -> redis.Redis[bytes] | None:
-    """A client for the Celery broker's lists; None when the broker is not Redis."""
-    url = settings.broker_url
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 class ProjectionCollector(Collector):
