@@ -120,8 +120,12 @@ class Container:
 
     @cached_property
     def event_store(self) -> dict[str, str]:
-        # The applications share one event store; each keeps a small pool of its own.
-        return eventsourcing_env(self.database, pool_size=max(self.pool_size // 3, 2))
+        # The applications share one event store; each keeps a small pool of its own,
+        # which grows under load up to the process's pool size (8 concurrent creates
+        # queued for 6 connections before: docs/performance.md).
+        return eventsourcing_env(
+            self.database, pool_size=max(self.pool_size // 3, 2), max_overflow=self.pool_size
+        )
 
     # The write side
 

@@ -184,10 +184,13 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     if not isinstance(user, Principal):  # public routes
         return None
     serving: Serving = request.app.state.serving
-    _in_flight.set(state := _InFlight(user.user_id, serving))
     if projections := opt.get("reads"):
         minimum = parse_min_position(request.headers.get(MIN_POSITION_HEADER))
         await serving.read_your_writes.wait(user.user_id, minimum, projections)
+        return None
+    # Any other route may write: a PCEM-Position it answers is remembered, declared
+    # a command or not, so forgetting the declaration cannot break read-your-writes.
+    _in_flight.set(state := _InFlight(user.user_id, serving))
     replay: Replay | None = opt.get("replay")
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if replay is None or key is None:

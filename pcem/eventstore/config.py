@@ -12,7 +12,9 @@ from pcem.settings import DatabaseSettings
 EVENT_STORE_NAME = "pcem"
 
 
-def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict[str, str]:
+def eventsourcing_env(
+    database: DatabaseSettings, *, pool_size: int = 5, max_overflow: int | None = None
+) -> dict[str, str]:
     """Translate a PostgreSQL URL into the variables eventsourcing reads."""
     params = conninfo_to_dict(database.url)
     return {
@@ -23,7 +25,7 @@ def eventsourcing_env(database: DatabaseSettings, *, pool_size: int = 5) -> dict
         "POSTGRES_USER": str(params.get("user", "postgres")),
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size if max_overflow is None else max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
