@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -16,8 +17,10 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.commands.group_commit import GroupCommit
 from pcem.commands.idempotency import current_key
 from pcem.eventstore.config import EVENT_STORE_NAME
+from pcem.eventstore.recorder import IdempotencyRecord
 from pcem.eventstore.transcoder import UserJSONSafeTranscoder
 
 A = TypeVar("A", bound=OwnedAggregate)
@@ -68,9 +71,18 @@ class PcemApplication(Application[UUID]):
         request's idempotency record if it has one (``result_id``: what the command
         made, if not ``main`` itself)."""
         key = current_key.get()
-        record = key.record(main.id, main.version, result_id or main.id) if key else None
-        recordings = self.save(main, *others, idempotency=record)
-        return Written(main, max((r.notification.id or 0 for r in recordings), default=0))
+        records = [key.record(main.id, main.version, result_id or main.id)] if key else []
+        aggregates: tuple[OwnedAggregate, ...] = (main, *others)
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        return Written(main, self._commits.write(events, records))
+
+    @cached_property
+    def _commits(self) -> GroupCommit:
+        return GroupCommit(self._put)
+
+    def _put(self, events: Sequence[Any], records: Sequence[IdempotencyRecord]) -> list[int]:
+        recordings = self.events.put(events, idempotency=records)
+        return [r.notification.id or 0 for r in recordings]
 
     def get_owned(
         self,

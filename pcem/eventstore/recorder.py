@@ -9,7 +9,7 @@ impossible, whatever happens between processes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 from uuid import UUID
 
@@ -74,21 +74,14 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
         curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         *,
-        idempotency: IdempotencyRecord | None = None,
+        idempotency: Sequence[IdempotencyRecord] = (),
         **kwargs: Any,
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        if idempotency is not None:
-            curs.execute(
+        if idempotency:
+            curs.executemany(
                 self.INSERT_IDEMPOTENCY,
-                (
-                    idempotency.user_id,
-                    idempotency.key,
-                    idempotency.request_hash,
-                    idempotency.aggregate_id,
-                    idempotency.aggregate_version,
-                    idempotency.result_id,
-                ),
+                [astuple(record) for record in idempotency],  # in the columns' order
             )
 
 

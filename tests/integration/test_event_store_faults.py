@@ -53,7 +53,7 @@ def test_an_insert_that_lost_an_idempotency_race_leaves_its_connection_usable(
 
     def insert(key: str | None = None) -> None:
         aggregate = uuid.uuid4()
-        idempotency = IdempotencyRecord("u1", key, "h", aggregate, 1, aggregate) if key else None
+        idempotency = [IdempotencyRecord("u1", key, "h", aggregate, 1, aggregate)] if key else []
         recorder.insert_events(
             [StoredEvent(aggregate, 1, "pcem.test:Event", b"{}")], idempotency=idempotency
         )

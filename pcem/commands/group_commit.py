@@ -1,0 +1,89 @@
+"""Concurrent commands' events, committed together.
+
+The event store orders positions by taking a table lock for each insert and
+holding it until the commit, so commands write one at a time, however many
+arrive. While one commit is in flight, the commands that arrive meanwhile
+wait and then go in one transaction together: one lock, one commit, many
+commands. Each still gets its own outcome: if the shared transaction fails
+(a version conflict or an Idempotency-Key race in one of them), each command
+of it is written again on its own, so only the one at fault sees the error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from pcem.eventstore.recorder import IdempotencyKeyTakenError, IdempotencyRecord
+
+# Writes events with their idempotency records in one transaction; answers
+# each event's position, in order.
+Put = Callable[[Sequence[Any], Sequence[IdempotencyRecord]], list[int]]
+MAX_BATCH = 64
+
+
+@dataclass
+class _Write:
+    events: list[Any]
+    records: list[IdempotencyRecord]
+    finished: bool = False
+    position: int = 0
+    error: BaseException | None = None
+
+    def outcome(self) -> int:
+        if self.error is not None:
+            raise self.error
+        return self.position
+
+
+@dataclass
+class GroupCommit:
+    put: Put
+    _queue: list[_Write] = field(default_factory=list)
+    _leading: bool = False
+    _turn: threading.Condition = field(default_factory=threading.Condition)
+
+    def write(self, events: list[Any], records: list[IdempotencyRecord]) -> int:
+        """Commit ``events`` (with ``records``), alone or with concurrent writes;
+        the position of the last of them."""
+        job = _Write(events, records)
+        with self._turn:
+            self._queue.append(job)
+            while self._leading and not job.finished:
+                self._turn.wait()
+            if job.finished:  # a leader committed it
+                return job.outcome()
+            self._leading = True
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        try:
+            self._commit(batch)
+        finally:
+            with self._turn:
+                self._leading = False
+                self._turn.notify_all()
+        return job.outcome()
+
+    def _commit(self, batch: list[_Write]) -> None:
+        if len(batch) > 1:
+            try:
+                positions = self.put(
+                    [e for job in batch for e in job.events],
+                    [r for job in batch for r in job.records],
+                )
+            except (IntegrityError, IdempotencyKeyTakenError):
+                pass  # one of them is at fault: each on its own, below
+            else:
+                for job in batch:
+                    mine, positions = positions[: len(job.events)], positions[len(job.events) :]
+                    job.position, job.finished = max(mine, default=0), True
+                return
+        for job in batch:
+            try:
+                job.position = max(self.put(job.events, job.records), default=0)
+            except BaseException as error:  # the command that raised it answers for it
+                job.error = error
+            job.finished = True
