@@ -34,6 +34,7 @@ from pcem.aggregates.person import (
     SelfRelationshipError,
 )
 from pcem.aggregates.settings import InvalidSettingsError
+from pcem.api.observability import request_id_of
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
@@ -57,12 +58,13 @@ class FieldError(msgspec.Struct):
     message: str
 
 
-class Problem(msgspec.Struct, omit_defaults=True):
+class Problem(msgspec.Struct, omit_defaults=True, kw_only=True):
     type: str
     title: str
     status: int
     detail: str
     errors: list[FieldError] | None = None
+    request_id: str  # the request's X-Request-ID, so an error can be quoted to support
 
 
 class InvalidInputError(Exception):
@@ -74,6 +76,7 @@ class InvalidInputError(Exception):
 
 
 def problem_response(
+    request: Request[Any, Any, Any],
     status: int,
     detail: str,
     *,
@@ -83,16 +86,21 @@ def problem_response(
     phrase = HTTPStatus(status).phrase
     slug = phrase.lower().replace(" ", "-").replace("'", "")
     body = Problem(
-        type=f"/problems/{slug}", title=phrase, status=status, detail=detail, errors=errors
+        type=f"/problems/{slug}",
+        title=phrase,
+        status=status,
+        detail=detail,
+        errors=errors,
+        request_id=request_id_of(request.scope),
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
-def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [_field_error(item) for item in items if isinstance(item, dict)]
     return problem_response(
-        400, "the request is invalid", errors=errors or [FieldError("body", exc.detail)]
+        request, 400, "the request is invalid", errors=errors or [FieldError("body", exc.detail)]
     )
 
 
@@ -105,66 +113,74 @@ def _field_error(item: dict[str, Any]) -> FieldError:
     return FieldError(field=key, message=message)
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     detail = exc.detail if exc.status_code < 500 else HTTPStatus(exc.status_code).phrase
     errors = [FieldError("body", detail)] if exc.status_code == 400 else None
-    return problem_response(exc.status_code, detail, errors=errors, headers=headers)
+    return problem_response(request, exc.status_code, detail, errors=errors, headers=headers)
 
 
-def _invalid_input(_: Request[Any, Any, Any], exc: InvalidInputError) -> Response[Problem]:
-    return problem_response(400, "the request is invalid", errors=exc.errors)
+def _invalid_input(request: Request[Any, Any, Any], exc: InvalidInputError) -> Response[Problem]:
+    return problem_response(request, 400, "the request is invalid", errors=exc.errors)
 
 
 def status_handler(status: int, field: str | None = None) -> Any:
     """A handler answering ``status`` with the exception's message (and a field error)."""
 
-    def handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
         errors = [FieldError(field, str(exc))] if field else None
         return problem_response(
-            status, str(exc) if not field else "the request is invalid", errors=errors
+            request, status, str(exc) if not field else "the request is invalid", errors=errors
         )
 
     return handler
 
 
-def _invalid_settings(_: Request[Any, Any, Any], exc: InvalidSettingsError) -> Response[Problem]:
+def _invalid_settings(
+    request: Request[Any, Any, Any], exc: InvalidSettingsError
+) -> Response[Problem]:
     errors = [FieldError(field, message) for field, message in exc.problems]
-    return problem_response(400, "the request is invalid", errors=errors)
+    return problem_response(request, 400, "the request is invalid", errors=errors)
 
 
-def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    return problem_response(503, str(exc), headers={"Retry-After": "1"})
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    return problem_response(request, 503, str(exc), headers={"Retry-After": "1"})
 
 
-def _version_mismatch(_: Request[Any, Any, Any], exc: VersionMismatchError) -> Response[Problem]:
+def _version_mismatch(
+    request: Request[Any, Any, Any], exc: VersionMismatchError
+) -> Response[Problem]:
     """412 with the current ETag, so the client can re-read or retry knowingly."""
     headers = {"ETag": f'W/"{exc.current_version}"'}
-    return problem_response(412, str(exc), headers=headers)
+    return problem_response(request, 412, str(exc), headers=headers)
 
 
-def _in_flight(_: Request[Any, Any, Any], exc: IdempotencyInFlightError) -> Response[Problem]:
-    return problem_response(409, str(exc), headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)})
+def _in_flight(request: Request[Any, Any, Any], exc: IdempotencyInFlightError) -> Response[Problem]:
+    return problem_response(
+        request, 409, str(exc), headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)}
+    )
 
 
-def _not_updatable(_: Request[Any, Any, Any], exc: FieldNotUpdatableError) -> Response[Problem]:
+def _not_updatable(
+    request: Request[Any, Any, Any], exc: FieldNotUpdatableError
+) -> Response[Problem]:
     errors = [FieldError(field, str(exc)) for field in exc.fields]
-    return problem_response(400, "the request is invalid", errors=errors)
+    return problem_response(request, 400, "the request is invalid", errors=errors)
 
 
-def _dependency_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+def _dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     name = "redis" if isinstance(exc, redis.RedisError) else "database"
     log.warning("request.dependency_unavailable", dependency=name, error_type=type(exc).__name__)
     return problem_response(
-        503, f"the {name} is unavailable; try again shortly", headers={"Retry-After": "5"}
+        request, 503, f"the {name} is unavailable; try again shortly", headers={"Retry-After": "5"}
     )
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-    return problem_response(500, "an unexpected error occurred; it has been logged")
+    return problem_response(request, 500, "an unexpected error occurred; it has been logged")
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
