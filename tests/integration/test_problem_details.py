@@ -6,40 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-from litestar import Controller, get
 from litestar.testing import TestClient
 
-from pcem.api.app import create_app
 from pcem.api.problems import PATTERN_WORDS
-from pcem.wiring import Container
-from tests.integration.api_helpers import create_person
+from tests.integration.api_helpers import FAILING, create_person
 
-FAILING = "/api/v1/test-failures"
 BIG_BODY = b'{"first_name": "' + b"a" * (64 * 1024) + b'"}'
-
-
-class FailingController(Controller):
-    """Routes that fail on purpose: the real ones must not."""
-
-    path = FAILING
-
-    @get("/crash", sync_to_thread=False)
-    def crash(self) -> None:
-        raise RuntimeError("a bug")
-
-    @get("/redis-down", sync_to_thread=False)
-    def redis_down(self) -> None:
-        raise redis.ConnectionError("connection refused")
-
-
-@pytest.fixture(scope="module")
-def failing(container: Container, projector: None) -> Iterator[TestClient[Any]]:
-    """The API plus the failing routes, under the same conventions."""
-    app = create_app(container, extra_routes=[FailingController])
-    app.on_shutdown.clear()  # the session's container outlives this client
-    with TestClient(app) as client:
-        yield client
 
 
 ERRORS = [
