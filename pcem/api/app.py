@@ -20,7 +20,7 @@ from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
-from pcem.api.observability import RequestContextMiddleware, echo_request_id
+from pcem.api.observability import echo_request_id, observe_requests
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.relationships import RelationshipsController
@@ -57,10 +57,10 @@ def create_app(
             app.state.serving = parts
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTES, *extra_routes],
         dependencies=conventions.DEPENDENCIES,
-        middleware=[RequestContextMiddleware, auth],  # outermost first
+        middleware=[auth],
         before_request=conventions.before_request,
         after_request=conventions.after_request,
         after_exception=[conventions.after_exception],
@@ -80,6 +80,8 @@ def create_app(
         on_shutdown=[container.close],
         debug=False,
     )
+    observe_requests(app)  # around routing too: per-route middleware misses 404s and 405s
+    return app
 
 
 def _replay_winner(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

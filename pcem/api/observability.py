@@ -1,7 +1,8 @@
 """Per request: an id (the caller's ``X-Request-ID`` or a new one), one log line, a metric.
 
-Only routes that exist are logged and measured (by route template); a request
-for an unknown path still gets its ``X-Request-ID``.
+Every HTTP request is logged and measured once, by route template; a request
+no route takes (an unknown path, a method the path does not have, a path
+parameter that does not parse) as ``unmatched``, so the labels stay bounded.
 
 The id and, once authenticated, the user id are bound to the logging context,
 so every line logged while serving the request carries them. The id is echoed
@@ -11,15 +12,16 @@ headers are never logged: they can hold personal data and credentials.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 from typing import Any
 
 import structlog
+from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pcem.api.metrics import Metrics
@@ -27,7 +29,9 @@ from pcem.api.metrics import Metrics
 log = structlog.get_logger("pcem.api.requests")
 
 HEADER = "x-request-id"
+UNMATCHED = "unmatched"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 
 def request_id_of(scope: Scope) -> str:
@@ -39,11 +43,21 @@ def request_id_of(scope: Scope) -> str:
     return str(state["request_id"])
 
 
+def observe_requests(app: Litestar) -> None:
+    """Put the request context around the whole app, routing included.
+
+    Litestar runs the middleware it is given per route, after routing: a request
+    routing refused (404, 405) never reached it, and was neither logged nor
+    measured."""
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, app.state.metrics)
+
+
 class RequestContextMiddleware:
     """Binds the request id for logging, then logs and measures the request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -59,25 +73,30 @@ class RequestContextMiddleware:
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id_of(scope), user_id=None):
-            try:
+            try:  # the app answers every error itself (its exception handlers are inside)
                 await self.app(scope, receive, send_and_note_status)
-            except HTTPException as error:  # raised by inner middleware (auth): answered outside
-                status = error.status_code
-                raise
             finally:
                 self._record(scope, str(scope.get("method")), status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, method: str, status: int, seconds: float) -> None:
-        route = scope.get("path_template") or "unmatched"
-        metrics: Metrics = scope["app"].state.metrics
-        metrics.observe_request(route, method, status, seconds)
-        log.info(
+        route = scope.get("path_template") or UNMATCHED  # set by routing, if a route took it
+        method = method if method in _METHODS else "other"  # clients can send any token
+        self.metrics.observe_request(route, method, status, seconds)
+        log.log(
+            _level_of(status),
             "http.request",
             method=method,
             route=route,
             status=status,
             duration_ms=round(seconds * 1000, 2),
         )
+
+
+def _level_of(status: int) -> int:
+    """5xx is an error, except 503 (a dependency down, answered with Retry-After)."""
+    if status < 500:
+        return logging.INFO
+    return logging.WARNING if status == 503 else logging.ERROR
 
 
 async def echo_request_id(message: Message, scope: Scope) -> None:

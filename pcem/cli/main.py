@@ -14,6 +14,7 @@ from pcem.settings import ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pcem", prog_name="pcem")  # the installed version
 def cli() -> None:
     """PCEM, the People Connection & Event Manager.
 
@@ -55,7 +56,14 @@ def api(host: str, port: int) -> None:
     # pass, the API's slowest requests; docs/performance.md).
     gc.collect()
     gc.freeze()
+    # uvicorn itself logs only warnings: say once where to find the API.
+    click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL of ``host:port``; an IPv6 address goes in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @cli.command()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+from litestar import Controller, get
 from litestar.testing import TestClient
 
 PEOPLE = "/api/v1/people"
+FAILING = "/api/v1/test-failures"
 Client = TestClient  # type: ignore[type-arg]
 
 
@@ -24,3 +27,17 @@ def relate(client: Any, auth: dict[str, str], source: str, target: str, type: st
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class FailingController(Controller):
+    """Routes that fail on purpose (the real ones must not): the ``failing`` client."""
+
+    path = FAILING
+
+    @get("/crash", sync_to_thread=False)
+    def crash(self) -> None:
+        raise RuntimeError("a bug")
+
+    @get("/redis-down", sync_to_thread=False)
+    def redis_down(self) -> None:
+        raise redis.ConnectionError("connection refused")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
 
+import httpx
 import jwt
 import pytest
 
 from pcem.settings import Settings
+from tests.polling import wait_until
 
 COMMANDS = [
     [],
@@ -122,3 +126,38 @@ def test_projections_status_lists_people(settings: Settings, client: object) -> 
     assert result.returncode == 0
     assert "people" in result.stdout
     assert "LAG" in result.stdout.splitlines()[0]
+
+
+def test_version_is_the_installed_packages() -> None:
+    result = pcem("--version")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"pcem, version {importlib.metadata.version('pcem')}"
+
+
+def test_api_says_where_it_serves_when_it_starts(settings: Settings) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pcem.cli.main", "api", "--port", str(port)],
+        env={**base, **env_of(settings)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: _live(f"http://127.0.0.1:{port}"), 30, "the API to start")
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+
+    announced = f"pcem api: serving on http://127.0.0.1:{port} (docs at /schema)"
+    assert stderr.splitlines().count(announced) == 1, stderr
+
+
+def _live(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/live", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -8,14 +8,17 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import redis
+import structlog
+from litestar.testing import TestClient
 
 from pcem.settings import Settings
 from tests.conftest import TokenFactory
-from tests.integration.api_helpers import Client, bearer, create_person
+from tests.integration.api_helpers import FAILING, Client, bearer, create_person
 from tests.integration.projection_helpers import start_pcem
 from tests.polling import wait_until
 
@@ -59,6 +62,19 @@ def test_metrics_need_no_token_and_show_latency_by_route_template(
         response.text,
     )
     assert person["id"] not in response.text  # templates, never raw paths
+
+
+def test_metrics_count_requests_no_route_takes_under_bounded_labels(client: Client) -> None:
+    unknown = f"/api/v1/nothing-{uuid.uuid4().hex}"
+    client.get(unknown)
+    client.request("BREW", "/api/v1/people")
+
+    text = client.get("/metrics").text
+
+    count = r'_count\{{method="{}",route="unmatched",status="{}"\}} [1-9]'
+    assert re.search(count.format("GET", 404), text)
+    assert re.search(count.format("other", 405), text)  # a method no client should send
+    assert unknown not in text and "BREW" not in text
 
 
 def test_metrics_show_projection_position_and_lag(client: Client, auth: dict[str, str]) -> None:
@@ -141,3 +157,51 @@ def test_logs_are_json_with_request_and_user_ids_and_never_the_token(
     requests = [line for line in lines if line["event"] == "http.request"]
     assert all(line["request_id"] for line in requests)
     assert {line["status"] for line in requests} >= {201, 401, 200}
+
+
+def test_requests_no_route_takes_are_logged_once_too(
+    api_process: tuple[str, subprocess.Popen[str]], token_for: TokenFactory
+) -> None:
+    url, process = api_process
+    auth = bearer(token_for(f"user-{uuid.uuid4()}"))
+    sent = {
+        "unknown-route": ("GET", "/api/v1/nothing-here", 404),
+        "wrong-method": ("DELETE", "/api/v1/people", 405),
+        "not-a-uuid": ("GET", "/api/v1/people/not-a-uuid", 404),
+        "outside-the-api": ("GET", "/nothing", 404),
+    }
+    with httpx.Client(base_url=url, timeout=10) as api:
+        for request_id, (method, path, status) in sent.items():
+            response = api.request(method, path, headers={**auth, "X-Request-ID": request_id})
+            assert response.status_code == status
+    process.terminate()
+    _, stderr = process.communicate(timeout=15)
+
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    for request_id, (method, _, status) in sent.items():
+        logged = [line for line in lines if line.get("request_id") == request_id]
+        assert [line["event"] for line in logged] == ["http.request"], request_id
+        assert logged[0]["route"] == "unmatched"
+        assert (logged[0]["method"], logged[0]["status"]) == (method, status)
+        assert logged[0]["level"] == "info"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "level"),
+    [
+        ("/health/live", 200, "info"),
+        ("/api/v1/people/not-a-uuid", 404, "info"),
+        (f"{FAILING}/crash", 500, "error"),
+        (f"{FAILING}/redis-down", 503, "warning"),  # a dependency is down, not a bug
+    ],
+)
+def test_a_request_is_logged_at_the_level_its_status_calls_for(
+    failing: TestClient[Any], auth: dict[str, str], path: str, status: int, level: str
+) -> None:
+    request_id = uuid.uuid4().hex
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs:
+        response = failing.get(path, headers={**auth, "X-Request-ID": request_id})
+
+    assert response.status_code == status
+    [line] = [e for e in logs if e["event"] == "http.request" and e["request_id"] == request_id]
+    assert (line["log_level"], line["status"]) == (level, status)
