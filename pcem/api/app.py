@@ -20,7 +20,7 @@ from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
-from pcem.api.observability import echo_request_id, observe_requests
+from pcem.api.observability import observe_requests
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.relationships import RelationshipsController
@@ -64,7 +64,6 @@ def create_app(
         before_request=conventions.before_request,
         after_request=conventions.after_request,
         after_exception=[conventions.after_exception],
-        before_send=[echo_request_id],
         exception_handlers={**EXCEPTION_HANDLERS, IdempotencyKeyTakenError: _replay_winner},
         request_max_body_size=MAX_BODY_BYTES,
         state=State(

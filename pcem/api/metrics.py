@@ -8,6 +8,7 @@ own registry (tests build several apps in one process).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 import structlog
@@ -35,11 +36,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], Any] = {}
         self.registry.register(ProjectionCollector(tracking))
         self.registry.register(QueueCollector(broker))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.latency.labels(route, method, str(status)).observe(seconds)
+        # The labelled child, looked up once per (route, method, status): labels()
+        # validates and locks on every call (the set is bounded: route templates).
+        key = (route, method, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.latency.labels(route, method, str(status))
+        child.observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
