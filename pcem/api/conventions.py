@@ -280,6 +280,7 @@ def _header_doc(name: str, description: str, *, max_length: int | None = None) -
 
 
 def _with_headers(*headers: Parameter) -> type[Operation]:
+    @dataclass  # a dataclass of its own: only then does its __init__ call __post_init__
     class DocumentedOperation(Operation):
         def __post_init__(self) -> None:
             self.parameters = [*(self.parameters or []), *headers]

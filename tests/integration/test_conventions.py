@@ -139,3 +139,15 @@ def test_a_new_route_is_measured_by_its_template(
     metrics = notes.get("/metrics").text
 
     assert 'route="/api/v1/test-notes"' in metrics
+
+
+def test_the_declared_headers_are_documented_on_each_operation(notes: TestClient[Any]) -> None:
+    paths = notes.get("/schema/openapi.json").json()["paths"]
+
+    def headers(path: str, method: str) -> set[str]:
+        parameters = paths[path][method].get("parameters", [])
+        return {p["name"] for p in parameters if p["in"] == "header"}
+
+    assert headers("/api/v1/test-notes/{note_id}", "get") == {"PCEM-Min-Position"}
+    assert headers("/api/v1/test-notes", "post") == {"Idempotency-Key"}
+    assert "If-Match" in headers("/api/v1/people/{person_id}", "patch")
