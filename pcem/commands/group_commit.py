@@ -76,6 +76,10 @@ class GroupCommit:
                 )
             except (IntegrityError, IdempotencyKeyTakenError):
                 pass  # one of them is at fault: each on its own, below
+            except BaseException as error:  # the database is down, say: every one fails
+                for job in batch:
+                    job.error, job.finished = error, True
+                return
             else:
                 for job in batch:
                     mine, positions = positions[: len(job.events)], positions[len(job.events) :]

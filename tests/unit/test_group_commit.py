@@ -105,3 +105,18 @@ def test_a_lone_write_at_fault_raises_its_error() -> None:
 
     with pytest.raises(IntegrityError):
         GroupCommit(store.put).write(["x"], [])
+
+
+def test_when_the_shared_transaction_cannot_commit_every_write_of_it_fails() -> None:
+    class DatabaseDown(FakeStore):
+        def put(self, events: Sequence[Any], records: Sequence[IdempotencyRecord]) -> list[int]:
+            if len(self.transactions) >= 1:
+                raise ConnectionError("the database is unavailable")
+            return super().put(events, records)
+
+    store = DatabaseDown()
+    outcomes = run_concurrently(GroupCommit(store.put), store, [["a"], ["b"]])
+
+    assert isinstance(outcomes["a"], ConnectionError)  # never a silent success
+    assert isinstance(outcomes["b"], ConnectionError)
+    assert outcomes["first"] == 1
