@@ -53,19 +53,20 @@ class GroupCommit:
         job = _Write(events, records)
         with self._turn:
             self._queue.append(job)
-            while self._leading and not job.finished:
-                self._turn.wait()
-            if job.finished:  # a leader committed it
-                return job.outcome()
-            self._leading = True
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-        try:
-            self._commit(batch)
-        finally:
+        while True:  # lead commits until one of them holds this job
             with self._turn:
-                self._leading = False
-                self._turn.notify_all()
-        return job.outcome()
+                while self._leading and not job.finished:
+                    self._turn.wait()
+                if job.finished:
+                    return job.outcome()
+                self._leading = True
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                self._commit(batch)
+            finally:
+                with self._turn:
+                    self._leading = False
+                    self._turn.notify_all()
 
     def _commit(self, batch: list[_Write]) -> None:
         if len(batch) > 1:

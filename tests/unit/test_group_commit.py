@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from pcem.commands.group_commit import GroupCommit
+from pcem.commands.group_commit import MAX_BATCH, GroupCommit
 from pcem.eventstore.recorder import IdempotencyRecord
 
 
@@ -120,3 +120,16 @@ def test_when_the_shared_transaction_cannot_commit_every_write_of_it_fails() -> 
     assert isinstance(outcomes["a"], ConnectionError)  # never a silent success
     assert isinstance(outcomes["b"], ConnectionError)
     assert outcomes["first"] == 1
+
+
+def test_more_writes_than_one_transaction_takes_are_all_committed() -> None:
+    store = FakeStore()
+    writes = [[f"w{i}"] for i in range(MAX_BATCH + 5)]
+
+    outcomes = run_concurrently(GroupCommit(store.put), store, writes)
+
+    positions = [outcomes[w[0]] for w in writes]
+    assert all(isinstance(p, int) and p > 0 for p in positions)
+    assert sorted(e for t in store.transactions for e in t) == sorted(
+        ["first", *(w[0] for w in writes)]
+    )
