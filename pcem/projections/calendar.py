@@ -21,8 +21,9 @@ from sqlalchemy.sql.expression import bindparam
 
 from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
+from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import Person
-from pcem.aggregates.settings import UserSettings
+from pcem.aggregates.settings import Preferences, UserSettings
 from pcem.projections.base import Projection
 from pcem.projections.horizon import current_horizon
 from pcem.projections.writes import deferred, read, write, write_many
@@ -119,6 +120,11 @@ class CalendarTables(Projection):
     DELETE_USER_OCCURRENCES = text("DELETE FROM occurrences WHERE user_id = :user_id")
     VISIBLE_BY_ID = text(VISIBLE_EVENT + " AND e.id = :id")
     VISIBLE_BY_USER = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
+    INSERT_SETTINGS = text(
+        "INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)"
+        " VALUES (:user_id, :timezone, :notifications, :version, :at)"
+        " ON CONFLICT (user_id) DO NOTHING"
+    ).bindparams(bindparam("notifications", type_=JSONB))
     UPSERT_SETTINGS = text(
         "INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)"
         " VALUES (:user_id, :timezone, :notifications, :version, :at)"
@@ -162,19 +168,15 @@ class CalendarTables(Projection):
             deferred(conn, RenamedPeople).ids.add(event.originator_id)
 
     @process_event.register
+    def _settings_created(self, event: UserSettings.Created, conn: Connection) -> None:
+        # Saved alone when a user saves the defaults: the row holds them at version 1
+        # (the zone is UTC, as without a row, so no occurrence moves).
+        write(conn, self.INSERT_SETTINGS, _settings_columns(event, Preferences().as_dict()))
+
+    @process_event.register
     def _settings_changed(self, event: UserSettings.Changed, conn: Connection) -> None:
         settings = event.settings
-        write(
-            conn,
-            self.UPSERT_SETTINGS,
-            {
-                "user_id": event.user_id,
-                "timezone": settings["timezone"],
-                "notifications": settings["notifications"],
-                "version": event.originator_version,
-                "at": event.timestamp,
-            },
-        )
+        write(conn, self.UPSERT_SETTINGS, _settings_columns(event, settings))
         # A new zone moves every occurrence (all-day ones start at local midnight,
         # timed ones keep their local wall-clock time).
         write(conn, self.DELETE_USER_OCCURRENCES, {"user_id": event.user_id})
@@ -214,6 +216,16 @@ def _event_columns(event: Any, fields: Any) -> dict[str, Any]:
         "is_special_event": fields["is_special_event"],
         "recurrence": fields["recurrence"],
         "notes": fields["notes"],
+        "version": event.originator_version,
+        "at": event.timestamp,
+    }
+
+
+def _settings_columns(event: OwnedEvent, settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": event.user_id,
+        "timezone": settings["timezone"],
+        "notifications": settings["notifications"],
         "version": event.originator_version,
         "at": event.timestamp,
     }
