@@ -15,7 +15,7 @@ from pcem.aggregates.event import CalendarEvent, DateOutOfRangeError
 from pcem.aggregates.occurrences import in_calendar
 from pcem.api.calendar_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.conventions import Caller, Paging, command, query
-from pcem.api.instants import instant
+from pcem.api.instants import AsOf, instant
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import PEOPLE
 from pcem.api.problems import FieldError, InvalidInputError
@@ -93,9 +93,14 @@ class EventsController(Controller):
 
     @get("/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True, **query(PEOPLE))
     def get_event(
-        self, event_id: FromPath[UUID], caller: NamedDependency[Caller]
+        self, event_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[EventOut]:
-        """One of your events; 404 if missing, deleted, its person deleted, or not yours."""
+        """One of your events; 404 if missing, deleted, its person deleted, or not yours.
+        With ``as_of``, the event as it was at that moment (from the event store)."""
+        if as_of is not None:
+            moment = instant("as_of", as_of)
+            event = caller.services.calendar.as_of(caller.user_id, event_id, CalendarEvent, moment)
+            return versioned_response(EventOut.from_aggregate(event), event.version)
         row = caller.services.calendar_view.get(caller.user_id, event_id)
         if row is None:
             raise NotFoundError("Event", event_id)

@@ -193,8 +193,11 @@ def _check_event(w: World, container: Container, event_id: str) -> None:
     _check_versioned(got, event.version, event.modified_on)
     listed = [e for e in _all_items(w, EVENTS) if e["id"] == event_id]
     assert listed == [got.json()]
-    at_version = w.client.get(f"{url}/history", headers=w.auth).json()["items"][-1]
-    assert at_version["version"] == event.version
+    last = w.client.get(f"{url}/history", headers=w.auth).json()["items"][-1]
+    as_of = w.client.get(url, params={"as_of": _now()}, headers=w.auth)
+    assert last["version"] == event.version
+    assert as_of.json() == got.json()
+    assert as_of.headers["ETag"] == got.headers["ETag"]
     same = {"title": event.title}
     patched = w.client.patch(url, json=same, headers={**w.auth, "If-Match": got.headers["ETag"]})
     assert patched.status_code == 200, patched.text
