@@ -30,7 +30,7 @@ from pcem.projections.writes import deferred, read, write, write_many
 
 USER_TIMEZONE = text("SELECT timezone FROM user_settings WHERE user_id = :user_id")
 VISIBLE_EVENT = (
-    "SELECT e.id, e.user_id, e.person_id, e.title, e.event_date, e.recurrence,"
+    "SELECT e.id, e.user_id, e.person_id, e.title, e.event_date, e.all_day, e.recurrence,"
     " e.is_special_event, trim(p.first_name || ' ' || p.last_name) AS person_name"
     " FROM events e JOIN people p ON p.id = e.person_id"
     " WHERE e.deleted_at IS NULL AND NOT e.hidden"
@@ -61,6 +61,7 @@ def materialise(
             "person_name": row.person_name,
             "title": row.title,
             "is_special_event": row.is_special_event,
+            "all_day": row.all_day,
         }
         for row in rows
         for occurrence in occurrences(schedule_of(row.event_date, row.recurrence), zone, start, end)
@@ -108,9 +109,9 @@ class CalendarTables(Projection):
     )
     INSERT_OCCURRENCE = text(
         "INSERT INTO occurrences (event_id, user_id, occurs_at, local_date, person_id,"
-        " person_name, title, is_special_event)"
+        " person_name, title, is_special_event, all_day)"
         " VALUES (:event_id, :user_id, :occurs_at, :local_date, :person_id, :person_name,"
-        " :title, :is_special_event) ON CONFLICT DO NOTHING"
+        " :title, :is_special_event, :all_day) ON CONFLICT DO NOTHING"
     )
     EVENT_FIELDS = text(
         "SELECT person_id, title, event_date, is_special_event, recurrence, notes"
