@@ -15,7 +15,8 @@ from pcem.aggregates.event import CalendarEvent, DateOutOfRangeError
 from pcem.aggregates.occurrences import in_calendar
 from pcem.api.calendar_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.conventions import Caller, Paging, command, query
-from pcem.api.instants import instant
+from pcem.api.history import after_version, page_of
+from pcem.api.instants import AsOf, instant
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import PEOPLE
 from pcem.api.problems import FieldError, InvalidInputError
@@ -93,9 +94,14 @@ class EventsController(Controller):
 
     @get("/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True, **query(PEOPLE))
     def get_event(
-        self, event_id: FromPath[UUID], caller: NamedDependency[Caller]
+        self, event_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[EventOut]:
-        """One of your events; 404 if missing, deleted, its person deleted, or not yours."""
+        """One of your events; 404 if missing, deleted, its person deleted, or not yours.
+        With ``as_of``, the event as it was at that moment (from the event store)."""
+        if as_of is not None:
+            moment = instant("as_of", as_of)
+            event = caller.services.calendar.as_of(caller.user_id, event_id, CalendarEvent, moment)
+            return versioned_response(EventOut.from_aggregate(event), event.version)
         row = caller.services.calendar_view.get(caller.user_id, event_id)
         if row is None:
             raise NotFoundError("Event", event_id)
@@ -132,10 +138,21 @@ class EventsController(Controller):
         return no_content(written)
 
     @get("/{event_id:uuid}/history", operation_id="eventHistory", sync_to_thread=True)
-    def history(self, event_id: FromPath[UUID], caller: NamedDependency[Caller]) -> History:
-        """Every change to the event, oldest first — also after deletion."""
-        events = caller.services.calendar.history(caller.user_id, event_id, CalendarEvent)
-        return history_of(events)
+    def history(
+        self,
+        event_id: FromPath[UUID],
+        caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
+    ) -> History:
+        """Every change to the event, oldest first — also after deletion; paged by version."""
+        events = caller.services.calendar.history(
+            caller.user_id,
+            event_id,
+            CalendarEvent,
+            after=after_version(paging, event_id),
+            limit=paging.fetch,
+        )
+        return history_of(*page_of(paging, event_id, events))
 
 
 def _range(

@@ -69,6 +69,20 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise _invalid() from None
 
 
+def encode_version_cursor(aggregate_id: UUID, version: int) -> str:
+    """A cursor for an aggregate's history: the page after this version."""
+    return encode_cursor((str(aggregate_id), str(version)))
+
+
+def decode_version_cursor(cursor: str, aggregate_id: UUID) -> int:
+    """The version a history cursor pages after; one of another aggregate's history
+    (or of another list) is refused."""
+    cursor_id, version = decode_cursor(cursor, length=2)
+    if cursor_id != str(aggregate_id) or not version.isdigit():
+        raise _invalid()
+    return int(version)
+
+
 def _digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, key=_DIGEST_KEY, digest_size=_DIGEST_SIZE).digest()
 

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from pcem.aggregates.person import Person
 from pcem.api.conventions import Caller, Paging, command, query
+from pcem.api.history import after_version, page_of
 from pcem.api.instants import AsOf, instant
 from pcem.api.json_input import reject_nul_characters
 from pcem.api.pagination import Page, decode_cursor, encode_cursor
@@ -155,9 +156,21 @@ class PeopleController(Controller):
         return written_response(person_out(written.aggregate), written)
 
     @get("/{person_id:uuid}/history", operation_id="personHistory", sync_to_thread=True)
-    def history(self, person_id: FromPath[UUID], caller: NamedDependency[Caller]) -> History:
-        """Every change to the person, oldest first — also after deletion."""
-        return history_of(caller.services.people.history(caller.user_id, person_id, Person))
+    def history(
+        self,
+        person_id: FromPath[UUID],
+        caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
+    ) -> History:
+        """Every change to the person, oldest first — also after deletion; paged by version."""
+        events = caller.services.people.history(
+            caller.user_id,
+            person_id,
+            Person,
+            after=after_version(paging, person_id),
+            limit=paging.fetch,
+        )
+        return history_of(*page_of(paging, person_id, events))
 
     @get(
         "/{person_id:uuid}/history/{version:int}",

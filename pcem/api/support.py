@@ -8,7 +8,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from pcem.api.conventions import Caller
+from pcem.api.conventions import Caller, Paging
+from pcem.api.history import after_version, page_of
 from pcem.api.observability import request_id_of
 from pcem.api.roles import SUPPORT, requires_role
 from pcem.support.audit import AggregateHistoryOut, support_history_of
@@ -25,11 +26,15 @@ class SupportController(Controller):
         sync_to_thread=True,
     )
     def aggregate_history(
-        self, aggregate_id: FromPath[UUID], caller: NamedDependency[Caller]
+        self,
+        aggregate_id: FromPath[UUID],
+        caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
     ) -> AggregateHistoryOut:
-        """Owner and every event (person, event or settings aggregate of any user).
+        """Owner and every event (person, event or settings aggregate of any user),
+        oldest first, paged by version.
 
-        The read is recorded in the support access log (who, what, when) before
+        Each read is recorded in the support access log (who, what, when) before
         it is answered; unknown ids are recorded too, and answer 404.
         """
         history = caller.services.support_history.read(
@@ -37,5 +42,7 @@ class SupportController(Controller):
             actor=caller.user_id,
             channel="api",
             request_id=request_id_of(caller.request.scope),
+            after=after_version(paging, aggregate_id),
+            limit=paging.fetch,
         )
-        return support_history_of(history)
+        return support_history_of(history, *page_of(paging, aggregate_id, history.events))

@@ -103,18 +103,34 @@ class PcemApplication(Application[UUID]):
             raise VersionMismatchError(aggregate.version)
         return aggregate
 
-    def history(self, user_id: str, aggregate_id: UUID, kind: type[A]) -> list[OwnedEvent]:
-        """Every event of one of the user's aggregates, oldest first (deleted ones too)."""
+    def history(
+        self,
+        user_id: str,
+        aggregate_id: UUID,
+        kind: type[A],
+        *,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> list[OwnedEvent]:
+        """The events of one of the user's aggregates (deleted ones too), oldest first:
+        those after version ``after``, at most ``limit`` of them (None: all)."""
         self.get_owned(user_id, aggregate_id, kind)
-        return cast(list[OwnedEvent], list(self.repository.event_store.get(aggregate_id)))
+        return self._events(aggregate_id, after, limit)
 
-    def history_for_support(self, aggregate_id: UUID) -> list[OwnedEvent]:
-        """Every event of ANY user's aggregate, oldest first: deliberately not scoped.
+    def history_for_support(
+        self, aggregate_id: UUID, *, after: int = 0, limit: int | None = None
+    ) -> list[OwnedEvent]:
+        """The events of ANY user's aggregate, as ``history`` pages them: deliberately
+        not scoped.
 
         Only for the support role, through ``pcem.support.history``, which records
         each call in the support access log; nothing else may call this.
         """
-        return cast(list[OwnedEvent], list(self.repository.event_store.get(aggregate_id)))
+        return self._events(aggregate_id, after, limit)
+
+    def _events(self, aggregate_id: UUID, after: int, limit: int | None) -> list[OwnedEvent]:
+        events = self.repository.event_store.get(aggregate_id, gt=after or None, limit=limit)
+        return cast(list[OwnedEvent], list(events))
 
     def at_version(self, user_id: str, aggregate_id: UUID, kind: type[A], version: int) -> A:
         current = self.get_owned(user_id, aggregate_id, kind)

@@ -21,15 +21,16 @@ from sqlalchemy.sql.expression import bindparam
 
 from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
+from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import Person
-from pcem.aggregates.settings import UserSettings
+from pcem.aggregates.settings import Preferences, UserSettings
 from pcem.projections.base import Projection
 from pcem.projections.horizon import current_horizon
 from pcem.projections.writes import deferred, read, write, write_many
 
 USER_TIMEZONE = text("SELECT timezone FROM user_settings WHERE user_id = :user_id")
 VISIBLE_EVENT = (
-    "SELECT e.id, e.user_id, e.person_id, e.title, e.event_date, e.recurrence,"
+    "SELECT e.id, e.user_id, e.person_id, e.title, e.event_date, e.all_day, e.recurrence,"
     " e.is_special_event, trim(p.first_name || ' ' || p.last_name) AS person_name"
     " FROM events e JOIN people p ON p.id = e.person_id"
     " WHERE e.deleted_at IS NULL AND NOT e.hidden"
@@ -60,6 +61,7 @@ def materialise(
             "person_name": row.person_name,
             "title": row.title,
             "is_special_event": row.is_special_event,
+            "all_day": row.all_day,
         }
         for row in rows
         for occurrence in occurrences(schedule_of(row.event_date, row.recurrence), zone, start, end)
@@ -107,9 +109,9 @@ class CalendarTables(Projection):
     )
     INSERT_OCCURRENCE = text(
         "INSERT INTO occurrences (event_id, user_id, occurs_at, local_date, person_id,"
-        " person_name, title, is_special_event)"
+        " person_name, title, is_special_event, all_day)"
         " VALUES (:event_id, :user_id, :occurs_at, :local_date, :person_id, :person_name,"
-        " :title, :is_special_event) ON CONFLICT DO NOTHING"
+        " :title, :is_special_event, :all_day) ON CONFLICT DO NOTHING"
     )
     EVENT_FIELDS = text(
         "SELECT person_id, title, event_date, is_special_event, recurrence, notes"
@@ -119,6 +121,11 @@ class CalendarTables(Projection):
     DELETE_USER_OCCURRENCES = text("DELETE FROM occurrences WHERE user_id = :user_id")
     VISIBLE_BY_ID = text(VISIBLE_EVENT + " AND e.id = :id")
     VISIBLE_BY_USER = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
+    INSERT_SETTINGS = text(
+        "INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)"
+        " VALUES (:user_id, :timezone, :notifications, :version, :at)"
+        " ON CONFLICT (user_id) DO NOTHING"
+    ).bindparams(bindparam("notifications", type_=JSONB))
     UPSERT_SETTINGS = text(
         "INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)"
         " VALUES (:user_id, :timezone, :notifications, :version, :at)"
@@ -162,19 +169,15 @@ class CalendarTables(Projection):
             deferred(conn, RenamedPeople).ids.add(event.originator_id)
 
     @process_event.register
+    def _settings_created(self, event: UserSettings.Created, conn: Connection) -> None:
+        # Saved alone when a user saves the defaults: the row holds them at version 1
+        # (the zone is UTC, as without a row, so no occurrence moves).
+        write(conn, self.INSERT_SETTINGS, _settings_columns(event, Preferences().as_dict()))
+
+    @process_event.register
     def _settings_changed(self, event: UserSettings.Changed, conn: Connection) -> None:
         settings = event.settings
-        write(
-            conn,
-            self.UPSERT_SETTINGS,
-            {
-                "user_id": event.user_id,
-                "timezone": settings["timezone"],
-                "notifications": settings["notifications"],
-                "version": event.originator_version,
-                "at": event.timestamp,
-            },
-        )
+        write(conn, self.UPSERT_SETTINGS, _settings_columns(event, settings))
         # A new zone moves every occurrence (all-day ones start at local midnight,
         # timed ones keep their local wall-clock time).
         write(conn, self.DELETE_USER_OCCURRENCES, {"user_id": event.user_id})
@@ -214,6 +217,16 @@ def _event_columns(event: Any, fields: Any) -> dict[str, Any]:
         "is_special_event": fields["is_special_event"],
         "recurrence": fields["recurrence"],
         "notes": fields["notes"],
+        "version": event.originator_version,
+        "at": event.timestamp,
+    }
+
+
+def _settings_columns(event: OwnedEvent, settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": event.user_id,
+        "timezone": settings["timezone"],
+        "notifications": settings["notifications"],
         "version": event.originator_version,
         "at": event.timestamp,
     }

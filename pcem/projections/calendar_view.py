@@ -50,9 +50,9 @@ class EventRow:
 
 
 class Occurrence(msgspec.Struct):
-    """One occurrence, exactly as the API answers it (fields in API.md's order, the
-    upcoming query's columns too). Built straight from psycopg's tuples: a
-    dataclass took 2.5 µs a row, more than the query itself at 450 rows."""
+    """One occurrence, exactly as the API answers it (fields in API.md's order, then
+    ``all_day``; the upcoming query's columns too). Built straight from psycopg's
+    tuples: a dataclass took 2.5 µs a row, more than the query itself at 450 rows."""
 
     event_id: UUID
     person_id: UUID
@@ -62,6 +62,7 @@ class Occurrence(msgspec.Struct):
     occurs_at: datetime
     local_date: date
     days_until: int  # whole local days from the user's today
+    all_day: bool  # a calendar date (occurs_at is local midnight), not a moment
 
     @property
     def sort_key(self) -> tuple[datetime, UUID]:
@@ -75,7 +76,7 @@ class CalendarView:
     )
     UPCOMING = (
         "SELECT event_id, person_id, person_name, title, is_special_event, occurs_at, local_date,"
-        " local_date - %(today)s::date FROM occurrences"
+        " local_date - %(today)s::date, all_day FROM occurrences"
         " WHERE user_id = %(user_id)s AND occurs_at >= %(start)s AND occurs_at < %(end)s"
         " AND (is_special_event OR NOT %(special_only)s)"
         " ORDER BY occurs_at, event_id"
@@ -175,6 +176,7 @@ class CalendarView:
                     o.occurs_at,
                     o.local_date,
                     (o.local_date - today).days,
+                    e.all_day,
                 )
                 for e in events
                 if e.is_special_event or not special_only

@@ -208,6 +208,16 @@ class PeopleTables(Projection):
         changes.unrelate(event.relationship_id)
         changes.change(event, {})
 
+    # Recording an event about a person changes no column of theirs, but it is a
+    # new version of the person: the row's version, updated_at (and ETag) follow it.
+    @process_event.register
+    def _event_attached(self, event: Person.EventAttached, conn: Connection) -> None:
+        deferred(conn, PeopleChanges).change(event, {})
+
+    @process_event.register
+    def _event_detached(self, event: Person.EventDetached, conn: Connection) -> None:
+        deferred(conn, PeopleChanges).change(event, {})
+
 
 class PeopleProjection(CompositeProjection):
     name = "people"

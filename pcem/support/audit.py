@@ -25,7 +25,10 @@ class AuditEntry(msgspec.Struct):
 
 
 class History(msgspec.Struct):
+    """A page of an aggregate's history, oldest first (``next_cursor`` as every list)."""
+
     items: list[AuditEntry]
+    next_cursor: str | None
 
 
 def audit_entry(event: OwnedEvent) -> AuditEntry:
@@ -41,8 +44,8 @@ def audit_entry(event: OwnedEvent) -> AuditEntry:
     )
 
 
-def history_of(events: list[OwnedEvent]) -> History:
-    return History(items=[audit_entry(e) for e in events])
+def history_of(events: list[OwnedEvent], next_cursor: str | None = None) -> History:
+    return History(items=[audit_entry(e) for e in events], next_cursor=next_cursor)
 
 
 class AggregateHistoryOut(msgspec.Struct):
@@ -52,12 +55,19 @@ class AggregateHistoryOut(msgspec.Struct):
     aggregate_type: str
     owner: str
     items: list[AuditEntry]
+    next_cursor: str | None
 
 
-def support_history_of(history: AggregateHistory) -> AggregateHistoryOut:
+def support_history_of(
+    history: AggregateHistory,
+    events: list[OwnedEvent] | None = None,
+    next_cursor: str | None = None,
+) -> AggregateHistoryOut:
+    """``events``: the page of ``history.events`` to show (default: all of them)."""
     return AggregateHistoryOut(
         aggregate_id=str(history.aggregate_id),
         aggregate_type=history.aggregate_type,
         owner=history.owner,
-        items=[audit_entry(e) for e in history.events],
+        items=[audit_entry(e) for e in (history.events if events is None else events)],
+        next_cursor=next_cursor,
     )

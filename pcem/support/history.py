@@ -28,22 +28,32 @@ class SupportHistory:
         self.access_log = access_log
 
     def read(
-        self, aggregate_id: UUID, *, actor: str, channel: Channel, request_id: str | None = None
+        self,
+        aggregate_id: UUID,
+        *,
+        actor: str,
+        channel: Channel,
+        request_id: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
     ) -> AggregateHistory:
-        events = self.app.history_for_support(aggregate_id)
+        """The aggregate's owner and type, and its events after version ``after``
+        (at most ``limit``; None: all of them)."""
+        events = self.app.history_for_support(aggregate_id, after=after, limit=limit)
+        # Owner and type are the creation's: read it too when the page starts later.
+        first = events[:1] if after == 0 else self.app.history_for_support(aggregate_id, limit=1)
         self.access_log.record(
             actor=actor,
             aggregate_id=aggregate_id,
             channel=channel,
-            found=bool(events),
+            found=bool(first),
             request_id=request_id,
         )
-        if not events:
+        if not first:
             raise NotFoundError("aggregate", aggregate_id)
-        first = events[0]
         return AggregateHistory(
             aggregate_id=aggregate_id,
-            aggregate_type=type(first).__qualname__.rsplit(".", 1)[0],  # Person.Created: Person
-            owner=first.user_id,
+            aggregate_type=type(first[0]).__qualname__.rsplit(".", 1)[0],  # Person.Created: Person
+            owner=first[0].user_id,
             events=events,
         )

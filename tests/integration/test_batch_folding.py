@@ -13,7 +13,9 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import text
 
-from pcem.aggregates.settings import Preferences
+from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.person import Person
+from pcem.aggregates.settings import Preferences, UserSettings
 from pcem.commands.calendar import CalendarApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
@@ -102,6 +104,50 @@ def test_tables_are_the_same_whether_events_are_folded_or_applied_one_by_one(
 
     assert db.checksums(*TABLES) == one_by_one
     assert stale_names(db) == 0
+
+
+def test_every_row_is_at_its_aggregates_version_one_by_one_and_folded(db: Database) -> None:
+    """Every event of an aggregate is a new version of its row (``version``,
+    ``updated_at``): also the ones that change no column, and also when many of
+    one aggregate's events fold into one write."""
+    db.write_history("u1", 12)
+    write_calendar_history(db, "u1")
+    settings = SettingsApplication(env=eventsourcing_env(db.settings.require_database()))
+    settings.replace_settings("u3", Preferences())  # the defaults: a creation alone
+    settings.close()
+    ProjectionRunner(
+        projection=PeopleProjection(), engine=db.engine, app=db.app, listen_dsn="", batch_size=1
+    ).catch_up()
+    assert row_versions(db) == aggregate_versions(db)
+
+    rebuilt = Rebuild(PeopleProjection(), db.engine, db.app.mapper, batch_size=1_000_000)
+    assert rebuilt.run(threading.Event())
+
+    assert row_versions(db) == aggregate_versions(db)
+
+
+def aggregate_versions(db: Database) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """(table, row key) of every aggregate: its version and when it last changed."""
+    tables = {Person: "people", CalendarEvent: "events", UserSettings: "user_settings"}
+    with db.engine.connect() as conn:
+        ids = conn.execute(text("SELECT DISTINCT originator_id FROM pcem_events")).scalars()
+        aggregates = [db.app.repository.get(i) for i in ids]
+    return {
+        (tables[type(a)], a.user_id if isinstance(a, UserSettings) else str(a.id)): (
+            a.version,
+            a.modified_on,
+        )
+        for a in aggregates
+    }
+
+
+def row_versions(db: Database) -> dict[tuple[str, str], tuple[int, datetime]]:
+    found = {}
+    with db.engine.connect() as conn:
+        for table, key in (("people", "id"), ("events", "id"), ("user_settings", "user_id")):
+            rows = conn.execute(text(f"SELECT {key}::text, version, updated_at FROM {table}"))
+            found.update({(table, k): (v, at) for k, v, at in rows})
+    return found
 
 
 def stale_names(db: Database) -> int:

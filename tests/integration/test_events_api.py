@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person
@@ -184,8 +186,54 @@ def test_person_deletion_hides_their_events_and_restore_brings_them_back(
     ]
 
 
+def test_event_as_of_an_instant_is_as_it_was_then(
+    client: Client, user_id: str, token_for: TokenFactory, auth: dict[str, str]
+) -> None:
+    with freeze_time("2026-01-10T12:00:00Z"):
+        mine = bearer(token_for(user_id))
+        event = create_event(client, mine, create_person(client, mine)["id"], title="Birthday")
+    with freeze_time("2026-03-01T08:00:00Z"):
+        client.patch(
+            f"{EVENTS}/{event['id']}",
+            json={"title": "Ada's birthday"},
+            headers=bearer(token_for(user_id)),
+        )
+    url = f"{EVENTS}/{event['id']}"
+
+    def as_of(moment: str) -> Any:
+        return client.get(url, params={"as_of": moment}, headers=auth)
+
+    assert as_of("2026-01-10T11:59:59Z").status_code == 404
+    then = as_of("2026-02-28T23:00:00-05:00")  # 04:00 UTC, before the change
+    created = "2026-01-10T12:00:00Z"  # (the POST under freezegun answered "+00:00")
+    assert then.json() == {**event, "created_at": created, "updated_at": created}
+    assert then.headers["etag"] == 'W/"1"'
+    now = as_of("2026-03-01T09:00:00+01:00")
+    assert (now.json()["title"], now.json()["version"]) == ("Ada's birthday", 2)
+    assert now.json() == client.get(url, headers=auth).json()
+    assert now.headers["etag"] == 'W/"2"'
+    for bad in ("yesterday", "2026-03-01", "2026-03-01T09:00:00"):
+        response = as_of(bad)
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "as_of"
+
+
+def test_as_of_serves_deleted_events_too(client: Client, auth: dict[str, str]) -> None:
+    event = create_event(client, auth, create_person(client, auth)["id"])
+    client.delete(f"{EVENTS}/{event['id']}", headers=auth)
+    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+
+    answer = client.get(f"{EVENTS}/{event['id']}", params={"as_of": later}, headers=auth)
+
+    assert answer.status_code == 200
+    assert (answer.json()["title"], answer.json()["version"]) == (event["title"], 2)
+
+
 ROUTES = {
     "get": lambda c, h, e: c.get(f"{EVENTS}/{e}", headers=h),
+    "get as_of": lambda c, h, e: c.get(
+        f"{EVENTS}/{e}", params={"as_of": "2100-01-01T00:00:00Z"}, headers=h
+    ),
     "patch": lambda c, h, e: c.patch(f"{EVENTS}/{e}", json={"title": "Mine now"}, headers=h),
     "delete": lambda c, h, e: c.delete(f"{EVENTS}/{e}", headers=h),
     "history": lambda c, h, e: c.get(f"{EVENTS}/{e}/history", headers=h),

@@ -294,6 +294,27 @@ def test_ranges_far_from_today_are_answered_too(client: Client, auth: dict[str, 
     assert [o["local_date"] for o in future["items"]] == ["2400-02-29"]
 
 
+def test_occurrences_say_whether_they_are_all_day(client: Client, auth: dict[str, str]) -> None:
+    """A birthday starts at local midnight (23:00Z in Berlin's winter): only
+    ``all_day`` tells it from a meeting at that time."""
+    client.put(SETTINGS, json=settings_body("Europe/Berlin"), headers=auth)
+    ada = create_person(client, auth)
+    birthday = add_event(client, auth, ada["id"], event_date="2026-01-01", recurrence="weekly")
+    meeting = add_event(
+        client, auth, ada["id"], event_date="2026-01-01T00:00:00+01:00", recurrence="weekly"
+    )
+    beyond_the_horizon = {"from": "2100-01-01T00:00:00Z", "to": "2100-02-01T00:00:00Z"}
+
+    for answer in (upcoming(client, auth), upcoming(client, auth, **beyond_the_horizon)):
+        items = answer["items"]
+        assert {(o["event_id"], o["all_day"]) for o in items} == {
+            (birthday, True),
+            (meeting, False),
+        }
+        assert len(items) >= 8
+        assert all(o["all_day"] is (o["event_id"] == birthday) for o in items)
+
+
 def test_materialised_occurrences_equal_computed_ones(
     client: Client, auth: dict[str, str], user_id: str, container: Container
 ) -> None:
@@ -324,6 +345,7 @@ def test_materialised_occurrences_equal_computed_ones(
 
     assert len(materialised) > 60
     assert materialised == computed
+    assert {o.all_day for o in materialised} == {True, False}
     assert {o.person_name for o in materialised} == {"Augusta"}
 
 

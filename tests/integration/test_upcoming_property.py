@@ -106,7 +106,7 @@ def test_upcoming_equals_a_day_by_day_walk(
 
     start, end = expected_range(window, tz, today)
     expected = sorted(
-        (o.occurs_at, event_id, o.local_date, (o.local_date - today).days)
+        (o.occurs_at, event_id, o.local_date, (o.local_date - today).days, schedule(event).all_day)
         for event_id, event in zip(ids, chosen, strict=True)
         if event["is_special_event"] or not special_only
         for o in brute_force(schedule(event), tz, start, end)
@@ -118,6 +118,7 @@ def test_upcoming_equals_a_day_by_day_walk(
             o["event_id"],
             date.fromisoformat(o["local_date"]),
             o["days_until"],
+            o["all_day"],
         )
         for o in answer["items"]
     ] == expected
