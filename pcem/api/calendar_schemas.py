@@ -10,7 +10,6 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from pcem.aggregates import settings
-from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.settings import Preferences
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.projections.calendar_view import EventRow, Occurrence
@@ -68,30 +67,7 @@ def parse_event_date(value: str) -> date | datetime:
     )
 
 
-class EventOut(msgspec.Struct):
-    id: UUID
-    person_id: UUID
-    title: str
-    event_date: str
-    all_day: bool
-    is_special_event: bool
-    recurrence: str
-    notes: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_aggregate(cls, event: CalendarEvent) -> EventOut:
-        return cls(
-            event.id, event.person_id, event.title, event.event_date, event.all_day,
-            event.is_special_event, event.recurrence, event.notes, event.version,
-            event.created_on, event.modified_on,
-        )  # fmt: skip
-
-    @classmethod
-    def from_row(cls, row: EventRow) -> EventOut:
-        return msgspec.convert(row, cls, from_attributes=True)
+EventOut = EventRow  # the read model's row is the API's Event
 
 
 class Upcoming(msgspec.Struct):

@@ -33,7 +33,7 @@ def _replay_created(caller: Caller, stored: StoredResult) -> Response[EventOut]:
     event = caller.services.calendar.at_version(
         caller.user_id, stored.aggregate_id, CalendarEvent, stored.aggregate_version
     )
-    body = EventOut.from_aggregate(event)
+    body = EventOut.of(event)
     return versioned_response(body, body.version, status=201, location=f"{PATH}/{body.id}")
 
 
@@ -55,7 +55,7 @@ class EventsController(Controller):
         written = caller.services.calendar.create_event(
             caller.user_id, data.person_id, **data.fields()
         )
-        body = EventOut.from_aggregate(written.aggregate)
+        body = EventOut.of(written.aggregate)
         return written_response(body, written, status=201, location=f"{PATH}/{body.id}")
 
     @get("/", operation_id="listEvents", sync_to_thread=True, **query(PEOPLE))
@@ -70,7 +70,7 @@ class EventsController(Controller):
         rows = caller.services.calendar_view.page(
             caller.user_id, person_id, after=after, limit=paging.fetch
         )
-        return paging.page(rows, lambda r: encode_time_cursor(*r.sort_key), EventOut.from_row)
+        return paging.page(rows, lambda r: encode_time_cursor(*r.sort_key))
 
     @get("/upcoming", operation_id="upcomingEvents", sync_to_thread=True, **query(PEOPLE))
     def upcoming(
@@ -101,11 +101,11 @@ class EventsController(Controller):
         if as_of is not None:
             moment = instant("as_of", as_of)
             event = caller.services.calendar.as_of(caller.user_id, event_id, CalendarEvent, moment)
-            return versioned_response(EventOut.from_aggregate(event), event.version)
+            return versioned_response(EventOut.of(event), event.version)
         row = caller.services.calendar_view.get(caller.user_id, event_id)
         if row is None:
             raise NotFoundError("Event", event_id)
-        return Response(EventOut.from_row(row), headers={"ETag": etag(row.version)})
+        return Response(row, headers={"ETag": etag(row.version)})
 
     @patch(
         "/{event_id:uuid}",
@@ -120,7 +120,7 @@ class EventsController(Controller):
         written = caller.services.calendar.update_event(
             caller.user_id, event_id, data.fields(), expected_version=caller.expected_version
         )
-        return written_response(EventOut.from_aggregate(written.aggregate), written)
+        return written_response(EventOut.of(written.aggregate), written)
 
     @delete(
         "/{event_id:uuid}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import Engine, RowMapping, text
 
-from pcem.aggregates.event import schedule_of
+from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
 from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
@@ -26,8 +25,9 @@ EVENT_COLUMNS = (
 Window = Callable[[ZoneInfo], tuple[datetime, datetime]]
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(msgspec.Struct):
+    """An event as every read answers it (API.md's ``Event``, in its field order)."""
+
     id: UUID
     person_id: UUID
     title: str
@@ -43,6 +43,15 @@ class EventRow:
     @classmethod
     def from_row(cls, row: RowMapping) -> EventRow:
         return cls(**row)
+
+    @classmethod
+    def of(cls, event: CalendarEvent) -> EventRow:
+        """An event as just saved (or as it was), in the shape every read answers."""
+        return cls(
+            event.id, event.person_id, event.title, event.event_date, event.all_day,
+            event.is_special_event, event.recurrence, event.notes, event.version,
+            event.created_on, event.modified_on,
+        )  # fmt: skip
 
     @property
     def sort_key(self) -> tuple[datetime, UUID]:
