@@ -232,9 +232,10 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
 
 def _sender_address(value: str) -> str:
     address = parseaddr(value)[1]
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+    # ASCII: the domain also names the Message-ID and the EHLO; the name may be any text.
+    if not (address.isascii() and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address)):
         raise ConfigError(
-            "PCEM_SMTP_FROM must be an address such as reminders@example.org "
+            "PCEM_SMTP_FROM must be an ASCII address such as reminders@example.org "
             "or PCEM <reminders@example.org>"
         )
     return value

@@ -1,0 +1,21 @@
+"""Delivery providers: one per channel (email, SMS, webhook, in-app), one interface.
+
+The worker looks a user's channel up by its ``type`` in :func:`providers_for`'s
+answer and calls ``send(message, channel)``; see :mod:`.base` for the contract.
+"""
+
+from pcem.processors.providers.base import (
+    ChannelConfig,
+    Delivered,
+    DeliveryFailed,
+    Message,
+    Provider,
+)
+
+__all__ = [
+    "ChannelConfig",
+    "Delivered",
+    "DeliveryFailed",
+    "Message",
+    "Provider",
+]
