@@ -11,6 +11,7 @@ from pcem.processors.providers.base import (
     Message,
     Provider,
 )
+from pcem.processors.providers.in_app import inbox_channel
 
 __all__ = [
     "ChannelConfig",
@@ -18,4 +19,5 @@ __all__ = [
     "DeliveryFailed",
     "Message",
     "Provider",
+    "inbox_channel",
 ]
