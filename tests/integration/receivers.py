@@ -91,7 +91,11 @@ def smtp_server(mailbox: Mailbox | None = None, **options: Any) -> Iterator[Smtp
         controller.stop()
 
 
-def password_check(username: str, password: str) -> Callable[..., AuthResult]:
+def password_check(
+    username: str, password: str, refusal: str | None = None
+) -> Callable[..., AuthResult]:
+    """An aiosmtpd authenticator; ``refusal`` replaces its usual 535 answer."""
+
     def authenticate(
         server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
@@ -99,7 +103,7 @@ def password_check(username: str, password: str) -> Callable[..., AuthResult]:
             username.encode(),
             password.encode(),
         )
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, message=None if ok else refusal)
 
     return authenticate
 

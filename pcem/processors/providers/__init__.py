@@ -12,6 +12,7 @@ from pcem.processors.providers.base import (
     Provider,
 )
 from pcem.processors.providers.in_app import inbox_channel
+from pcem.processors.providers.registry import providers_for
 
 __all__ = [
     "ChannelConfig",
@@ -20,4 +21,5 @@ __all__ = [
     "Message",
     "Provider",
     "inbox_channel",
+    "providers_for",
 ]
