@@ -8,12 +8,15 @@ variable, so start-up can fail with exactly that line.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TWILIO_API = "https://api.twilio.com"
 
 
 class ConfigError(ValueError):
@@ -50,10 +53,53 @@ class JWTSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Email over SMTP; present when ``PCEM_SMTP_HOST`` is set."""
+
+    host: str
+    sender: str  # PCEM_SMTP_FROM: "reminders@example.org" or "PCEM <reminders@example.org>"
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_seconds: float = 10.0
+
+    @property
+    def sender_domain(self) -> str:
+        return parseaddr(self.sender)[1].rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Text messages through Twilio's Messages API (or one of the same shape)."""
+
+    account_sid: str
+    auth_token: str = field(repr=False)
+    sender: str  # PCEM_SMS_FROM: an E.164 number or an alphanumeric sender id
+    base_url: str = TWILIO_API
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """How notifications leave PCEM. A channel left unconfigured fails its deliveries."""
+
+    smtp: SmtpSettings | None = None
+    sms: SmsSettings | None = None
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings | None
     redis: RedisSettings | None
     jwt: JWTSettings = field(default_factory=JWTSettings)
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
     data_dir: Path = Path(".pcem")
     log_level: str = "INFO"
 
@@ -76,6 +122,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database=_database(database_url) if database_url else None,
         redis=_redis(redis_url, _optional(env, "PCEM_BROKER_URL")) if redis_url else None,
         jwt=_jwt(env),
+        channels=_channels(env),
         data_dir=Path(_optional(env, "PCEM_DATA_DIR") or ".pcem"),
         log_level=_log_level(_optional(env, "PCEM_LOG_LEVEL") or "INFO"),
     )
@@ -142,6 +189,149 @@ def _log_level(value: str) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError(f"PCEM_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
     return level
+
+
+def _channels(env: Mapping[str, str]) -> ChannelSettings:
+    webhook_timeout = _seconds(env, "PCEM_WEBHOOK_TIMEOUT_SECONDS")
+    return ChannelSettings(
+        smtp=_smtp(env), sms=_sms(env), webhook=WebhookSettings(timeout_seconds=webhook_timeout)
+    )
+
+
+_SMTP = (
+    "PCEM_SMTP_FROM",
+    "PCEM_SMTP_PORT",
+    "PCEM_SMTP_STARTTLS",
+    "PCEM_SMTP_USERNAME",
+    "PCEM_SMTP_PASSWORD",
+    "PCEM_SMTP_TIMEOUT_SECONDS",
+)
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = _optional(env, "PCEM_SMTP_HOST")
+    if host is None:
+        _refuse_without(env, "PCEM_SMTP_HOST", _SMTP)
+        return None
+    if "://" in host or not re.fullmatch(r"[\w.:\[\]-]+", host):
+        raise ConfigError("PCEM_SMTP_HOST must be a host name or address, not a URL")
+    username, password = _optional(env, "PCEM_SMTP_USERNAME"), _optional(env, "PCEM_SMTP_PASSWORD")
+    if (username is None) != (password is None):
+        raise ConfigError("PCEM_SMTP_USERNAME and PCEM_SMTP_PASSWORD must be set together")
+    starttls = _boolean(env, "PCEM_SMTP_STARTTLS")
+    return SmtpSettings(
+        host=host,
+        sender=_sender_address(_required_with(env, "PCEM_SMTP_FROM", "PCEM_SMTP_HOST")),
+        port=_port(env, "PCEM_SMTP_PORT", 587 if starttls else 25),
+        starttls=starttls,
+        username=username,
+        password=password,
+        timeout_seconds=_seconds(env, "PCEM_SMTP_TIMEOUT_SECONDS"),
+    )
+
+
+def _sender_address(value: str) -> str:
+    address = parseaddr(value)[1]
+    # ASCII: the domain also names the Message-ID and the EHLO; the name may be any text.
+    if not (address.isascii() and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address)):
+        raise ConfigError(
+            "PCEM_SMTP_FROM must be an ASCII address such as reminders@example.org "
+            "or PCEM <reminders@example.org>"
+        )
+    return value
+
+
+_SMS = ("PCEM_SMS_AUTH_TOKEN", "PCEM_SMS_FROM", "PCEM_SMS_BASE_URL", "PCEM_SMS_TIMEOUT_SECONDS")
+_E164 = r"\+[1-9][0-9]{6,14}"
+_ALPHANUMERIC_SENDER = r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}"
+
+
+def _sms(env: Mapping[str, str]) -> SmsSettings | None:
+    sid = _optional(env, "PCEM_SMS_ACCOUNT_SID")
+    if sid is None:
+        _refuse_without(env, "PCEM_SMS_ACCOUNT_SID", _SMS)
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", sid):
+        raise ConfigError(
+            "PCEM_SMS_ACCOUNT_SID must be an account id: letters, digits, dashes (Twilio's: AC…)"
+        )
+    sender = _required_with(env, "PCEM_SMS_FROM", "PCEM_SMS_ACCOUNT_SID")
+    if not re.fullmatch(f"{_E164}|{_ALPHANUMERIC_SENDER}", sender):
+        raise ConfigError(
+            "PCEM_SMS_FROM must be an E.164 number (+4915112345678) "
+            "or an alphanumeric sender id of at most 11 characters"
+        )
+    return SmsSettings(
+        account_sid=sid,
+        auth_token=_required_with(env, "PCEM_SMS_AUTH_TOKEN", "PCEM_SMS_ACCOUNT_SID"),
+        sender=sender,
+        base_url=_base_url(env, "PCEM_SMS_BASE_URL", TWILIO_API),
+        timeout_seconds=_seconds(env, "PCEM_SMS_TIMEOUT_SECONDS"),
+    )
+
+
+def _refuse_without(env: Mapping[str, str], needed: str, dependents: tuple[str, ...]) -> None:
+    for name in dependents:
+        if _optional(env, name) is not None:
+            raise ConfigError(f"{name} is set but {needed} is not")
+
+
+def _required_with(env: Mapping[str, str], name: str, because: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise ConfigError(f"{name} is required when {because} is set")
+    return value
+
+
+def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _optional(env, name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be a plain URL: no credentials, query or fragment")
+    return value.rstrip("/")
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    value = (_optional(env, name) or "false").lower()
+    if value not in _BOOLEANS:
+        raise ConfigError(f"{name} must be true or false (also 1/0, yes/no, on/off)")
+    return _BOOLEANS[value]
+
+
+_BOOLEANS = {
+    **dict.fromkeys(("true", "1", "yes", "on"), True),
+    **dict.fromkeys(("false", "0", "no", "off"), False),
+}
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
+        raise ConfigError(f"{name} must be a port number, 1 to 65535, not {value!r}")
+    return int(value)
+
+
+MAX_TIMEOUT_SECONDS = 300.0
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float = 10.0) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # also refuses nan
+        raise ConfigError(
+            f"{name} must be a number of seconds, above 0 and at most "
+            f"{MAX_TIMEOUT_SECONDS:g}, not {value!r}"
+        )
+    return seconds
 
 
 def log_level_number(settings: Settings) -> int:

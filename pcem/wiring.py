@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
+import httpx
 import msgspec
 import psycopg
 import redis
@@ -119,6 +121,18 @@ class Container:
         return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
     @cached_property
+    def http(self) -> httpx.Client:
+        """Outgoing HTTP (webhooks, the SMS API), shared by every user's deliveries:
+        redirects are not followed and cookies are never kept, so one receiver's
+        cookie cannot reach another user's receiver on the same host."""
+        return httpx.Client(
+            follow_redirects=False,
+            timeout=self.settings.channels.webhook.timeout_seconds,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            headers={"User-Agent": "pcem"},
+        )
+
+    @cached_property
     def event_store(self) -> dict[str, str]:
         # The applications share one event store; each keeps a small pool of its own,
         # which grows under load up to the process's pool size (8 concurrent creates
@@ -207,7 +221,7 @@ class Container:
                 self.__dict__[name].close()
         if "engine" in self.__dict__:
             self.engine.dispose()
-        for client in ("redis", "broker"):
+        for client in ("redis", "broker", "http"):
             if self.__dict__.get(client) is not None:
                 self.__dict__[client].close()
 

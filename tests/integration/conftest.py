@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
-from pcem.wiring import Container
+from pcem.settings import load_settings
+from pcem.wiring import Container, build_container
 from tests.integration.api_helpers import FailingController
 
 
@@ -20,3 +22,11 @@ def failing(container: Container, projector: None) -> Iterator[TestClient[Any]]:
     app.on_shutdown.clear()  # the session's container outlives this client
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture
+def outgoing_http() -> Iterator[httpx.Client]:
+    """The HTTP client the wiring gives the delivery worker (no redirects, no cookies)."""
+    container = build_container(load_settings({}))
+    yield container.http
+    container.close()
