@@ -1,4 +1,8 @@
-"""The occurrence horizon: the window in which occurrences are materialised."""
+"""The horizon: the windows in which occurrences and reminders are materialised.
+
+Both move with one date, the horizon's "today" (a UTC midnight), which the
+keeper (``horizon_keeper.py``) advances daily.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,11 @@ from pcem.projections.writes import read
 MARGIN = timedelta(days=2)
 PAST_DAYS = 31
 FUTURE_DAYS = 400
+# Reminders are listed when due within this many days of the horizon's today: at
+# least 35 days ahead at any moment, even with the keeper four days behind. They
+# stay until two days after their occurrence, so a scheduler that was down can
+# still send them late (or tell they are too late).
+SCHEDULE_DAYS = 40
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,16 @@ class Horizon:
     @property
     def materialised(self) -> tuple[datetime, datetime]:
         return self.starts_at - MARGIN, self.ends_at + MARGIN
+
+    @property
+    def today(self) -> datetime:
+        return self.starts_at + timedelta(days=PAST_DAYS)
+
+    @property
+    def schedule(self) -> tuple[datetime, datetime]:
+        """``(occurs_from, due_until)``: the reminders listed are those of occurrences
+        from ``occurs_from`` on that are due before ``due_until``."""
+        return self.today - MARGIN, self.today + timedelta(days=SCHEDULE_DAYS)
 
     @classmethod
     def around(cls, today: date) -> Horizon:

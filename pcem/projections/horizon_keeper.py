@@ -1,9 +1,11 @@
-"""Moves the occurrence horizon forward as days pass (run by `pcem projector`).
+"""Moves the horizon forward as days pass (run by `pcem projector`).
 
-Correctness never depends on it: queries outside the horizon are computed from
-the events. It keeps the common query — the next days and months — a single
-index range scan. It holds the people projection's tracking row while it
-works, so it never interleaves with a batch of that projection.
+For occurrences, correctness never depends on it: queries outside the horizon
+are computed from the events. It keeps the common query — the next days and
+months — a single index range scan. For the notification schedule it is what
+lists the reminders falling due within the next 40 days (``horizon.py``). It
+holds the people projection's tracking row while it works, so it never
+interleaves with a batch of that projection.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, text
 from pcem.projections.calendar import VISIBLE_EVENT, materialise
 from pcem.projections.horizon import Horizon, current_horizon
 from pcem.projections.rebuild import rebuild_track
+from pcem.projections.schedule import extend_schedule
 from pcem.projections.shadow import schema_exists
 from pcem.projections.tracking import ProjectionTracking
 
@@ -36,7 +39,8 @@ SET_HORIZON = text("UPDATE occurrence_horizon SET starts_at = :starts_at, ends_a
 
 
 def advance_horizon(engine: Engine, today: date, projection: str = "people") -> bool:
-    """Move the horizon to ``Horizon.around(today)`` if that is later; True if it moved."""
+    """Move the horizon, and the schedule's window with it, to ``Horizon.around(today)``
+    if that is later; True if it moved."""
     target = Horizon.around(today)
     tracking = ProjectionTracking(engine)
     tracking.ensure(projection)
@@ -55,6 +59,7 @@ def advance_horizon(engine: Engine, today: date, projection: str = "people") -> 
         rows = conn.execute(ALL_VISIBLE_EVENTS, execution_options={"yield_per": 2000})
         for (_, zone_name), user_rows in groupby(rows, key=lambda r: (r.user_id, r.timezone)):
             materialise(conn, list(user_rows), ZoneInfo(zone_name), tail)
+        extend_schedule(conn, current, target)
         conn.execute(SET_HORIZON, {"starts_at": target.starts_at, "ends_at": target.ends_at})
     log.info("horizon.advanced", starts_at=str(target.starts_at), ends_at=str(target.ends_at))
     return True

@@ -1,8 +1,11 @@
 """The people read model: the ``people`` and ``relationships`` tables, and the
-``people`` projection that applies them together with the calendar tables.
+``people`` projection that applies them together with the calendar tables and
+the notification schedule.
 
-They are one projection because relationships and events reference people:
-applying them in one ordered stream keeps every foreign key satisfied.
+They are one projection because relationships and events reference people, and
+the schedule references events and follows settings: applying them in one
+ordered stream keeps every foreign key satisfied, and a reminder changes in the
+transaction of the event that changed it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
 from pcem.projections.base import CompositeProjection, Projection
 from pcem.projections.calendar import CalendarTables
+from pcem.projections.schedule import ScheduleTables
 from pcem.projections.writes import deferred
 
 
@@ -221,5 +225,5 @@ class PeopleTables(Projection):
 
 class PeopleProjection(CompositeProjection):
     name = "people"
-    parts = (PeopleTables, CalendarTables)
-    tables = PeopleTables.tables + CalendarTables.tables
+    parts = (PeopleTables, CalendarTables, ScheduleTables)
+    tables = PeopleTables.tables + CalendarTables.tables + ScheduleTables.tables

@@ -26,7 +26,14 @@ from pcem.projections.writes import deferred, deferring
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database
 
-TABLES = ("people", "relationships", "events", "occurrences", "user_settings")
+TABLES = (
+    "people",
+    "relationships",
+    "events",
+    "occurrences",
+    "user_settings",
+    "notification_schedule",
+)
 
 
 @pytest.fixture
@@ -96,6 +103,7 @@ def test_tables_are_the_same_whether_events_are_folded_or_applied_one_by_one(
     ).catch_up()
     one_by_one = db.checksums(*TABLES)
     assert db.scalar("SELECT count(*) FROM occurrences WHERE person_name LIKE 'Renamed%'") > 0
+    assert db.scalar("SELECT count(*) FROM notification_schedule WHERE person_name LIKE 'Renamed%'")
     assert stale_names(db) == 0
 
     # One batch holding every event: each row is written once, in its final state.
@@ -151,12 +159,15 @@ def row_versions(db: Database) -> dict[tuple[str, str], tuple[int, datetime]]:
 
 
 def stale_names(db: Database) -> int:
-    """Occurrences that show anything but their person's current name."""
-    return int(
-        db.scalar(
-            "SELECT count(*) FROM occurrences o JOIN people p ON p.id = o.person_id"
-            " WHERE o.person_name <> trim(p.first_name || ' ' || p.last_name)"
+    """Occurrences and reminders that show anything but their person's current name."""
+    return sum(
+        int(
+            db.scalar(
+                f"SELECT count(*) FROM {table} o JOIN people p ON p.id = o.person_id"
+                " WHERE o.person_name <> trim(p.first_name || ' ' || p.last_name)"
+            )
         )
+        for table in ("occurrences", "notification_schedule")
     )
 
 
