@@ -95,11 +95,22 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
+class ProcessManagerSettings:
+    """The notification process manager: ticks, retries and workers' leases."""
+
+    tick_seconds: float = 60.0  # PCEM_SCHEDULER_TICK_SECONDS
+    max_retries: int = 3  # PCEM_DELIVERY_MAX_RETRIES: retries after the first attempt
+    retry_backoff_seconds: float = 60.0  # PCEM_DELIVERY_RETRY_BACKOFF_SECONDS, doubled each time
+    lease_seconds: float = 60.0  # PCEM_DELIVERY_LEASE_SECONDS: a worker's hold on one
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings | None
     redis: RedisSettings | None
     jwt: JWTSettings = field(default_factory=JWTSettings)
     channels: ChannelSettings = field(default_factory=ChannelSettings)
+    notifications: ProcessManagerSettings = field(default_factory=ProcessManagerSettings)
     data_dir: Path = Path(".pcem")
     log_level: str = "INFO"
 
@@ -123,6 +134,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis=_redis(redis_url, _optional(env, "PCEM_BROKER_URL")) if redis_url else None,
         jwt=_jwt(env),
         channels=_channels(env),
+        notifications=_process_manager(env),
         data_dir=Path(_optional(env, "PCEM_DATA_DIR") or ".pcem"),
         log_level=_log_level(_optional(env, "PCEM_LOG_LEVEL") or "INFO"),
     )
@@ -318,7 +330,9 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 MAX_TIMEOUT_SECONDS = 300.0
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float = 10.0) -> float:
+def _seconds(
+    env: Mapping[str, str], name: str, default: float = 10.0, most: float = MAX_TIMEOUT_SECONDS
+) -> float:
     value = _optional(env, name)
     if value is None:
         return default
@@ -326,13 +340,36 @@ def _seconds(env: Mapping[str, str], name: str, default: float = 10.0) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # also refuses nan
+    if not 0 < seconds <= most:  # also refuses nan
         raise ConfigError(
-            f"{name} must be a number of seconds, above 0 and at most "
-            f"{MAX_TIMEOUT_SECONDS:g}, not {value!r}"
+            f"{name} must be a number of seconds, above 0 and at most {most:g}, not {value!r}"
         )
     return seconds
 
 
 def log_level_number(settings: Settings) -> int:
     return logging.getLevelNamesMapping()[settings.log_level]
+
+
+MAX_PROCESS_SECONDS = 86_400.0
+MAX_RETRIES = 20
+
+
+def _process_manager(env: Mapping[str, str]) -> ProcessManagerSettings:
+    return ProcessManagerSettings(
+        tick_seconds=_seconds(env, "PCEM_SCHEDULER_TICK_SECONDS", 60.0, MAX_PROCESS_SECONDS),
+        max_retries=_count(env, "PCEM_DELIVERY_MAX_RETRIES", 3, MAX_RETRIES),
+        retry_backoff_seconds=_seconds(
+            env, "PCEM_DELIVERY_RETRY_BACKOFF_SECONDS", 60.0, MAX_PROCESS_SECONDS
+        ),
+        lease_seconds=_seconds(env, "PCEM_DELIVERY_LEASE_SECONDS", 60.0, MAX_PROCESS_SECONDS),
+    )
+
+
+def _count(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > most:
+        raise ConfigError(f"{name} must be a whole number from 0 to {most}, not {value!r}")
+    return int(value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from pcem.aggregates.wording import reminder
 from pcem.processors.providers import Message
-from pcem.processors.wording import reminder
 
 OCCURRENCE = date(2026, 11, 28)
 

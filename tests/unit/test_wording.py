@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pcem.processors.wording import reminder
+from pcem.aggregates.wording import reminder
 
 BIRTHDAY = date(2026, 11, 28)  # a Saturday
 

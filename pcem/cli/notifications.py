@@ -1,0 +1,99 @@
+"""`pcem worker`, `pcem scheduler` and `pcem notifications …`: the process manager."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from uuid import UUID
+
+import click
+
+from pcem.cli.common import current_settings, fails_cleanly, wired
+
+
+@click.command()
+@click.option(
+    "--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
+    help="Worker processes (each takes one task at a time).",
+)  # fmt: skip
+@fails_cleanly
+def worker(concurrency: int) -> None:
+    """Run Celery workers for the notification-schedule and delivery queues."""
+    from pcem.logs import configure_logging
+    from pcem.processors.tasks import DELIVERY_QUEUE, SCHEDULE_QUEUE, create_celery
+
+    settings = current_settings()
+    configure_logging(settings, "worker")
+    create_celery(settings).worker_main(
+        [
+            "worker",
+            f"--queues={SCHEDULE_QUEUE},{DELIVERY_QUEUE}",
+            f"--concurrency={concurrency}",
+            f"--loglevel={settings.log_level}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@click.command()
+@fails_cleanly
+def scheduler() -> None:
+    """Send the scheduler's tick every PCEM_SCHEDULER_TICK_SECONDS (Celery beat).
+
+    Safe to start twice by mistake: a tick is idempotent, so two of them only
+    do the work once.
+    """
+    from pcem.logs import configure_logging
+    from pcem.processors.tasks import create_celery
+
+    settings = current_settings()
+    configure_logging(settings, "scheduler")
+    with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
+        create_celery(settings).start(
+            [
+                "beat",
+                f"--schedule={Path(state) / 'schedule'}",
+                f"--loglevel={settings.log_level}",
+            ]
+        )
+
+
+@click.group()
+def notifications() -> None:
+    """The failed set: notifications whose every attempt failed."""
+
+
+@notifications.command("failed")
+@fails_cleanly
+def failed() -> None:
+    """List failed notifications, newest due first."""
+    from pcem.notifications.inbox import FailedSet
+
+    with wired("cli") as container:
+        rows = FailedSet(container.engine).page(limit=200)
+    click.echo(f"{'ID':<36}  {'CHANNEL':<8} {'DUE AT':<25} {'ATTEMPTS':>8}  LAST ERROR")
+    for row in rows:
+        click.echo(
+            f"{row.id!s:<36}  {row.channel:<8} {row.due_at.isoformat():<25} "
+            f"{row.attempts:>8}  {row.last_error or '-'}"
+        )
+
+
+@notifications.command("retry")
+@click.argument("notification_id", required=False, type=click.UUID)
+@click.option("--all", "everything", is_flag=True, help="Retry every failed notification.")
+@fails_cleanly
+def retry(notification_id: UUID | None, everything: bool) -> None:
+    """Send a failed notification again (ID), or all of them (--all). Idempotent."""
+    from datetime import UTC, datetime
+
+    from pcem.notifications.ledger import Ledger
+
+    if everything == (notification_id is not None):
+        raise click.UsageError("give one notification ID, or --all")
+    with wired("cli") as container:
+        moved = Ledger(container.engine).retry_failed(datetime.now(UTC), notification_id)
+    if notification_id is not None and not moved:
+        raise click.ClickException(f"no failed notification {notification_id}")
+    click.echo(f"pcem: {len(moved)} notification(s) will be sent again")

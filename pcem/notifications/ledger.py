@@ -1,0 +1,211 @@
+"""The notification ledger: each reminder's own durable state, and the outbox.
+
+A notification is created from a due row of the schedule (a read model) and
+keyed by that row's id, so a rebuilt schedule finds its notifications already
+there: nothing is created or sent twice. Every state change that needs the
+broker writes its ``outbox`` row in the same transaction; the relay publishes
+them (``pcem.processors.relay``). The clock is an argument everywhere, so the
+rules are tested with any time.
+
+States: ``scheduled`` (waiting to be handed to a worker at ``next_attempt_at``,
+or handed out at ``handed_out_at``), ``sending`` (a worker holds it until
+``lease_until``), ``sent``, ``failed`` (retries exhausted: the failed set), and
+``cancelled`` (no longer wanted, or its occurrence passed while PCEM was down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, text
+
+from pcem.aggregates.wording import reminder
+
+DELIVER = "pcem.deliver"
+SWEEP_BATCH = 1000
+# A reminder that fell due while PCEM was down is still sent late, but not once its
+# occurrence's day is over: then it would announce what has passed.
+OCCURRENCE_PASSED = "the occurrence passed before it could be sent"
+OCCURRENCE_OVER = timedelta(days=1)
+
+CREATE_COLUMNS = (
+    "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
+    " occurrence_date, occurs_at, due_at, status, last_error, handed_out_at, title, body"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notification a worker now holds (``sending``), with what it needs to send."""
+
+    id: UUID
+    user_id: str
+    event_id: UUID
+    person_id: UUID
+    channel: str
+    channel_key: str
+    lead_time_days: int
+    occurrence_date: Any
+    due_at: datetime
+    attempts: int
+    retry_base: int  # attempts before an operator's last retry: the budget starts anew
+    title: str
+    body: str
+
+
+class Ledger:
+    # The due reminders nobody has made a notification of yet; another scheduler's
+    # tick skips the rows this one holds.
+    DUE = text(
+        "SELECT s.id, s.user_id, s.event_id, s.person_id, s.channel, s.channel_key,"
+        " s.lead_time_days, s.occurrence_date, s.occurs_at, s.due_at, s.person_name, s.title"
+        " FROM notification_schedule s"
+        " WHERE s.status = 'scheduled' AND s.due_at <= :now"
+        " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = s.id)"
+        " ORDER BY s.due_at LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
+    )
+    CREATE = text(
+        f"INSERT INTO notifications ({CREATE_COLUMNS})"  # noqa: S608 (a constant list)
+        " VALUES (:id, :user_id, :event_id, :person_id, :channel, :channel_key,"
+        " :lead_time_days, :occurrence_date, :occurs_at, :due_at, :status, :last_error,"
+        " :now, :title, :body)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id, status"
+    )
+    ENQUEUE = text("INSERT INTO outbox (task, notification_id) VALUES (:task, :id)")
+    # A worker that died holding a notification lets go of it when its lease lapses;
+    # a hand-out that never reached a worker (a broker that lost it) is handed out again.
+    RELEASE_LAPSED = text(
+        "UPDATE notifications SET status = 'scheduled', next_attempt_at = :now,"
+        " lease_until = NULL, updated_at = :now"
+        " WHERE status = 'sending' AND lease_until < :now"
+    )
+    HAND_OUT = text(
+        "WITH ready AS (SELECT id FROM notifications WHERE status = 'scheduled'"
+        " AND (next_attempt_at <= :now OR (next_attempt_at IS NULL AND handed_out_at < :stale))"
+        " ORDER BY next_attempt_at NULLS FIRST LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " handed AS (UPDATE notifications n SET next_attempt_at = NULL, handed_out_at = :now"
+        " FROM ready WHERE n.id = ready.id RETURNING n.id)"
+        " INSERT INTO outbox (task, notification_id) SELECT :task, id FROM handed"
+    )
+    CLAIM = text(
+        "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
+        " lease_until = :lease_until, updated_at = :now"
+        " WHERE id = :id AND status = 'scheduled'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= :now)"
+        " RETURNING id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
+        " occurrence_date, due_at, attempts, retry_base, title, body"
+    )
+    SETTLE = text(
+        "UPDATE notifications SET status = :status, last_error = :error, sent_at = :sent_at,"
+        " next_attempt_at = :next_attempt_at, lease_until = NULL, updated_at = :now"
+        " WHERE id = :id AND status = 'sending'"
+    )
+    LOG_ATTEMPT = text(
+        "INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
+        " VALUES (:id, :attempt, :now, :outcome, :error)"
+        " ON CONFLICT (notification_id, attempt) DO NOTHING"
+    )
+    _RETRY = (
+        "UPDATE notifications SET status = 'scheduled', retry_base = attempts,"
+        " next_attempt_at = NULL, handed_out_at = :now, updated_at = :now"
+        " WHERE status = 'failed'"
+    )
+    RETRY_ONE = text(_RETRY + " AND id = :id RETURNING id")
+    RETRY_ALL = text(_RETRY + " RETURNING id")
+
+    def __init__(self, engine: Engine, *, lease: timedelta = timedelta(seconds=60)) -> None:
+        self.engine = engine
+        self.lease = lease
+
+    def tick(self, now: datetime) -> int:
+        """One scheduler tick: notifications for the due reminders, lapsed leases let go,
+        retries and lost hand-outs handed out again. Idempotent; the outbox rows it
+        wrote are what it hands out."""
+        with self.engine.begin() as conn:
+            created = self._create_due(conn, now)
+            conn.execute(self.RELEASE_LAPSED, {"now": now})
+            handed = conn.execute(
+                self.HAND_OUT,
+                {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVER},
+            ).rowcount
+        return created + handed
+
+    def _create_due(self, conn: Connection, now: datetime) -> int:
+        due = conn.execute(self.DUE, {"now": now, "limit": SWEEP_BATCH}).mappings().all()
+        created = 0
+        for row in due:
+            passed = now >= row["occurs_at"] + OCCURRENCE_OVER
+            wording = reminder(
+                row["person_name"], row["title"], row["lead_time_days"], row["occurrence_date"]
+            )
+            made = conn.execute(
+                self.CREATE,
+                {
+                    **row,
+                    "status": "cancelled" if passed else "scheduled",
+                    "last_error": OCCURRENCE_PASSED if passed else None,
+                    "now": now,
+                    "title": wording.title,
+                    "body": wording.body,
+                },
+            ).first()
+            if made is not None and made.status == "scheduled":
+                conn.execute(self.ENQUEUE, {"task": DELIVER, "id": made.id})
+                created += 1
+        return created
+
+    def claim(self, notification_id: UUID, now: datetime) -> Claimed | None:
+        """Take the notification for sending; None if another worker has it, it is
+        settled, or its next attempt is not due (a duplicate task changes nothing)."""
+        params = {"id": notification_id, "now": now, "lease_until": now + self.lease}
+        with self.engine.begin() as conn:
+            row = conn.execute(self.CLAIM, params).mappings().first()
+        return Claimed(**row) if row else None
+
+    def settle(
+        self,
+        claimed: Claimed,
+        now: datetime,
+        *,
+        outcome: str,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Record an attempt's outcome: ``sent``, ``retry`` (at ``next_attempt_at``),
+        ``failed`` or ``cancelled``; the attempt goes into the log with it."""
+        status = "scheduled" if outcome == "retry" else outcome
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.SETTLE,
+                {
+                    "id": claimed.id,
+                    "status": status,
+                    "error": error,
+                    "sent_at": now if outcome == "sent" else None,
+                    "next_attempt_at": next_attempt_at,
+                    "now": now,
+                },
+            )
+            conn.execute(
+                self.LOG_ATTEMPT,
+                {
+                    "id": claimed.id,
+                    "attempt": claimed.attempts,
+                    "now": now,
+                    "outcome": outcome,
+                    "error": error,
+                },
+            )
+
+    def retry_failed(self, now: datetime, notification_id: UUID | None = None) -> list[UUID]:
+        """Send failed notifications again (one, or all): idempotent, since only a
+        failed one moves, and it is handed out in the same transaction."""
+        with self.engine.begin() as conn:
+            statement = self.RETRY_ALL if notification_id is None else self.RETRY_ONE
+            ids = list(conn.execute(statement, {"now": now, "id": notification_id}).scalars())
+            for moved in ids:
+                conn.execute(self.ENQUEUE, {"task": DELIVER, "id": moved})
+        return ids

@@ -1,0 +1,134 @@
+"""Delivering one notification: claim it, check it is still wanted, send, record.
+
+What a delivery task does, as a plain function of the notification id and the
+clock. The claim is a conditional update, so a redelivered task or a second
+worker changes nothing. A notification whose reminder the schedule no longer
+asks for (its person or event deleted, notifications turned off, the channel
+removed) is cancelled, with the reason, instead of sent. A failed send is
+retried from the database (``next_attempt_at``) with exponential backoff and
+jitter, up to ``max_retries`` times; then it is ``failed``, in the failed set.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy import Engine, text
+
+from pcem.aggregates.reminders import channel_key
+from pcem.notifications.ledger import Claimed, Ledger
+from pcem.processors.providers.base import ChannelConfig, DeliveryFailed, Message, Provider
+
+log = structlog.get_logger(__name__)
+
+NO_LONGER_SCHEDULED = "the reminder is no longer scheduled"
+CHANNEL_REMOVED = "the channel is no longer configured"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 3
+    backoff: timedelta = timedelta(seconds=60)
+
+    def next_attempt(self, retries_so_far: int, now: datetime) -> datetime | None:
+        """When to try again after ``retries_so_far`` retries, or None: give up."""
+        if retries_so_far >= self.max_retries:
+            return None
+        delay = self.backoff.total_seconds() * 2**retries_so_far
+        return now + timedelta(seconds=delay * random.uniform(1.0, 1.25))  # noqa: S311 (jitter)
+
+
+class Wanted:
+    """Whether the schedule still asks for a notification, and over which channel."""
+
+    STATE = text(
+        "SELECT s.status, s.cancel_reason, u.notifications FROM notification_schedule s"
+        " LEFT JOIN user_settings u ON u.user_id = s.user_id WHERE s.id = :id"
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def channel(self, claimed: Claimed) -> ChannelConfig | str:
+        """The channel to send over, or why the notification is not wanted any more."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self.STATE, {"id": claimed.id}).first()
+        if row is None:
+            return NO_LONGER_SCHEDULED
+        if row.status != "scheduled":
+            return str(row.cancel_reason or NO_LONGER_SCHEDULED)
+        channels: list[dict[str, Any]] = (row.notifications or {}).get("channels", [])
+        for channel in channels:
+            if channel_key(channel) == claimed.channel_key:
+                return channel
+        return CHANNEL_REMOVED
+
+
+@dataclass
+class Delivery:
+    ledger: Ledger
+    wanted: Wanted
+    providers: Mapping[str, Provider]
+    retries: RetryPolicy
+
+    def deliver(self, notification_id: UUID, now: datetime) -> str:
+        """Deliver the notification if it is this worker's to deliver; the outcome."""
+        claimed = self.ledger.claim(notification_id, now)
+        if claimed is None:
+            return "skipped"
+        with structlog.contextvars.bound_contextvars(notification_id=str(notification_id)):
+            outcome = self._attempt(claimed, now)
+            log.info("notification.attempt", channel=claimed.channel, outcome=outcome)
+        return outcome
+
+    def _attempt(self, claimed: Claimed, now: datetime) -> str:
+        channel = self.wanted.channel(claimed)
+        if isinstance(channel, str):
+            self.ledger.settle(claimed, now, outcome="cancelled", error=channel)
+            return "cancelled"
+        try:
+            self.providers[claimed.channel].send(message_of(claimed), channel)
+        except DeliveryFailed as failure:
+            return self._failed(claimed, now, failure)
+        self.ledger.settle(claimed, now, outcome="sent")
+        return "sent"
+
+    def _failed(self, claimed: Claimed, now: datetime, failure: DeliveryFailed) -> str:
+        retries_so_far = claimed.attempts - claimed.retry_base - 1
+        retry_at = self.retries.next_attempt(retries_so_far, now) if failure.retryable else None
+        if retry_at is None:
+            self.ledger.settle(claimed, now, outcome="failed", error=failure.reason)
+            return "failed"
+        self.ledger.settle(
+            claimed, now, outcome="retry", error=failure.reason, next_attempt_at=retry_at
+        )
+        return "retry"
+
+
+def message_of(claimed: Claimed) -> Message:
+    payload = {
+        "id": str(claimed.id),
+        "event_id": str(claimed.event_id),
+        "person_id": str(claimed.person_id),
+        "channel": claimed.channel,
+        "lead_time_days": claimed.lead_time_days,
+        "occurrence_date": claimed.occurrence_date.isoformat(),
+        "due_at": claimed.due_at.isoformat().replace("+00:00", "Z"),
+        "title": claimed.title,
+        "body": claimed.body,
+    }
+    return Message(
+        notification_id=claimed.id,
+        user_id=claimed.user_id,
+        subject=claimed.title,
+        text=claimed.body,
+        html=f"<p>{escape(claimed.body)}</p>",
+        payload=payload,
+    )

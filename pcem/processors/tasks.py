@@ -1,0 +1,112 @@
+"""The Celery app of the process manager: two thin tasks over plain functions.
+
+- ``pcem.tick`` (queue ``notification-schedule``, sent by ``pcem scheduler``
+  every ``PCEM_SCHEDULER_TICK_SECONDS``): the ledger's tick, then the relay.
+- ``pcem.deliver`` (queue ``delivery``): one notification, by id only.
+
+Both are safe to run twice: a tick is idempotent (keys and ``SKIP LOCKED``),
+and a delivery starts with a conditional claim. Nothing waits in the broker
+for long: retries are due from the database, never ETA or countdown messages
+(a Redis broker redelivers those after its visibility timeout), so a broker
+restart loses at most messages the relay publishes again. Acks are late and a
+task whose worker died is rejected back to the queue, one message at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from uuid import UUID
+
+from celery import Celery
+
+from pcem.notifications.ledger import DELIVER, Ledger
+from pcem.processors.delivery import Delivery, RetryPolicy, Wanted
+from pcem.processors.providers.registry import providers_for
+from pcem.processors.relay import Relay
+from pcem.settings import Settings
+from pcem.wiring import Container, build_container
+
+TICK = "pcem.tick"
+SCHEDULE_QUEUE = "notification-schedule"
+DELIVERY_QUEUE = "delivery"
+
+
+@dataclass
+class ProcessManager:
+    """What the tasks run, built from the wiring once per worker process."""
+
+    container: Container
+    celery: Celery
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        lease = timedelta(seconds=self.container.settings.notifications.lease_seconds)
+        return Ledger(self.container.engine, lease=lease)
+
+    @cached_property
+    def relay(self) -> Relay:
+        return Relay(self.container.engine, self._publish)
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        settings = self.container.settings.notifications
+        retries = RetryPolicy(
+            max_retries=settings.max_retries,
+            backoff=timedelta(seconds=settings.retry_backoff_seconds),
+        )
+        return Delivery(
+            self.ledger,
+            Wanted(self.container.engine),
+            providers_for(self.container.settings, self.container.redis, self.container.http),
+            retries,
+        )
+
+    def tick(self) -> None:
+        self.ledger.tick(datetime.now(UTC))
+        self.relay.relay()
+
+    def deliver(self, notification_id: UUID) -> str:
+        return self.delivery.deliver(notification_id, datetime.now(UTC))
+
+    def _publish(self, task: str, notification_id: UUID) -> None:
+        self.celery.send_task(task, args=[str(notification_id)], queue=DELIVERY_QUEUE)
+
+
+def create_celery(settings: Settings, container: Container | None = None) -> Celery:
+    """The process manager's Celery app; ``container`` overrides the wiring (tests)."""
+    app = Celery("pcem", broker=settings.require_redis().broker_url, set_as_current=False)
+    tick_seconds = settings.notifications.tick_seconds
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=DELIVERY_QUEUE,
+        task_routes={TICK: {"queue": SCHEDULE_QUEUE}, DELIVER: {"queue": DELIVERY_QUEUE}},
+        # A tick nobody ran within its interval is superseded by the next one.
+        beat_schedule={
+            "tick": {"task": TICK, "schedule": tick_seconds, "options": {"expires": tick_seconds}}
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    parts: dict[str, ProcessManager] = {}
+
+    def manager() -> ProcessManager:
+        if "manager" not in parts:  # built in the worker process, on its first task
+            wired = container or build_container(settings, role="worker", pool_size=4)
+            parts["manager"] = ProcessManager(wired, app)
+        return parts["manager"]
+
+    @app.task(name=TICK)  # type: ignore[untyped-decorator]  # (celery has no type hints)
+    def tick() -> None:
+        manager().tick()
+
+    @app.task(name=DELIVER)  # type: ignore[untyped-decorator]
+    def deliver(notification_id: str) -> str:
+        return manager().deliver(UUID(notification_id))
+
+    return app

@@ -1,0 +1,227 @@
+"""The process manager's plain functions on the real database: the ledger's tick,
+the outbox relay and a delivery, with a real webhook receiver. The clock is an
+argument, so each test says at what moment things happen.
+
+A birthday on Wednesday 10 March (1990, yearly), the user in Berlin, one
+reminder on the day at 09:00 local (08:00 UTC) over a webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from pcem.notifications.inbox import FailedSet, Inbox, Overdue
+from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
+from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy, Wanted
+from pcem.processors.providers.registry import providers_for
+from pcem.processors.relay import Relay
+from pcem.settings import Settings
+from pcem.wiring import Container, build_container
+from tests.integration.projection_helpers import Database
+from tests.integration.receivers import Answer, HttpServer, Request, http_server
+from tests.integration.schedule_helpers import Calendar, utc
+
+USER = "pm-user"
+TODAY = date(2027, 3, 1)
+NOON = utc(2027, 3, 1, 12)
+DUE = utc(2027, 3, 10, 8)  # 09:00 in Berlin
+SECRET = "a-webhook-secret-of-the-user"
+
+
+@dataclass
+class Receiver:
+    """Answers ``status`` (a test may change it) to every delivery."""
+
+    status: int = 204
+
+    def __call__(self, request: Request) -> Answer:
+        return Answer(self.status)
+
+
+@dataclass
+class World:
+    cal: Calendar
+    container: Container
+    receiver: Receiver
+    server: HttpServer
+    ledger: Ledger
+    delivery: Delivery
+    published: list[tuple[str, UUID]] = field(default_factory=list)
+
+    @property
+    def relay(self) -> Relay:
+        return Relay(self.container.engine, lambda task, id_: self.published.append((task, id_)))
+
+    def tick(self, at: datetime) -> list[UUID]:
+        """A scheduler tick then the relay, as the tick task runs them: what was handed out."""
+        self.published.clear()
+        self.ledger.tick(at)
+        self.relay.relay()
+        return [notification_id for _, notification_id in self.published]
+
+    def status(self, notification_id: UUID) -> Any:
+        detail = Inbox(self.container.engine).get(USER, notification_id)
+        assert detail is not None
+        return detail
+
+
+@pytest.fixture
+def world(isolated: Settings) -> Iterator[World]:
+    db = Database(isolated)
+    cal = Calendar(db, TODAY)
+    container = build_container(isolated, role="worker", pool_size=2)
+    receiver = Receiver()
+    with http_server(receiver) as server:
+        ledger = Ledger(container.engine, lease=timedelta(seconds=60))
+        providers = providers_for(isolated, container.redis, container.http)
+        retries = RetryPolicy(max_retries=3, backoff=timedelta(seconds=60))
+        delivery = Delivery(ledger, Wanted(container.engine), providers, retries)
+        cal.prefer(
+            USER,
+            NOON - timedelta(hours=1),
+            timezone="Europe/Berlin",
+            lead_time_days=(0,),
+            channels=({"type": "webhook", "url": server.url + "/hook", "secret": SECRET},),
+        )
+        yield World(cal, container, receiver, server, ledger, delivery)
+    container.close()
+    cal.close()
+    db.close()
+
+
+def birthday(world: World) -> UUID:
+    person = world.cal.person(USER, NOON, first_name="Anna")
+    world.cal.event(USER, person, NOON, event_date=date(1990, 3, 10))
+    [row] = world.cal.rows(USER)
+    assert (row.due_at, row.status) == (DUE, "scheduled")
+    return UUID(str(row.id))
+
+
+def test_a_due_reminder_is_delivered_once_however_often_it_is_handed_out(world: World) -> None:
+    reminder = birthday(world)
+
+    assert world.tick(DUE - timedelta(minutes=1)) == []  # not due yet
+    assert world.tick(DUE) == [reminder]
+    assert world.delivery.deliver(reminder, DUE) == "sent"
+    assert world.delivery.deliver(reminder, DUE) == "skipped"  # a redelivered task
+    assert world.tick(DUE + timedelta(minutes=5)) == []  # and the next tick hands out nothing
+
+    assert len(world.server.requests) == 1
+    sent = world.status(reminder)
+    assert (sent.status, sent.attempts, sent.sent_at) == ("sent", 1, DUE)
+    assert sent.title == "Anna Lovelace's birthday is today"
+    assert [a.outcome for a in sent.attempt_log] == ["sent"]
+    assert world.server.requests[0].headers["webhook-id"] == str(reminder)
+
+
+def test_a_failing_channel_is_retried_with_backoff_then_failed_then_sent_on_retry(
+    world: World,
+) -> None:
+    reminder = birthday(world)
+    world.receiver.status = 503
+    moment = DUE
+    assert world.tick(moment) == [reminder]
+
+    outcomes = []
+    for _ in range(4):  # the first attempt and three retries
+        outcomes.append(world.delivery.deliver(reminder, moment))
+        if outcomes[-1] == "retry":
+            assert world.tick(moment + timedelta(seconds=59)) == []  # backoff: not yet
+            moment = moment + timedelta(hours=1)
+            assert world.tick(moment) == [reminder]
+    assert outcomes == ["retry", "retry", "retry", "failed"]
+
+    failed = world.status(reminder)
+    assert (failed.status, failed.attempts) == ("failed", 4)
+    assert failed.last_error and "503" in failed.last_error
+    assert [n.id for n in FailedSet(world.container.engine).page()] == [reminder]
+
+    world.receiver.status = 204
+    assert world.ledger.retry_failed(moment, reminder) == [reminder]
+    assert world.ledger.retry_failed(moment, reminder) == []  # retrying is idempotent
+    world.relay.relay()
+    assert world.delivery.deliver(reminder, moment) == "sent"
+    assert [a.outcome for a in world.status(reminder).attempt_log] == [
+        "retry", "retry", "retry", "failed", "sent",
+    ]  # fmt: skip
+
+
+def test_a_person_deleted_before_the_due_time_gets_nothing_sent(world: World) -> None:
+    reminder = birthday(world)
+    person = world.cal.rows(USER)[0].person_id
+    world.cal.delete_person(USER, person, DUE - timedelta(days=1))
+    world.cal.catch_up()
+
+    assert world.tick(DUE) == []
+    assert world.server.requests == []
+    assert Inbox(world.container.engine).get(USER, reminder) is None
+
+
+def test_a_notification_no_longer_wanted_when_its_worker_takes_it_is_cancelled(
+    world: World,
+) -> None:
+    reminder = birthday(world)
+    assert world.tick(DUE) == [reminder]
+    world.cal.prefer(USER, DUE, timezone="Europe/Berlin", lead_time_days=(0,), channels=())
+    world.cal.catch_up()
+
+    assert world.delivery.deliver(reminder, DUE) == "cancelled"
+    assert world.server.requests == []
+    cancelled = world.status(reminder)
+    assert cancelled.status == "cancelled"
+    assert cancelled.last_error in (CHANNEL_REMOVED, "the reminder is no longer scheduled")
+
+
+def test_what_a_killed_worker_held_is_handed_out_again_after_its_lease(world: World) -> None:
+    reminder = birthday(world)
+    world.tick(DUE)
+    assert world.ledger.claim(reminder, DUE) is not None  # the worker dies holding it
+
+    assert world.tick(DUE + timedelta(seconds=30)) == []  # its lease still runs
+    assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
+    assert world.delivery.deliver(reminder, DUE + timedelta(seconds=62)) == "sent"
+    assert world.status(reminder).attempts == 2  # the one in flight, then this one
+
+
+def test_a_hand_out_the_broker_lost_is_handed_out_again(world: World) -> None:
+    reminder = birthday(world)
+    assert world.tick(DUE) == [reminder]  # published; the broker then loses it
+
+    assert world.tick(DUE + timedelta(seconds=30)) == []
+    assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
+
+
+def test_downtime_is_caught_up_unless_the_occurrence_has_passed(world: World) -> None:
+    reminder = birthday(world)
+
+    late = DUE + timedelta(hours=5)  # the scheduler was down from 08:00 to 13:00
+    assert Overdue(world.container.engine).count(late) == 1
+    assert world.tick(late) == [reminder]
+    assert world.delivery.deliver(reminder, late) == "sent"
+    assert Overdue(world.container.engine).count(late) == 0
+
+
+def test_a_reminder_whose_occurrence_passed_during_downtime_is_cancelled(world: World) -> None:
+    reminder = birthday(world)
+
+    assert world.tick(utc(2027, 3, 11, 0) + timedelta(days=1)) == []
+    passed = world.status(reminder)
+    assert (passed.status, passed.last_error) == ("cancelled", OCCURRENCE_PASSED)
+    assert world.server.requests == []
+
+
+def test_two_schedulers_ticking_at_once_create_each_notification_once(world: World) -> None:
+    reminder = birthday(world)
+
+    first = Ledger(world.container.engine).tick(DUE)
+    second = Ledger(world.container.engine).tick(DUE)
+    world.relay.relay()
+
+    assert (first, second) == (1, 0)
+    assert [n for _, n in world.published] == [reminder]
