@@ -15,6 +15,7 @@ stale before the token expires; tokens that fail are never remembered.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +116,14 @@ class TokenVerifier:
 
 def _validity(claims: dict[str, Any]) -> tuple[float, float]:
     """When a verified token is acceptable, as PyJWT judges it: from ``nbf`` and
-    ``iat`` (if given) until ``exp`` (required), each widened by the leeway."""
-    starts = [float(claims[c]) for c in ("nbf", "iat") if c in claims]
-    valid_from = max(starts) - LEEWAY_SECONDS if starts else float("-inf")
-    return valid_from, float(claims["exp"]) + LEEWAY_SECONDS
+    ``iat`` (if given) until ``exp`` (required), each widened by the leeway.
+
+    PyJWT reads each as ``int(value)``, and so does this: a Python int compares
+    with the clock exactly at any size, where ``float()`` of an ``exp`` of 10**400
+    (which PyJWT accepts: JSON numbers have no bound) raised OverflowError, a 500."""
+    starts = [int(claims[c]) for c in ("nbf", "iat") if c in claims]
+    valid_from = max(starts) - LEEWAY_SECONDS if starts else -math.inf
+    return valid_from, int(claims["exp"]) + LEEWAY_SECONDS
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

@@ -195,3 +195,27 @@ def test_a_refused_token_is_refused_every_time() -> None:
     for _ in range(3):
         with pytest.raises(InvalidTokenError):
             verifier.verify(forged)
+
+
+@pytest.mark.parametrize(
+    ("times", "accepted"),
+    [
+        ({"exp": 10**400}, True),  # no float holds it; PyJWT's int() does, and accepts it
+        ({"iat": -(10**400)}, True),
+        ({"nbf": -(10**400)}, True),
+        ({"exp": -(10**400)}, False),
+        ({"nbf": 10**400}, False),
+    ],
+)
+def test_time_claims_beyond_the_range_of_a_float_are_judged_as_pyjwt_does(
+    times: dict[str, int], accepted: bool
+) -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(**times), SECRET, algorithm="HS256")
+
+    if accepted:
+        assert verifier.verify(token).user_id == "alice"
+        assert verifier.verify(token).user_id == "alice"  # remembered as well
+    else:
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(token)
