@@ -130,10 +130,25 @@ def _principal(claims: dict[str, Any]) -> Principal:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
         raise InvalidTokenError(f"sub must be a non-empty string of at most {MAX_SUBJECT_LENGTH}")
+    if not _storable(subject):
+        raise InvalidTokenError("sub must not contain NUL or unpaired surrogates")
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise InvalidTokenError("roles must be a list of strings")
     return Principal(user_id=subject, roles=frozenset(roles) & ROLES)
+
+
+def _storable(text: str) -> bool:
+    """Whether the user id can be stored and logged: PostgreSQL's text holds no NUL,
+    and UTF-8 (the database's and the logs') no unpaired surrogate, which a JSON
+    string can still spell (``"\\ud800"``)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _describe(error: jwt.PyJWTError) -> str:

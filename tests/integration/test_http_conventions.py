@@ -26,6 +26,13 @@ Client = TestClient  # type: ignore[type-arg]
         "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, None, algorithm="none"),
         "Bearer "
         + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256"),
+        # Signed, but no user id: PostgreSQL holds no NUL, UTF-8 no lone surrogate (were 500s)
+        "Bearer "
+        + jwt.encode({"sub": "a\x00", "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "\ud800", "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"
+        ),
     ],
 )
 def test_requests_without_a_valid_token_are_401_with_www_authenticate(

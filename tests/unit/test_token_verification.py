@@ -219,3 +219,12 @@ def test_time_claims_beyond_the_range_of_a_float_are_judged_as_pyjwt_does(
     else:
         with pytest.raises(InvalidTokenError):
             verifier.verify(token)
+
+
+@pytest.mark.parametrize("subject", ["user\x00", "\x00", "user-\ud800", "\udfff"])
+def test_a_subject_the_database_or_the_logs_cannot_hold_is_refused(subject: str) -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(sub=subject), SECRET, algorithm="HS256")
+
+    with pytest.raises(InvalidTokenError, match="NUL or unpaired surrogates"):
+        verifier.verify(token)
