@@ -17,7 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from freezegun import freeze_time
 
-from pcem.identity.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
+from pcem.identity.tokens import (
+    LEEWAY_SECONDS,
+    MAX_TOKEN_LENGTH,
+    InvalidTokenError,
+    TokenVerifier,
+)
 from pcem.settings import ConfigError, JWTSettings
 
 SECRET = "s" * 40
@@ -228,3 +233,34 @@ def test_a_subject_the_database_or_the_logs_cannot_hold_is_refused(subject: str)
 
     with pytest.raises(InvalidTokenError, match="NUL or unpaired surrogates"):
         verifier.verify(token)
+
+
+def signed_of_length(length: int) -> str:
+    """A valid token of exactly ``length`` characters (a padding claim makes it so)."""
+    for name in ("padding", "pad", "p"):  # base64 grows in steps: one of them fits
+        for size in range(max(0, length * 3 // 4 - 200), length):
+            token = jwt.encode(claims(**{name: "p" * size}), SECRET, algorithm="HS256")
+            if len(token) == length:
+                return token
+            if len(token) > length:
+                break
+    raise AssertionError(f"no token of exactly {length} characters")
+
+
+def test_a_token_up_to_the_length_limit_is_verified() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+
+    assert verifier.verify(signed_of_length(MAX_TOKEN_LENGTH)).user_id == "alice"
+
+
+def test_a_longer_token_is_refused_without_being_read() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    well_signed = signed_of_length(MAX_TOKEN_LENGTH + 1)
+    huge = jwt.encode(claims(), SECRET, algorithm="HS256") + "A" * 8_000_000
+
+    with pytest.raises(InvalidTokenError, match="longer than"):
+        verifier.verify(well_signed)
+    started = time.perf_counter()
+    with pytest.raises(InvalidTokenError, match="longer than"):
+        verifier.verify(huge)
+    assert time.perf_counter() - started < 0.1  # read in full, it took 0.6 s
