@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import jwt
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, TokenFactory
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -46,6 +47,35 @@ def test_requests_without_a_valid_token_are_401_with_www_authenticate(
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("other", ["\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0"])
+def test_a_valid_token_with_other_characters_around_it_is_refused(
+    client: Client, live_url: str, token_for: TokenFactory, other: str
+) -> None:
+    token = token_for("user-around")
+
+    for sent in (token + other, other + token):
+        authorization = f"Bearer {sent}".encode("latin-1")  # as the server decodes headers
+        if other < "\x80":  # uvicorn refuses control characters itself (400)
+            response = client.get("/api/v1/people", headers={"Authorization": authorization})
+        else:  # the test client would send NEL and NBSP as UTF-8; uvicorn passes the byte
+            response = httpx.get(
+                f"{live_url}/api/v1/people", headers={"Authorization": authorization}
+            )
+
+        assert response.status_code == 401, repr(sent)
+
+
+def test_spaces_and_tabs_around_a_token_are_allowed(
+    client: Client, token_for: TokenFactory
+) -> None:
+    token = token_for("user-around")
+
+    for sent in (f"  {token}", f"{token} \t", f"\t{token}"):
+        response = client.get("/api/v1/people", headers={"Authorization": f"Bearer {sent}"})
+
+        assert response.status_code == 200, repr(sent)
 
 
 def test_unknown_route_is_404_problem(client: Client, auth: dict[str, str]) -> None:
