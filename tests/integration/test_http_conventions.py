@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import JWT_SECRET, TokenFactory
+from tests.integration.api_helpers import bearer
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -76,6 +77,29 @@ def test_spaces_and_tabs_around_a_token_are_allowed(
         response = client.get("/api/v1/people", headers={"Authorization": f"Bearer {sent}"})
 
         assert response.status_code == 200, repr(sent)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/people",
+        "/api/v1/admin/projections",  # role-guarded: without a user, the guard was a 500
+        "/api/v1/admin/projections/people/rebuild",
+        "/api/v1/support/aggregates/6f0e8c1e-7d43-4a4b-9b7b-3a4f0b1f5d10/history",
+    ],
+)
+def test_options_needs_a_token_like_every_other_method(
+    client: Client, token_for: TokenFactory, path: str
+) -> None:
+    refused = client.options(path, headers={"Authorization": "Bearer not.a.token"})
+    answered = client.options(
+        path, headers=bearer(token_for("user-options", "support", "operator"))
+    )
+
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert answered.status_code == 204
+    assert "OPTIONS" in answered.headers["allow"]
 
 
 def test_unknown_route_is_404_problem(client: Client, auth: dict[str, str]) -> None:
