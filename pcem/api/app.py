@@ -48,7 +48,11 @@ def create_app(
 ) -> Litestar:
     """The API over ``container``; ``extra_routes`` join the same conventions (tests)."""
     auth = DefineMiddleware(
-        JWTAuthenticationMiddleware, exclude=["^/health", "^/schema", "^/metrics"]
+        JWTAuthenticationMiddleware,
+        exclude=["^/health", "^/schema", "^/metrics"],
+        # Every method, OPTIONS too (Litestar lets it through by default, for CORS
+        # preflights, which PCEM does not serve): the role guards then met no user, a 500.
+        exclude_http_methods=[],
     )
 
     @asynccontextmanager

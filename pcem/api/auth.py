@@ -21,11 +21,14 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         verifier: TokenVerifier = connection.app.state.verifier
-        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+        # Spaces and tabs only (RFC 6750: "Bearer" 1*SP b64token): str.strip() would also
+        # drop control characters, NEL and NBSP, and take a token with those around it.
+        token = credentials.strip(" \t")
+        if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required")
         try:
-            principal = verifier.verify(token.strip())
+            principal = verifier.verify(token)
         except InvalidTokenError as error:
             raise NotAuthorizedException(str(error)) from None
         structlog.contextvars.bind_contextvars(user_id=principal.user_id)  # for every log line

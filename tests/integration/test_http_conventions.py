@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import jwt
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, TokenFactory
+from tests.integration.api_helpers import bearer
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -26,6 +28,13 @@ Client = TestClient  # type: ignore[type-arg]
         "Bearer " + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, None, algorithm="none"),
         "Bearer "
         + jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256"),
+        # Signed, but no user id: PostgreSQL holds no NUL, UTF-8 no lone surrogate (were 500s)
+        "Bearer "
+        + jwt.encode({"sub": "a\x00", "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "\ud800", "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"
+        ),
     ],
 )
 def test_requests_without_a_valid_token_are_401_with_www_authenticate(
@@ -39,6 +48,58 @@ def test_requests_without_a_valid_token_are_401_with_www_authenticate(
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("other", ["\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0"])
+def test_a_valid_token_with_other_characters_around_it_is_refused(
+    client: Client, live_url: str, token_for: TokenFactory, other: str
+) -> None:
+    token = token_for("user-around")
+
+    for sent in (token + other, other + token):
+        authorization = f"Bearer {sent}".encode("latin-1")  # as the server decodes headers
+        if other < "\x80":  # uvicorn refuses control characters itself (400)
+            response = client.get("/api/v1/people", headers={"Authorization": authorization})
+        else:  # the test client would send NEL and NBSP as UTF-8; uvicorn passes the byte
+            response = httpx.get(
+                f"{live_url}/api/v1/people", headers={"Authorization": authorization}
+            )
+
+        assert response.status_code == 401, repr(sent)
+
+
+def test_spaces_and_tabs_around_a_token_are_allowed(
+    client: Client, token_for: TokenFactory
+) -> None:
+    token = token_for("user-around")
+
+    for sent in (f"  {token}", f"{token} \t", f"\t{token}"):
+        response = client.get("/api/v1/people", headers={"Authorization": f"Bearer {sent}"})
+
+        assert response.status_code == 200, repr(sent)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/people",
+        "/api/v1/admin/projections",  # role-guarded: without a user, the guard was a 500
+        "/api/v1/admin/projections/people/rebuild",
+        "/api/v1/support/aggregates/6f0e8c1e-7d43-4a4b-9b7b-3a4f0b1f5d10/history",
+    ],
+)
+def test_options_needs_a_token_like_every_other_method(
+    client: Client, token_for: TokenFactory, path: str
+) -> None:
+    refused = client.options(path, headers={"Authorization": "Bearer not.a.token"})
+    answered = client.options(
+        path, headers=bearer(token_for("user-options", "support", "operator"))
+    )
+
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert answered.status_code == 204
+    assert "OPTIONS" in answered.headers["allow"]
 
 
 def test_unknown_route_is_404_problem(client: Client, auth: dict[str, str]) -> None:

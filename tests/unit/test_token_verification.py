@@ -17,7 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from freezegun import freeze_time
 
-from pcem.identity.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
+from pcem.identity.tokens import (
+    LEEWAY_SECONDS,
+    MAX_TOKEN_LENGTH,
+    InvalidTokenError,
+    TokenVerifier,
+)
 from pcem.settings import ConfigError, JWTSettings
 
 SECRET = "s" * 40
@@ -195,3 +200,67 @@ def test_a_refused_token_is_refused_every_time() -> None:
     for _ in range(3):
         with pytest.raises(InvalidTokenError):
             verifier.verify(forged)
+
+
+@pytest.mark.parametrize(
+    ("times", "accepted"),
+    [
+        ({"exp": 10**400}, True),  # no float holds it; PyJWT's int() does, and accepts it
+        ({"iat": -(10**400)}, True),
+        ({"nbf": -(10**400)}, True),
+        ({"exp": -(10**400)}, False),
+        ({"nbf": 10**400}, False),
+    ],
+)
+def test_time_claims_beyond_the_range_of_a_float_are_judged_as_pyjwt_does(
+    times: dict[str, int], accepted: bool
+) -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(**times), SECRET, algorithm="HS256")
+
+    if accepted:
+        assert verifier.verify(token).user_id == "alice"
+        assert verifier.verify(token).user_id == "alice"  # remembered as well
+    else:
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(token)
+
+
+@pytest.mark.parametrize("subject", ["user\x00", "\x00", "user-\ud800", "\udfff"])
+def test_a_subject_the_database_or_the_logs_cannot_hold_is_refused(subject: str) -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    token = jwt.encode(claims(sub=subject), SECRET, algorithm="HS256")
+
+    with pytest.raises(InvalidTokenError, match="NUL or unpaired surrogates"):
+        verifier.verify(token)
+
+
+def signed_of_length(length: int) -> str:
+    """A valid token of exactly ``length`` characters (a padding claim makes it so)."""
+    for name in ("padding", "pad", "p"):  # base64 grows in steps: one of them fits
+        for size in range(max(0, length * 3 // 4 - 200), length):
+            token = jwt.encode(claims(**{name: "p" * size}), SECRET, algorithm="HS256")
+            if len(token) == length:
+                return token
+            if len(token) > length:
+                break
+    raise AssertionError(f"no token of exactly {length} characters")
+
+
+def test_a_token_up_to_the_length_limit_is_verified() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+
+    assert verifier.verify(signed_of_length(MAX_TOKEN_LENGTH)).user_id == "alice"
+
+
+def test_a_longer_token_is_refused_without_being_read() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    well_signed = signed_of_length(MAX_TOKEN_LENGTH + 1)
+    huge = jwt.encode(claims(), SECRET, algorithm="HS256") + "A" * 8_000_000
+
+    with pytest.raises(InvalidTokenError, match="longer than"):
+        verifier.verify(well_signed)
+    started = time.perf_counter()
+    with pytest.raises(InvalidTokenError, match="longer than"):
+        verifier.verify(huge)
+    assert time.perf_counter() - started < 0.1  # read in full, it took 0.6 s
