@@ -9,6 +9,7 @@ import click
 from pcem.cli.audit import audit
 from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
+from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
 from pcem.settings import ConfigError
 
@@ -109,6 +110,9 @@ def token(user_id: str, roles: tuple[str, ...], ttl: str) -> None:
 cli.add_command(dev)
 cli.add_command(projections)
 cli.add_command(audit)
+cli.add_command(worker)
+cli.add_command(scheduler)
+cli.add_command(notifications)
 
 if __name__ == "__main__":
     cli()
