@@ -1,8 +1,8 @@
 """`pcem dev`: the whole service on one machine with no set-up.
 
 Embedded PostgreSQL and Redis live under ``PCEM_DATA_DIR`` (unless URLs are
-given), so a second start finds the same data. The API and projector run as
-child processes in their own sessions: Ctrl-C reaches only this supervisor,
+given), so a second start finds the same data. The API, projector, worker and
+scheduler run as child processes in their own sessions: Ctrl-C reaches only this supervisor,
 which stops the children first and the embedded servers last.
 """
 
@@ -27,7 +27,7 @@ from pcem.migrate import migrate
 from pcem.settings import Settings, load_settings
 
 DEV_USER = "dev-user"
-CHILDREN = ("api", "projector")
+CHILDREN = ("api", "projector", "worker", "scheduler")
 
 
 @click.command()
@@ -35,7 +35,8 @@ CHILDREN = ("api", "projector")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @fails_cleanly
 def dev(host: str, port: int) -> None:
-    """Run PCEM on this machine: embedded PostgreSQL and Redis, migrations, API, projector."""
+    """Run PCEM on this machine: embedded PostgreSQL and Redis, migrations, API, projector,
+    notification worker and scheduler (the embedded Redis is the broker)."""
     settings = current_settings()
     with ExitStack() as resources:
         env = _dev_environment(settings, resources)
