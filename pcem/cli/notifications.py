@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from uuid import UUID
@@ -16,8 +17,13 @@ from pcem.cli.common import current_settings, fails_cleanly, wired
     "--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
     help="Worker processes (each takes one task at a time).",
 )  # fmt: skip
+@click.option(
+    "--name",
+    default=None,
+    help="Celery node name (default pcem-PID@HOST: unique, as RabbitMQ requires).",
+)
 @fails_cleanly
-def worker(concurrency: int) -> None:
+def worker(concurrency: int, name: str | None) -> None:
     """Run Celery workers for the notification-schedule and delivery queues."""
     from pcem.logs import configure_logging
     from pcem.processors.tasks import DELIVERY_QUEUE, SCHEDULE_QUEUE, create_celery
@@ -29,6 +35,7 @@ def worker(concurrency: int) -> None:
             "worker",
             f"--queues={SCHEDULE_QUEUE},{DELIVERY_QUEUE}",
             f"--concurrency={concurrency}",
+            f"--hostname={name or f'pcem-{os.getpid()}@%h'}",
             f"--loglevel={settings.log_level}",
             "--without-gossip",
             "--without-mingle",

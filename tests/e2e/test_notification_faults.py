@@ -28,6 +28,7 @@ from tests.e2e.notification_helpers import (
     ledger,
     next_minute,
     process,
+    rabbitmq_or_skip,
     redis_broker,
     reminders_at,
 )
@@ -85,11 +86,16 @@ def assert_each_arrived_and_at_most_one_twice(container: Container, hook: SlowRe
     assert sum(n - 1 for n in ids.values()) <= 1  # at most the one in flight, again
 
 
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, isolated: Settings) -> str:
+    return rabbitmq_or_skip() if request.param == "rabbitmq" else redis_broker(isolated, db=15)
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
-    isolated: Settings,
+    isolated: Settings, broker: str
 ) -> None:
     hook = SlowReceiver()
-    env = environment(redis_broker(isolated, db=15))
+    env = environment(broker)
     with http_server(hook) as server, ExitStack() as stack:
         container = build_container(isolated, pool_size=2)
         stack.callback(container.close)

@@ -8,6 +8,7 @@ reminder on the day at 09:00 local (08:00 UTC) over a webhook.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +22,8 @@ from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
 from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy, Wanted
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
+from pcem.projections.people import PeopleProjection
+from pcem.projections.rebuild import Rebuild
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 from tests.integration.projection_helpers import Database
@@ -225,3 +228,17 @@ def test_two_schedulers_ticking_at_once_create_each_notification_once(world: Wor
 
     assert (first, second) == (1, 0)
     assert [n for _, n in world.published] == [reminder]
+
+
+def test_a_rebuilt_schedule_sends_nothing_again(world: World) -> None:
+    reminder = birthday(world)
+    world.tick(DUE)
+    assert world.delivery.deliver(reminder, DUE) == "sent"
+
+    projection = PeopleProjection()
+    assert Rebuild(projection, world.cal.db.engine, world.cal.db.app.mapper).run(threading.Event())
+    [row] = world.cal.rows(USER)
+
+    assert UUID(str(row.id)) == reminder  # the same key, so the ledger already has it
+    assert world.tick(DUE + timedelta(minutes=1)) == []
+    assert len(world.server.requests) == 1
