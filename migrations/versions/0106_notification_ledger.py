@@ -63,6 +63,14 @@ CREATE TABLE notification_attempts (
     PRIMARY KEY (notification_id, attempt)
 );
 
+-- How far the scheduler's sweep has got: each tick looks at reminders due since a
+-- little before it (the projection's lag), not at every past one still listed.
+CREATE TABLE scheduler_watermark (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    swept_to timestamptz NOT NULL
+);
+INSERT INTO scheduler_watermark (swept_to) VALUES ('2000-01-01T00:00Z');  -- before any
+
 CREATE TABLE outbox (
     id bigserial PRIMARY KEY,
     task text NOT NULL,
@@ -77,4 +85,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE outbox, notification_attempts, notifications")
+    op.execute("DROP TABLE outbox, scheduler_watermark, notification_attempts, notifications")

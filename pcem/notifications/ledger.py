@@ -30,6 +30,9 @@ SWEEP_BATCH = 1000
 # occurrence's day is over: then it would announce what has passed.
 OCCURRENCE_PASSED = "the occurrence passed before it could be sent"
 OCCURRENCE_OVER = timedelta(days=1)
+# A reminder appears in the schedule when the projector applies its event, a little
+# after it was recorded; the sweep looks this far behind where it got to.
+PROJECTION_LAG_ALLOWANCE = timedelta(hours=1)
 
 CREATE_COLUMNS = (
     "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
@@ -63,7 +66,7 @@ class Ledger:
         "SELECT s.id, s.user_id, s.event_id, s.person_id, s.channel, s.channel_key,"
         " s.lead_time_days, s.occurrence_date, s.occurs_at, s.due_at, s.person_name, s.title"
         " FROM notification_schedule s"
-        " WHERE s.status = 'scheduled' AND s.due_at <= :now"
+        " WHERE s.status = 'scheduled' AND s.due_at > :since AND s.due_at <= :now"
         " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = s.id)"
         " ORDER BY s.due_at LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
     )
@@ -74,6 +77,8 @@ class Ledger:
         " :now, :title, :body)"
         " ON CONFLICT (id) DO NOTHING RETURNING id, status"
     )
+    WATERMARK = text("SELECT swept_to FROM scheduler_watermark")
+    ADVANCE = text("UPDATE scheduler_watermark SET swept_to = greatest(swept_to, :swept_to)")
     ENQUEUE = text("INSERT INTO outbox (task, notification_id) VALUES (:task, :id)")
     # A worker that died holding a notification lets go of it when its lease lapses;
     # a hand-out that never reached a worker (a broker that lost it) is handed out again.
@@ -134,7 +139,16 @@ class Ledger:
         return created + handed
 
     def _create_due(self, conn: Connection, now: datetime) -> int:
-        due = conn.execute(self.DUE, {"now": now, "limit": SWEEP_BATCH}).mappings().all()
+        swept_to = conn.execute(self.WATERMARK).scalar_one()
+        since = swept_to - PROJECTION_LAG_ALLOWANCE
+        due = (
+            conn.execute(self.DUE, {"since": since, "now": now, "limit": SWEEP_BATCH})
+            .mappings()
+            .all()
+        )
+        # Swept up to now, or (a full batch) up to the last one taken.
+        reached = now if len(due) < SWEEP_BATCH else due[-1]["due_at"]
+        conn.execute(self.ADVANCE, {"swept_to": reached})
         created = 0
         for row in due:
             passed = now >= row["occurs_at"] + OCCURRENCE_OVER

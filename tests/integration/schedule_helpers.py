@@ -33,8 +33,11 @@ class Calendar:
         env = eventsourcing_env(db.settings.require_database())
         self.calendar = CalendarApplication(env=env)
         self.settings = SettingsApplication(env=env)
+        self.pin_horizon(today)
+
+    def pin_horizon(self, today: date) -> None:
         horizon = Horizon.around(today)
-        db.execute(
+        self.db.execute(
             "UPDATE occurrence_horizon SET starts_at = :starts_at, ends_at = :ends_at",
             starts_at=horizon.starts_at,
             ends_at=horizon.ends_at,

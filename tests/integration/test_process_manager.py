@@ -242,3 +242,22 @@ def test_a_rebuilt_schedule_sends_nothing_again(world: World) -> None:
     assert UUID(str(row.id)) == reminder  # the same key, so the ledger already has it
     assert world.tick(DUE + timedelta(minutes=1)) == []
     assert len(world.server.requests) == 1
+
+
+def test_the_sweep_starts_from_its_watermark_less_the_projections_lag(world: World) -> None:
+    birthday(world)
+    world.tick(DUE + timedelta(minutes=1))
+    with world.container.engine.connect() as conn:
+        swept_to = conn.exec_driver_sql("SELECT swept_to FROM scheduler_watermark").scalar_one()
+
+    assert swept_to == DUE + timedelta(minutes=1)
+    # A reminder the projector wrote late, due 30 min before the watermark, is still found.
+    person = world.cal.rows(USER)[0].person_id
+    at = DUE - timedelta(days=2)
+    world.cal.event(USER, person, at, event_date=date(1990, 3, 10), title="Name day")
+    late = [r for r in world.cal.rows(USER) if r.title == "Name day"]
+    world.cal.db.execute(
+        "UPDATE notification_schedule SET due_at = :at WHERE title = 'Name day'",
+        at=DUE + timedelta(minutes=1) - timedelta(minutes=30),
+    )
+    assert world.tick(DUE + timedelta(minutes=2)) == [UUID(str(late[0].id))]

@@ -3,6 +3,7 @@ the live projection did while they happened and the window moved day by day."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -137,3 +138,50 @@ def test_the_keeper_waits_while_a_rebuild_is_under_way(cal: Calendar) -> None:
 
     rebuild(cal)
     assert advance_horizon(cal.db.engine, TODAY + timedelta(days=3))
+
+
+def test_day_by_day_the_keeper_lists_what_a_rebuild_lists_for_every_kind_of_date(
+    cal: Calendar,
+) -> None:
+    rng = random.Random(11)
+    users: dict[str, dict[str, object] | None] = {
+        "kiritimati": {"timezone": "Pacific/Kiritimati", "lead_time_days": (365, 30, 0)},
+        "pago": {"timezone": "Pacific/Pago_Pago", "lead_time_days": (7, 1, 0),
+                 "delivery_time": "23:59"},
+        "berlin": {"timezone": "Europe/Berlin", "lead_time_days": (14,), "delivery_time": "02:30"},
+        "defaults": None,  # never saved any settings
+    }  # fmt: skip
+    for user, preferences in users.items():
+        if preferences is not None:
+            cal.prefer(user, day(0, 9), **preferences)
+        person = cal.person(user, day(0))
+        for _ in range(12):
+            when = TODAY + timedelta(days=rng.randrange(-20, 420))
+            cal.event(user, person, day(0), event_date=when.replace(year=1992))  # yearly
+            cal.event(user, person, day(0), event_date=when, recurrence="none")
+        cal.event(user, person, day(0), event_date=date(1996, 2, 29))
+        cal.event(user, person, day(0), event_date=date(2027, 1, 31), recurrence="monthly")
+        cal.event(user, person, day(0), event_date=utc(1990, 4, 1, 23, 30))  # yearly, timed
+    for n in range(1, 75, 3):
+        keeper_moves_to(cal, n)
+        if n % 15 == 1:
+            live = cal.db.checksums(*TABLES)
+            rebuild(cal)
+            assert cal.db.checksums(*TABLES) == live, f"day {n}"
+    assert cal.db.scalar("SELECT count(DISTINCT event_id) FROM notification_schedule") > 30
+
+
+def test_a_29_february_birthday_comes_into_the_window_on_28_february_of_a_common_year(
+    cal: Calendar,
+) -> None:
+    cal.pin_horizon(date(2029, 1, 10))  # reminders due until 19 February 2029
+    cal.prefer("u1", utc(2029, 1, 10, 9), timezone="UTC", lead_time_days=(0,))
+    ada = cal.person("u1", utc(2029, 1, 10))
+    cal.event("u1", ada, utc(2029, 1, 10), event_date=date(1996, 2, 29))
+    assert cal.rows("u1") == []
+
+    assert advance_horizon(cal.db.engine, date(2029, 1, 20))  # ... until 1 March
+
+    assert [(r.occurrence_date, r.due_at) for r in cal.rows("u1")] == [
+        (date(2029, 2, 28), utc(2029, 2, 28, 9))
+    ]
