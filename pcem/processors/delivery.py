@@ -97,6 +97,10 @@ class Delivery:
             self.providers[claimed.channel].send(message_of(claimed), channel)
         except DeliveryFailed as failure:
             return self._failed(claimed, now, failure)
+        except Exception as error:  # a provider's bug or a time limit: counted, retried
+            log.exception("notification.send_crashed", channel=claimed.channel)
+            crash = DeliveryFailed(f"unexpected {type(error).__name__}", retryable=True)
+            return self._failed(claimed, now, crash)
         self.ledger.settle(claimed, now, outcome="sent")
         return "sent"
 

@@ -78,6 +78,7 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
     """The process manager's Celery app; ``container`` overrides the wiring (tests)."""
     app = Celery("pcem", broker=settings.require_redis().broker_url, set_as_current=False)
     tick_seconds = settings.notifications.tick_seconds
+    lease = settings.notifications.lease_seconds
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -105,7 +106,11 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
     def tick() -> None:
         manager().tick()
 
-    @app.task(name=DELIVER)  # type: ignore[untyped-decorator]
+    # A send still running near the end of its lease is stopped (and retried): past
+    # it, another worker could take the notification and send it a second time.
+    limits = {"soft_time_limit": lease * 0.8, "time_limit": lease}
+
+    @app.task(name=DELIVER, **limits)  # type: ignore[untyped-decorator]
     def deliver(notification_id: str) -> str:
         return manager().deliver(UUID(notification_id))
 

@@ -261,3 +261,25 @@ def test_the_sweep_starts_from_its_watermark_less_the_projections_lag(world: Wor
         at=DUE + timedelta(minutes=1) - timedelta(minutes=30),
     )
     assert world.tick(DUE + timedelta(minutes=2)) == [UUID(str(late[0].id))]
+
+
+class CrashingProvider:
+    """A channel whose provider has a bug: it raises what no provider should."""
+
+    channel = "webhook"
+
+    def send(self, message: Any, channel: Any) -> Any:
+        raise RuntimeError("a bug in a provider")
+
+
+def test_a_provider_that_crashes_counts_as_a_retryable_attempt(world: World) -> None:
+    reminder = birthday(world)
+    world.tick(DUE)
+    crashing = Delivery(
+        world.ledger, Wanted(world.container.engine), {"webhook": CrashingProvider()},
+        RetryPolicy(max_retries=3, backoff=timedelta(seconds=60)),
+    )  # fmt: skip
+
+    assert crashing.deliver(reminder, DUE) == "retry"  # not stuck in 'sending' forever
+    detail = world.status(reminder)
+    assert (detail.status, detail.last_error) == ("scheduled", "unexpected RuntimeError")
