@@ -25,6 +25,7 @@ from pcem.notifications.ledger import DELIVER, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy, Wanted
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
+from pcem.processors.ticks import aligned
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 
@@ -88,7 +89,11 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
         task_routes={TICK: {"queue": SCHEDULE_QUEUE}, DELIVER: {"queue": DELIVERY_QUEUE}},
         # A tick nobody ran within its interval is superseded by the next one.
         beat_schedule={
-            "tick": {"task": TICK, "schedule": tick_seconds, "options": {"expires": tick_seconds}}
+            "tick": {
+                "task": TICK,
+                "schedule": aligned(tick_seconds),
+                "options": {"expires": tick_seconds},
+            }
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
