@@ -72,9 +72,9 @@ def kill_tree(parent: psutil.Process) -> None:
 
 
 def next_minute(zone: ZoneInfo) -> datetime:
-    """The next whole local minute at least 20 s away (time to set up before it)."""
+    """The next whole local minute at least 12 s away (time to set up before it)."""
     now = datetime.now(zone)
-    return (now + timedelta(seconds=20)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return (now + timedelta(seconds=12)).replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def reminders_at(
