@@ -14,6 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -34,6 +35,8 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.identity.tokens import TokenVerifier
+from pcem.notifications.inbox import FailedSet, Inbox, Overdue
+from pcem.notifications.ledger import Ledger
 from pcem.projections.calendar_view import CalendarView
 from pcem.projections.consistency import (
     MAX_WAIT_SECONDS,
@@ -168,6 +171,25 @@ class Container:
     @cached_property
     def calendar_view(self) -> CalendarView:
         return CalendarView(self.reads)
+
+    # Notifications: the ledger (the process manager's state) and its reads
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return Ledger(self.engine, lease=lease)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(self.engine)
+
+    @cached_property
+    def failed_notifications(self) -> FailedSet:
+        return FailedSet(self.reads)
+
+    @cached_property
+    def overdue(self) -> Overdue:
+        return Overdue(self.reads)
 
     # Identity and support
 
