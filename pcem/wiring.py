@@ -35,6 +35,8 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.identity.tokens import TokenVerifier
+from pcem.notifications.following import InAppFeed
+from pcem.notifications.in_app import SentInApp
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import Ledger
 from pcem.projections.calendar_view import CalendarView
@@ -83,9 +85,15 @@ class Serving:
     read_your_writes: ReadYourWrites
     people_view: PeopleView
     relationships_view: RelationshipsView
+    in_app: InAppFeed
 
 
 class Container:
+    # The in-app stream (GET /notifications/stream): how often it reads the ledger
+    # without a wake-up, and the longest it stays silent. Tests shorten them.
+    stream_poll_seconds: float = 1.0
+    stream_keepalive_seconds: float = 15.0
+
     def __init__(self, settings: Settings, *, role: str = "api", pool_size: int = 10) -> None:
         self.settings = settings
         self.role = role  # names this process's connections in pg_stat_activity
@@ -231,6 +239,12 @@ class Container:
                 ReadYourWrites(client, positions, self.read_wait_seconds),
                 PeopleView(pool),
                 RelationshipsView(pool),
+                InAppFeed(
+                    SentInApp(pool),
+                    client,
+                    poll_seconds=self.stream_poll_seconds,
+                    keepalive_seconds=self.stream_keepalive_seconds,
+                ),
             )
         finally:
             await positions.stop()

@@ -1,4 +1,5 @@
-"""Prometheus metrics: HTTP latency per route, projection progress, queue depth.
+"""Prometheus metrics: HTTP latency per route, projection progress, queue depth,
+open in-app streams.
 
 Projection and queue figures are read when scraped, from the tracking table
 and the broker, so every API replica reports the same truth. Each app has its
@@ -14,7 +15,13 @@ import redis
 import structlog
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,6 +41,11 @@ class Metrics:
             "HTTP request latency, by route template, method and status",
             ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.streams_open = Gauge(
+            "pcem_notification_streams_open",
+            "In-app notification streams open on this API process",
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], Any] = {}
