@@ -39,6 +39,7 @@ from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import Ledger
+from pcem.notifications.stats import DeliveryStats
 from pcem.projections.calendar_view import CalendarView
 from pcem.projections.consistency import (
     MAX_WAIT_SECONDS,
@@ -198,6 +199,10 @@ class Container:
     @cached_property
     def overdue(self) -> Overdue:
         return Overdue(self.reads)
+
+    @cached_property
+    def delivery_stats(self) -> DeliveryStats:
+        return DeliveryStats(self.engine)
 
     # Identity and support
 

@@ -77,7 +77,7 @@ def create_app(
             {
                 "container": container,
                 "verifier": container.verifier,
-                "metrics": Metrics(container.tracking, container.broker),
+                "metrics": Metrics(container.tracking, container.broker, container.delivery_stats),
             }
         ),
         lifespan=[serving],

@@ -1,16 +1,19 @@
-"""What operators watch of notifications: ``overdue_notifications`` in ``/health/ready``,
-counted from the ledger.
+"""What operators watch of notifications: ``overdue_notifications`` in ``/health/ready``
+and the delivery figures of ``/metrics``, counted from the ledger.
 
 On a database of its own, so the counts are exactly this test's rows.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import text
 
 from pcem.api.app import create_app
 from pcem.settings import Settings
@@ -61,3 +64,51 @@ def test_readiness_without_the_database_is_503_and_counts_nothing(isolated: Sett
     body = response.json()
     assert (body["database"], body["redis"]) == ("down", "ok")
     assert body["projections"] == {} and body["overdue_notifications"] is None
+
+
+def test_metrics_show_deliveries_latency_and_the_outbox(ops: tuple[Client, Container]) -> None:
+    # given a webhook sent 30 s late at its second attempt, an email sent at once, and one
+    # message for the broker not yet relayed
+    client, container = ops
+    ledger = Ledger(container.engine)
+    due = now() - timedelta(hours=1)
+    webhook = ledger.add("u1", channel="webhook", due_at=due, sent_at=due + timedelta(seconds=30))
+    ledger.attempt(webhook, 1, due, "retry", "HTTP 503")
+    ledger.attempt(webhook, 2, due + timedelta(seconds=30), "sent", None)
+    email = ledger.add("u1", channel="email", due_at=due)
+    ledger.attempt(email, 1, due, "sent", None)
+    with container.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO outbox (task, notification_id) VALUES ('pcem.deliver', :id)"),
+            {"id": uuid.uuid4()},
+        )
+
+    # when
+    metrics = client.get("/metrics").text
+
+    # then
+    deliveries = 'pcem_notification_deliveries_total{{channel="{}",outcome="{}"}} {}'
+    assert deliveries.format("webhook", "retry", "1.0") in metrics
+    assert deliveries.format("webhook", "sent", "1.0") in metrics
+    assert deliveries.format("email", "sent", "1.0") in metrics
+    assert "# TYPE pcem_notification_due_to_sent_seconds histogram" in metrics
+    latency = 'pcem_notification_due_to_sent_seconds_bucket{{channel="webhook",le="{}"}} {}'
+    assert latency.format("15.0", "0.0") in metrics
+    assert latency.format("30.0", "1.0") in metrics
+    assert latency.format("+Inf", "1.0") in metrics
+    assert 'pcem_notification_due_to_sent_seconds_sum{channel="webhook"} 30.0' in metrics
+    assert 'pcem_notification_due_to_sent_seconds_count{channel="email"} 1.0' in metrics
+    assert "pcem_outbox_depth 1.0" in metrics
+    assert re.search(r'pcem_queue_depth\{queue="delivery"\} \d', metrics)
+    assert "pcem_notification_streams_open 0.0" in metrics
+
+
+def test_metrics_still_answer_without_the_database(isolated: Settings) -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    settings = settings_for(unreachable, isolated.require_redis().url)
+    with TestClient(create_app(build_container(settings, pool_size=2))) as client:
+        response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "pcem_notification_deliveries_total" not in response.text
+    assert "pcem_queue_depth" in response.text
