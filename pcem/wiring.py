@@ -93,7 +93,7 @@ class Container:
     # The in-app stream (GET /notifications/stream): how often it reads the ledger
     # without a wake-up, and the longest it stays silent. Tests shorten them.
     stream_poll_seconds: float = 1.0
-    stream_keepalive_seconds: float = 15.0
+    stream_keepalive_seconds: float = 10.0  # API.md: a comment at least every 15 s
 
     def __init__(self, settings: Settings, *, role: str = "api", pool_size: int = 10) -> None:
         self.settings = settings

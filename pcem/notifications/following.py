@@ -59,7 +59,7 @@ class InAppFeed:
     reads: SentInApp
     redis: redis.asyncio.Redis[bytes]
     poll_seconds: float = 1.0
-    keepalive_seconds: float = 15.0
+    keepalive_seconds: float = 10.0
 
     async def follow(self, user_id: str, after: Key | None) -> Follower:
         """A follower of ``user_id`` from just after ``after`` (from now, if None).
