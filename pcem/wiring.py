@@ -14,6 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -34,6 +35,11 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.identity.tokens import TokenVerifier
+from pcem.notifications.following import InAppFeed
+from pcem.notifications.in_app import SentInApp
+from pcem.notifications.inbox import FailedSet, Inbox, Overdue
+from pcem.notifications.ledger import Ledger
+from pcem.notifications.stats import DeliveryStats
 from pcem.projections.calendar_view import CalendarView
 from pcem.projections.consistency import (
     MAX_WAIT_SECONDS,
@@ -80,9 +86,15 @@ class Serving:
     read_your_writes: ReadYourWrites
     people_view: PeopleView
     relationships_view: RelationshipsView
+    in_app: InAppFeed
 
 
 class Container:
+    # The in-app stream (GET /notifications/stream): how often it reads the ledger
+    # without a wake-up, and the longest it stays silent. Tests shorten them.
+    stream_poll_seconds: float = 1.0
+    stream_keepalive_seconds: float = 10.0  # API.md: a comment at least every 15 s
+
     def __init__(self, settings: Settings, *, role: str = "api", pool_size: int = 10) -> None:
         self.settings = settings
         self.role = role  # names this process's connections in pg_stat_activity
@@ -169,6 +181,29 @@ class Container:
     def calendar_view(self) -> CalendarView:
         return CalendarView(self.reads)
 
+    # Notifications: the ledger (the process manager's state) and its reads
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return Ledger(self.engine, lease=lease)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(self.engine)
+
+    @cached_property
+    def failed_notifications(self) -> FailedSet:
+        return FailedSet(self.reads)
+
+    @cached_property
+    def overdue(self) -> Overdue:
+        return Overdue(self.reads)
+
+    @cached_property
+    def delivery_stats(self) -> DeliveryStats:
+        return DeliveryStats(self.engine)
+
     # Identity and support
 
     @cached_property
@@ -209,6 +244,12 @@ class Container:
                 ReadYourWrites(client, positions, self.read_wait_seconds),
                 PeopleView(pool),
                 RelationshipsView(pool),
+                InAppFeed(
+                    SentInApp(pool),
+                    client,
+                    poll_seconds=self.stream_poll_seconds,
+                    keepalive_seconds=self.stream_keepalive_seconds,
+                ),
             )
         finally:
             await positions.stop()

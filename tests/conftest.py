@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import freezegun
 import pytest
@@ -124,8 +125,8 @@ def live_url(container: Container, projector: None) -> Iterator[str]:
 
 
 @contextmanager
-def serving(container: Container) -> Iterator[str]:
-    app = create_app(container)
+def serving(container: Container, extra_routes: Sequence[Any] = ()) -> Iterator[str]:
+    app = create_app(container, extra_routes=extra_routes)
     app.on_shutdown.clear()  # the container outlives the server
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

@@ -1,15 +1,20 @@
-"""Operator endpoints: projection status and rebuild requests."""
+"""Operator endpoints: projection status and rebuild requests, the failed set."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from pcem.api.conventions import Caller
+from pcem.api.conventions import Caller, Paging
+from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.roles import OPERATOR, requires_role
 from pcem.commands.base import NotFoundError
+from pcem.notifications.inbox import FailedNotification
 from pcem.projections.rebuild import rebuild_track
 from pcem.projections.supervisor import all_projections
 from pcem.projections.tracking import ProjectionStatus
@@ -70,3 +75,38 @@ class ProjectionsAdminController(Controller):
             status_code=202,
             headers={"Location": ProjectionsAdminController.path},
         )
+
+
+class NotificationsAdminController(Controller):
+    path = "/api/v1/admin/notifications"
+    tags = ["operators"]
+    guards = [requires_role(OPERATOR)]
+
+    @get("/failed", operation_id="listFailedNotifications", sync_to_thread=True)
+    def failed(
+        self, caller: NamedDependency[Caller], paging: NamedDependency[Paging]
+    ) -> Page[FailedNotification]:
+        """Every user's failed notifications (retries exhausted), newest ``due_at`` first;
+        each item also names its ``user_id``."""
+        before = decode_time_cursor(paging.cursor) if paging.cursor else None
+        rows = caller.services.failed_notifications.page(before=before, limit=paging.fetch)
+        return paging.page(rows, lambda row: encode_time_cursor(*row.sort_key))
+
+    @post(
+        "/{notification_id:uuid}/retry",
+        operation_id="retryNotification",
+        status_code=202,
+        sync_to_thread=True,
+    )
+    def retry(
+        self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]
+    ) -> FailedNotification:
+        """Send a failed notification again (202, with it as it now is: ``scheduled``).
+
+        Idempotent: asking again after it was retried answers 202 and changes nothing.
+        409 for one that was never failed; 404 for an unknown id."""
+        moved = caller.services.ledger.retry(notification_id, datetime.now(UTC))
+        notification = caller.services.failed_notifications.get(notification_id)
+        if moved is None or notification is None:
+            raise NotFoundError("Notification", notification_id)
+        return notification

@@ -15,11 +15,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from pcem.api import conventions
-from pcem.api.admin import ProjectionsAdminController
+from pcem.api.admin import NotificationsAdminController, ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
+from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
@@ -36,9 +37,11 @@ ROUTES = [
     RelationshipsController,
     EventsController,
     SettingsController,
+    NotificationsController,
     HealthController,
     MetricsController,
     ProjectionsAdminController,
+    NotificationsAdminController,
     SupportController,
 ]
 
@@ -74,7 +77,7 @@ def create_app(
             {
                 "container": container,
                 "verifier": container.verifier,
-                "metrics": Metrics(container.tracking, container.broker),
+                "metrics": Metrics(container.tracking, container.broker, container.delivery_stats),
             }
         ),
         lifespan=[serving],

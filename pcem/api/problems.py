@@ -49,6 +49,7 @@ from pcem.commands.idempotency import (
     IdempotencyMismatchError,
     InvalidIdempotencyKeyError,
 )
+from pcem.notifications.ledger import NotFailedError
 from pcem.projections.consistency import PositionBeyondHeadError, ProjectionsBehindError
 
 log = structlog.get_logger(__name__)
@@ -426,6 +427,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NaiveDateTimeError: status_handler(400, "event_date"),
     DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
+    NotFailedError: status_handler(409),
     ProjectionsBehindError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,

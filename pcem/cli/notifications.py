@@ -75,10 +75,8 @@ def notifications() -> None:
 @fails_cleanly
 def failed() -> None:
     """List failed notifications, newest due first."""
-    from pcem.notifications.inbox import FailedSet
-
     with wired("cli") as container:
-        rows = FailedSet(container.engine).page(limit=200)
+        rows = container.failed_notifications.page(limit=200)
     click.echo(f"{'ID':<36}  {'CHANNEL':<8} {'DUE AT':<25} {'ATTEMPTS':>8}  LAST ERROR")
     for row in rows:
         click.echo(
@@ -95,12 +93,10 @@ def retry(notification_id: UUID | None, everything: bool) -> None:
     """Send a failed notification again (ID), or all of them (--all). Idempotent."""
     from datetime import UTC, datetime
 
-    from pcem.notifications.ledger import Ledger
-
     if everything == (notification_id is not None):
         raise click.UsageError("give one notification ID, or --all")
     with wired("cli") as container:
-        moved = Ledger(container.engine).retry_failed(datetime.now(UTC), notification_id)
+        moved = container.ledger.retry_failed(datetime.now(UTC), notification_id)
     if notification_id is not None and not moved:
         raise click.ClickException(f"no failed notification {notification_id}")
     click.echo(f"pcem: {len(moved)} notification(s) will be sent again")

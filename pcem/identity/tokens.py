@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -44,6 +44,9 @@ class Principal:
 
     user_id: str
     roles: frozenset[str]
+    # When the token stops being accepted (seconds since the epoch, leeway included):
+    # what outlives one request (a notification stream) ends then.
+    expires_at: float = math.inf
 
 
 class InvalidTokenError(Exception):
@@ -80,9 +83,11 @@ class TokenVerifier:
         self._verified.pop(token, None)  # expired (or never seen): verify in full
         claims = self._claims(token)
         principal = _principal(claims)
+        valid_from, valid_until = _validity(claims)
+        principal = replace(principal, expires_at=_instant(valid_until))
         if len(self._verified) >= CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)), None)
-        self._verified[token] = _Verified(principal, *_validity(claims))
+        self._verified[token] = _Verified(principal, valid_from, valid_until)
         return principal
 
     def _claims(self, token: str) -> dict[str, Any]:
@@ -132,6 +137,12 @@ def _validity(claims: dict[str, Any]) -> tuple[float, float]:
     starts = [int(claims[c]) for c in ("nbf", "iat") if c in claims]
     valid_from = max(starts) - LEEWAY_SECONDS if starts else -math.inf
     return valid_from, int(claims["exp"]) + LEEWAY_SECONDS
+
+
+def _instant(seconds: float) -> float:
+    """``seconds`` as a float; beyond what a float holds exactly (JSON numbers have no
+    bound, and ``float()`` of 10**400 raises): never."""
+    return float(seconds) if seconds < 2**53 else math.inf
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

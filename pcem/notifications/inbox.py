@@ -50,18 +50,26 @@ class NotificationDetail(NotificationRow):
     attempt_log: list[Attempt] = []
 
 
+# A deleted person's notifications vanish with them, and come back when they are
+# restored (API.md, DELETE /people/{id}); the people read model says who is deleted.
+_PERSON_SHOWN = (
+    " AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = n.person_id AND p.deleted_at IS NOT NULL)"
+)
+_OWN = "n.user_id = :user_id AND n.id = :id" + _PERSON_SHOWN
+_N_COLUMNS = ", ".join(f"n.{column.strip()}" for column in COLUMNS.split(","))
+
+
 class Inbox:
-    GET = text(
-        f"SELECT {COLUMNS} FROM notifications"  # noqa: S608 (a constant column list)
-        " WHERE user_id = :user_id AND id = :id"
-    )
+    """One user's notifications: every query is scoped by ``user_id``."""
+
+    GET = text(f"SELECT {_N_COLUMNS} FROM notifications n WHERE {_OWN}")  # noqa: S608 (constant)
     ATTEMPTS = text(
         "SELECT at, outcome, error FROM notification_attempts"
         " WHERE notification_id = :id ORDER BY attempt"
     )
     MARK_READ = text(
-        "UPDATE notifications SET read_at = coalesce(read_at, :now), updated_at = :now"
-        " WHERE user_id = :user_id AND id = :id"
+        "UPDATE notifications n SET read_at = coalesce(n.read_at, :now), updated_at = :now"  # noqa: S608
+        f" WHERE {_OWN} RETURNING {_N_COLUMNS}"
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -77,18 +85,19 @@ class Inbox:
         limit: int,
     ) -> list[NotificationRow]:
         """The user's notifications, newest ``due_at`` first."""
-        where = ["user_id = :user_id"]
+        where = ["n.user_id = :user_id"]
         params: dict[str, Any] = {"user_id": user_id, "limit": limit}
         for name, value in (("status", status), ("channel", channel)):
             if value is not None:
-                where.append(f"{name} = :{name}")
+                where.append(f"n.{name} = :{name}")
                 params[name] = value
         if before is not None:
-            where.append("(due_at, id) < (:before_at, :before_id)")
+            where.append("(n.due_at, n.id) < (:before_at, :before_id)")
             params.update(before_at=before[0], before_id=before[1])
         statement = text(
-            f"SELECT {COLUMNS} FROM notifications WHERE {' AND '.join(where)}"  # noqa: S608
-            " ORDER BY due_at DESC, id DESC LIMIT :limit"
+            f"SELECT {_N_COLUMNS} FROM notifications n"  # noqa: S608 (fixed fragments)
+            f" WHERE {' AND '.join(where)}{_PERSON_SHOWN}"
+            " ORDER BY n.due_at DESC, n.id DESC LIMIT :limit"
         )
         with self.engine.connect() as conn:
             rows = conn.execute(statement, params).all()
@@ -104,32 +113,52 @@ class Inbox:
         detail.attempt_log = [Attempt(*a) for a in attempts]
         return detail
 
-    def mark_read(self, user_id: str, notification_id: UUID, now: datetime) -> bool:
-        """Set ``read_at`` (once: reading again keeps the first time); False if not found."""
+    def mark_read(
+        self, user_id: str, notification_id: UUID, now: datetime
+    ) -> NotificationRow | None:
+        """Set ``read_at`` (once: reading again keeps the first time); None if not found."""
         params = {"user_id": user_id, "id": notification_id, "now": now}
         with self.engine.begin() as conn:
-            return conn.execute(self.MARK_READ, params).rowcount == 1
+            row = conn.execute(self.MARK_READ, params).first()
+        return NotificationRow(*row) if row else None
+
+
+class FailedNotification(NotificationRow):
+    """A notification as operators see it: whose it is, too."""
+
+    user_id: str
 
 
 class FailedSet:
-    _PAGE = f"SELECT {COLUMNS} FROM notifications WHERE status = 'failed'"  # noqa: S608
+    """Failed notifications of every user: for operators only, never scoped."""
+
+    _SELECT = f"SELECT {COLUMNS}, user_id FROM notifications"  # noqa: S608 (a constant list)
     _ORDER = " ORDER BY due_at DESC, id DESC LIMIT :limit"
-    FIRST = text(_PAGE + _ORDER)
-    AFTER = text(_PAGE + " AND (due_at, id) < (:before_at, :before_id)" + _ORDER)
+    FIRST = text(_SELECT + " WHERE status = 'failed'" + _ORDER)
+    AFTER = text(
+        _SELECT + " WHERE status = 'failed' AND (due_at, id) < (:before_at, :before_id)" + _ORDER
+    )
+    GET = text(_SELECT + " WHERE id = :id")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def page(
         self, *, before: tuple[datetime, UUID] | None = None, limit: int = 50
-    ) -> list[NotificationRow]:
-        """Failed notifications of every user, newest ``due_at`` first (operators only)."""
+    ) -> list[FailedNotification]:
+        """Failed notifications, newest ``due_at`` first."""
         params: dict[str, Any] = {"limit": limit}
         if before is not None:
             params.update(before_at=before[0], before_id=before[1])
         with self.engine.connect() as conn:
             rows = conn.execute(self.AFTER if before else self.FIRST, params).all()
-        return [NotificationRow(*row) for row in rows]
+        return [FailedNotification(*row) for row in rows]
+
+    def get(self, notification_id: UUID) -> FailedNotification | None:
+        """Any notification, failed or not (what an operator's retry answers)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self.GET, {"id": notification_id}).first()
+        return FailedNotification(*row) if row else None
 
 
 class Overdue:

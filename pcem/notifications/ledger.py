@@ -120,6 +120,10 @@ class Ledger:
     )
     RETRY_ONE = text(_RETRY + " AND id = :id RETURNING id")
     RETRY_ALL = text(_RETRY + " RETURNING id")
+    # retry_base is the attempts made before an operator's last retry: 0 if never retried.
+    RETRIED_BEFORE = text(
+        "SELECT status, retry_base > 0 AS retried FROM notifications WHERE id = :id"
+    )
 
     def __init__(self, engine: Engine, *, lease: timedelta = timedelta(seconds=60)) -> None:
         self.engine = engine
@@ -223,3 +227,26 @@ class Ledger:
             for moved in ids:
                 conn.execute(self.ENQUEUE, {"task": DELIVER, "id": moved})
         return ids
+
+    def retry(self, notification_id: UUID, now: datetime) -> bool | None:
+        """An operator's retry of one notification: True if it was failed and is handed
+        out again; False if an earlier retry already did that (a repeated request:
+        nothing changes); None if there is no such notification. One that was never
+        failed is an operator's mistake: :class:`NotFailedError`."""
+        if self.retry_failed(now, notification_id):
+            return True
+        with self.engine.connect() as conn:
+            state = conn.execute(self.RETRIED_BEFORE, {"id": notification_id}).first()
+        if state is None:
+            return None
+        if state.retried:
+            return False
+        raise NotFailedError(notification_id, state.status)
+
+
+class NotFailedError(Exception):
+    """A retry of a notification that has never been in the failed set."""
+
+    def __init__(self, notification_id: UUID, status: str) -> None:
+        super().__init__(f"notification {notification_id} is not in the failed set: it is {status}")
+        self.status = status

@@ -41,10 +41,9 @@ class ProcessManager:
     container: Container
     celery: Celery
 
-    @cached_property
+    @property
     def ledger(self) -> Ledger:
-        lease = timedelta(seconds=self.container.settings.notifications.lease_seconds)
-        return Ledger(self.container.engine, lease=lease)
+        return self.container.ledger
 
     @cached_property
     def relay(self) -> Relay:

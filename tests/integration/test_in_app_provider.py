@@ -11,7 +11,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from pcem.processors.providers import DeliveryFailed, inbox_channel
+from pcem.notifications.in_app import inbox_channel
+from pcem.processors.providers import DeliveryFailed
 from pcem.processors.providers.in_app import InAppProvider
 from tests.integration.delivery_helpers import notification_message
 from tests.integration.receivers import free_port

@@ -23,6 +23,14 @@ ROUTES: dict[str, tuple[str, Call]] = {
         "operator",
         lambda c, h: c.post("/api/v1/admin/projections/nothing-here/rebuild", headers=h),
     ),
+    "failed notifications": (
+        "operator",
+        lambda c, h: c.get("/api/v1/admin/notifications/failed", headers=h),
+    ),
+    "retry notification": (
+        "operator",
+        lambda c, h: c.post(f"/api/v1/admin/notifications/{uuid.uuid4()}/retry", headers=h),
+    ),
 }
 
 

@@ -67,6 +67,7 @@ FUZZ = settings(
 )
 
 PUBLIC_PREFIXES = ("/health", "/metrics", "/schema")
+STREAMS = {"/api/v1/notifications/stream"}
 ALPHABET = string.ascii_letters + string.digits + "-_"  # base64url
 ISSUER, AUDIENCE = "https://id.example", "pcem"
 
@@ -805,8 +806,13 @@ def test_the_unmutated_tokens_are_valid_so_the_mutations_are_what_is_refused(
         for operation in fuzzer.operations:
             if operation.method != "GET":
                 continue  # reads only: a valid token must not change anything here
-            response = api.get(operation.path, headers={"Authorization": authorization(token)})
-            assert response.status_code in (200, 403, 404), (name, operation, response.text)
+            headers, accepted = {"Authorization": authorization(token)}, {200, 403, 404}
+            if operation.template in STREAMS:
+                # A stream never ends by itself, and the test client waits for the end:
+                # an unusable Last-Event-ID makes it answer 400, past the token's check.
+                headers["Last-Event-ID"], accepted = "not-an-event-id", {400}
+            response = api.get(operation.path, headers=headers)
+            assert response.status_code in accepted, (name, operation, response.text)
 
 
 # The families

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +178,17 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
         clock.tick(2)
         with pytest.raises(InvalidTokenError, match="expired"):
             verifier.verify(token)
+
+
+def test_the_principal_says_when_its_token_stops_being_accepted() -> None:
+    verifier = TokenVerifier(JWTSettings(secret=SECRET))
+    exp = int(time.time()) + 60
+    token = jwt.encode(claims(exp=exp), SECRET, algorithm="HS256")
+    endless = jwt.encode(claims(exp=10**400), SECRET, algorithm="HS256")
+
+    assert verifier.verify(token).expires_at == exp + LEEWAY_SECONDS
+    assert verifier.verify(token).expires_at == exp + LEEWAY_SECONDS  # remembered
+    assert verifier.verify(endless).expires_at == math.inf
 
 
 def test_a_token_not_yet_valid_is_refused_even_after_it_was_seen_valid_elsewhere() -> None:

@@ -11,7 +11,6 @@ from pcem.processors.providers.base import (
     Message,
     Provider,
 )
-from pcem.processors.providers.in_app import inbox_channel
 from pcem.processors.providers.registry import providers_for
 
 __all__ = [
@@ -20,6 +19,5 @@ __all__ = [
     "DeliveryFailed",
     "Message",
     "Provider",
-    "inbox_channel",
     "providers_for",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import redis
 
+from pcem.notifications.in_app import inbox_channel
 from pcem.processors.providers.base import (
     ChannelConfig,
     Delivered,
@@ -18,11 +19,6 @@ from pcem.processors.providers.base import (
     described,
     encoded_payload,
 )
-
-
-def inbox_channel(user_id: str) -> str:
-    """The pub/sub channel of one user's in-app notifications."""
-    return f"pcem:notifications:{user_id}"
 
 
 class InAppProvider:
