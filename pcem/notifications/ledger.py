@@ -15,6 +15,7 @@ or handed out at ``handed_out_at``), ``sending`` (a worker holds it until
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from pcem.aggregates.wording import reminder
 
 DELIVER = "pcem.deliver"
 SWEEP_BATCH = 1000
+MAX_TICK_SECONDS = 30.0  # a tick's sweep stops here; the next one goes on
 # A reminder that fell due while PCEM was down is still sent late, but not once its
 # occurrence's day is over: then it would announce what has passed.
 OCCURRENCE_PASSED = "the occurrence passed before it could be sent"
@@ -133,16 +135,29 @@ class Ledger:
         """One scheduler tick: notifications for the due reminders, lapsed leases let go,
         retries and lost hand-outs handed out again. Idempotent; the outbox rows it
         wrote are what it hands out."""
+        # In batches, each its own transaction, until one comes back short: 10,000
+        # reminders due at 09:00 all leave at 09:00, not one batch a tick.
+        deadline = time.monotonic() + MAX_TICK_SECONDS
+        taken = SWEEP_BATCH
+        total = 0
+        while taken == SWEEP_BATCH and time.monotonic() < deadline:
+            with self.engine.begin() as conn:
+                taken, created = self._create_due(conn, now)
+            total += created
         with self.engine.begin() as conn:
-            created = self._create_due(conn, now)
             conn.execute(self.RELEASE_LAPSED, {"now": now})
-            handed = conn.execute(
-                self.HAND_OUT,
-                {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVER},
-            ).rowcount
-        return created + handed
+        handed = SWEEP_BATCH
+        while handed == SWEEP_BATCH and time.monotonic() < deadline:
+            with self.engine.begin() as conn:
+                handed = conn.execute(self.HAND_OUT, self._hand_out_params(now)).rowcount
+            total += handed
+        return total
 
-    def _create_due(self, conn: Connection, now: datetime) -> int:
+    def _hand_out_params(self, now: datetime) -> dict[str, Any]:
+        return {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVER}
+
+    def _create_due(self, conn: Connection, now: datetime) -> tuple[int, int]:
+        """One batch of due reminders made notifications: (rows taken, notifications to send)."""
         swept_to = conn.execute(self.WATERMARK).scalar_one()
         since = swept_to - PROJECTION_LAG_ALLOWANCE
         due = (
@@ -173,7 +188,7 @@ class Ledger:
             if made is not None and made.status == "scheduled":
                 conn.execute(self.ENQUEUE, {"task": DELIVER, "id": made.id})
                 created += 1
-        return created
+        return len(due), created
 
     def claim(self, notification_id: UUID, now: datetime) -> Claimed | None:
         """Take the notification for sending; None if another worker has it, it is

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 from uuid import UUID
 
 import pytest
@@ -283,3 +284,15 @@ def test_a_provider_that_crashes_counts_as_a_retryable_attempt(world: World) -> 
     assert crashing.deliver(reminder, DUE) == "retry"  # not stuck in 'sending' forever
     detail = world.status(reminder)
     assert (detail.status, detail.last_error) == ("scheduled", "unexpected RuntimeError")
+
+
+def test_one_tick_makes_notifications_of_more_reminders_than_one_batch(world: World) -> None:
+    person = world.cal.person(USER, NOON, first_name="Anna")
+    for day in range(3):  # three birthdays on one day, a batch of one
+        world.cal.event(USER, person, NOON, event_date=date(1990 + day, 3, 10))
+    world.cal.catch_up()
+
+    with patch("pcem.notifications.ledger.SWEEP_BATCH", 1):
+        handed_out = world.tick(DUE)
+
+    assert len(handed_out) == 3  # not one a tick
