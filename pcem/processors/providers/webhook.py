@@ -58,6 +58,7 @@ class WebhookProvider:
                 follow_redirects=False,
             ) as response:
                 status = response.status_code
+                _drain(response)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise transport_failure(error, "the webhook receiver did not answer") from None
         if 200 <= status < 300:
@@ -69,6 +70,19 @@ class WebhookProvider:
         return encoded_payload(
             {"type": EVENT_TYPE, "timestamp": message.payload["due_at"], "data": message.payload}
         )
+
+
+MAX_DRAINED_BYTES = 64 * 1024
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read (and drop) a short answer, so its connection goes back to the pool for the
+    next delivery; a long one is cut off, never buffered, and its connection closed."""
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read > MAX_DRAINED_BYTES:
+            return
 
 
 def signed_headers(webhook_id: str, body: bytes, webhook: Webhook) -> dict[str, str]:
