@@ -27,7 +27,6 @@ class Relay:
         " FOR UPDATE SKIP LOCKED"
     )
     DONE = text("DELETE FROM outbox WHERE id = ANY(:ids)")
-    DEPTH = text("SELECT count(*) FROM outbox")
 
     def __init__(self, engine: Engine, publish: Publish) -> None:
         self.engine = engine
@@ -52,7 +51,3 @@ class Relay:
         if rows:
             log.info("outbox.relayed", messages=len(rows))
         return len(rows)
-
-    def depth(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(self.DEPTH).scalar_one())

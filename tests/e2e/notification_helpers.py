@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psutil
-import pytest
 from sqlalchemy import text
 
 from pcem.aggregates.settings import Preferences
@@ -36,10 +35,9 @@ def redis_broker(settings: Settings, db: int = 14) -> str:
     return settings.require_redis().url.rsplit("/", 1)[0] + f"/{db}"
 
 
-def rabbitmq_or_skip() -> str:
-    if not answers("127.0.0.1", 5672):
-        pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672 (CI and dev machines run it)")
-    return RABBITMQ
+# The brokers the notification tests run on: RabbitMQ where it answers (CI and the
+# development machines run it on 127.0.0.1:5672), Redis everywhere.
+BROKERS = ["redis", *(["rabbitmq"] if answers("127.0.0.1", 5672) else [])]
 
 
 @contextmanager
