@@ -91,7 +91,7 @@ def upgrade() -> None:
     op.execute(
         _policies(
             "notification_attempts",
-            "EXISTS (SELECT 1 FROM notifications n WHERE n.id = notification_id"
+            "EXISTS (SELECT 1 FROM notifications n WHERE n.id = notification_id"  # noqa: S608 (constants)
             f" AND n.user_id = {THE_USER})",
         )
     )
