@@ -10,10 +10,12 @@ import sys
 
 import httpx
 import jwt
+import psycopg
 import pytest
 
 from pcem.settings import Settings
 from tests.polling import wait_until
+from tests.servers import PostgresServer
 
 COMMANDS = [
     [],
@@ -161,3 +163,41 @@ def _live(url: str) -> bool:
         return httpx.get(f"{url}/health/live", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.slow
+def test_migrate_runs_concurrently_on_a_fresh_database(
+    postgres: PostgresServer, settings: Settings
+) -> None:
+    with postgres.fresh_database() as url:
+        env = env_of(settings) | {"PCEM_DATABASE_URL": url}
+        runs = [pcem_started("migrate", env=env) for _ in range(4)]
+        outcomes = [(run.wait(timeout=120), run.communicate()[1]) for run in runs]
+
+        assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+        assert schema_of(url) == schema_of(settings.require_database().url)
+
+
+def pcem_started(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pcem.cli.main", *args],
+        env={**base, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def schema_of(url: str) -> dict[str, list[str]]:
+    """The public schema's tables with their columns, and the migration it is at."""
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY 1, 2"
+        ).fetchall()
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    schema: dict[str, list[str]] = {"alembic_version": [version]}
+    for table, column in columns:
+        schema.setdefault(table, []).append(column)
+    return schema
