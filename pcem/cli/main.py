@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import socket
+import sys
 
 import click
 
@@ -11,6 +13,7 @@ from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
+from pcem.cli.unreachable import CannotListen, check_postgres
 from pcem.settings import ConfigError
 
 
@@ -51,6 +54,8 @@ def api(host: str, port: int) -> None:
         raise ConfigError(
             "no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE"
         )
+    listening = listen_on(host, port)  # a taken port: one line, before anything connects
+    check_postgres(settings.require_database(), "api")  # down: one line now, not 500s later
     app = create_app(build_container(settings))
     # What is built so far lives as long as the process: out of the collector's
     # full passes, which otherwise walked it every few thousand requests (45 ms a
@@ -59,7 +64,19 @@ def api(host: str, port: int) -> None:
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
     click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[listening])
+    if not server.started:  # the application's start-up failed; uvicorn logged why
+        sys.exit(1)
+
+
+def listen_on(host: str, port: int) -> socket.socket:
+    """The API's listening socket, or one clear line if the address cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        raise CannotListen(host, port, error) from None
 
 
 def base_url(host: str, port: int) -> str:
