@@ -13,7 +13,7 @@ from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
-from pcem.cli.unreachable import CannotListen, check_postgres
+from pcem.cli.unreachable import check_postgres, listen_on
 from pcem.settings import ConfigError
 
 
@@ -39,8 +39,10 @@ def migrate() -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+# `pcem dev` binds the port itself and hands the socket over: nobody can take it between.
+@click.option("--listen-fd", type=int, default=None, hidden=True)
 @fails_cleanly
-def api(host: str, port: int) -> None:
+def api(host: str, port: int, listen_fd: int | None) -> None:
     """Serve the HTTP API (run several for more capacity)."""
     import uvicorn
 
@@ -54,7 +56,8 @@ def api(host: str, port: int) -> None:
         raise ConfigError(
             "no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE"
         )
-    listening = listen_on(host, port)  # a taken port: one line, before anything connects
+    # A taken port: one line, before anything connects.
+    listening = listen_on(host, port) if listen_fd is None else socket.socket(fileno=listen_fd)
     check_postgres(settings.require_database(), "api")  # down: one line now, not 500s later
     app = create_app(build_container(settings))
     # What is built so far lives as long as the process: out of the collector's
@@ -68,15 +71,6 @@ def api(host: str, port: int) -> None:
     server.run(sockets=[listening])
     if not server.started:  # the application's start-up failed; uvicorn logged why
         sys.exit(1)
-
-
-def listen_on(host: str, port: int) -> socket.socket:
-    """The API's listening socket, or one clear line if the address cannot be had."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as error:
-        raise CannotListen(host, port, error) from None
 
 
 def base_url(host: str, port: int) -> str:

@@ -9,6 +9,7 @@ A command that fails because PostgreSQL, Redis or the broker does not answer
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -28,6 +29,15 @@ class CannotListen(Exception):
         # create_server's own text repeats the address: the system's words suffice.
         reason = os.strerror(error.errno).lower() if error.errno else str(error)
         super().__init__(f"cannot listen on {host}:{port} (--host/--port): {reason}")
+
+
+def listen_on(host: str, port: int) -> socket.socket:
+    """The API's listening socket, or one clear line if the address cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        raise CannotListen(host, port, error) from None
 
 
 def check_postgres(database: DatabaseSettings, role: str) -> None:
