@@ -24,6 +24,7 @@ import msgspec
 import psycopg
 import redis
 import redis.asyncio
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from redis import Redis
@@ -150,7 +151,10 @@ class Container:
         # which grows under load up to the process's pool size (8 concurrent creates
         # queued for 6 connections before: docs/performance.md).
         return eventsourcing_env(
-            self.database, pool_size=max(self.pool_size // 3, 2), max_overflow=self.pool_size
+            self.database,
+            pool_size=max(self.pool_size // 3, 2),
+            max_overflow=self.pool_size,
+            connection_name=application_name(self.role),
         )
 
     # The write side
@@ -233,7 +237,8 @@ class Container:
         client = redis.asyncio.Redis.from_url(
             self.settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
         )
-        positions = ProjectionPositions(pool, self.database.url)
+        listen_dsn = make_conninfo(self.database.url, application_name=application_name(self.role))
+        positions = ProjectionPositions(pool, listen_dsn)
         await pool.open()
         positions.start()
         try:

@@ -13,12 +13,16 @@ EVENT_STORE_NAME = "pcem"
 
 
 def eventsourcing_env(
-    database: DatabaseSettings, *, pool_size: int = 5, max_overflow: int | None = None
+    database: DatabaseSettings,
+    *,
+    pool_size: int = 5,
+    max_overflow: int | None = None,
+    connection_name: str = "",
 ) -> dict[str, str]:
     """Translate a PostgreSQL URL into the variables eventsourcing reads."""
     params = conninfo_to_dict(database.url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "pcem.eventstore.factory:PcemPostgresFactory",
         "POSTGRES_DBNAME": str(params.get("dbname", "")),
         "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(params.get("port", "5432")),
@@ -29,5 +33,5 @@ def eventsourcing_env(
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
-        "APPLICATION_RECORDER_TOPIC": "pcem.eventstore.recorder:PcemApplicationRecorder",
+        "PCEM_CONNECTION_NAME": connection_name,
     }

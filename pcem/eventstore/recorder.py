@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
@@ -45,21 +45,6 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
         " (user_id, key, request_hash, aggregate_id, aggregate_version, result_id)"
         " VALUES (%s, %s, %s, %s, %s, %s)"
     )
-
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        # No server-side prepared statements on the event store's connections. psycopg
-        # 3.3.9 records a statement as prepared the moment it asks for it; when an
-        # earlier statement of the same pipeline fails (a raced Idempotency-Key), the
-        # server skips the PREPARE, and since eventsourcing then commits rather than
-        # rolls back, the cache never heals: every later insert on that pooled
-        # connection failed with 'prepared statement "_pg3_N" does not exist'.
-        # Costs ~10 % on an insert (docs/architecture.md). Set before super(), which
-        # opens the pool.
-        connection_kwargs = datastore.pool.kwargs
-        if not isinstance(connection_kwargs, dict):  # eventsourcing passes a dict
-            raise TypeError(f"unexpected connection kwargs: {type(connection_kwargs)}")
-        connection_kwargs["prepare_threshold"] = None
-        super().__init__(datastore, **kwargs)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         try:
