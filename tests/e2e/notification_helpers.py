@@ -13,14 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psutil
+import pytest
 from sqlalchemy import text
 
 from pcem.aggregates.settings import Preferences
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.integration.projection_helpers import start_pcem
-
-RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def answers(host: str, port: int) -> bool:
@@ -31,13 +30,17 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
-def redis_broker(settings: Settings, db: int = 14) -> str:
-    return settings.require_redis().url.rsplit("/", 1)[0] + f"/{db}"
-
-
 # The brokers the notification tests run on: RabbitMQ where it answers (CI and the
 # development machines run it on 127.0.0.1:5672), Redis everywhere.
 BROKERS = ["redis", *(["rabbitmq"] if answers("127.0.0.1", 5672) else [])]
+
+
+def broker_for(request: pytest.FixtureRequest) -> str:
+    """The broker URL of a test parametrised over BROKERS: this run's own Redis database
+    or RabbitMQ vhost, so that another run on the machine never takes its tasks."""
+    if request.param == "rabbitmq":
+        return str(request.getfixturevalue("rabbitmq"))
+    return str(request.getfixturevalue("redis_server").broker_url)
 
 
 @contextmanager

@@ -24,13 +24,12 @@ from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 from tests.e2e.notification_helpers import (
     BROKERS,
-    RABBITMQ,
+    broker_for,
     count,
     kill_tree,
     ledger,
     next_minute,
     process,
-    redis_broker,
     reminders_at,
 )
 from tests.integration.receivers import Answer, Request, free_port, http_server
@@ -89,7 +88,7 @@ def assert_each_arrived_and_at_most_one_twice(container: Container, hook: SlowRe
 
 @pytest.fixture(params=BROKERS)
 def broker(request: pytest.FixtureRequest, isolated: Settings) -> str:
-    return RABBITMQ if request.param == "rabbitmq" else redis_broker(isolated, db=15)
+    return broker_for(request)
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
