@@ -25,7 +25,7 @@ Client = TestClient[Any]
 @pytest.fixture
 def proxy(settings: Settings) -> Iterator[CommitLosingProxy]:
     params = conninfo_to_dict(settings.require_database().url)
-    with commit_losing_proxy(str(params["host"]), int(params["port"])) as proxy:
+    with commit_losing_proxy(str(params["host"]), int(str(params["port"]))) as proxy:
         yield proxy
 
 
