@@ -57,13 +57,13 @@ def outage(postgres: PrivatePostgres, load: Load, url: str, mode: str) -> None:
     again and wait until commands succeed again."""
     postgres.stop(mode)
     seen = answered(load, "503")
-    wait_until(lambda: answered(load, "503") >= seen + 20, 30, "503s while PostgreSQL is down")
+    wait_until(lambda: answered(load, "503") >= seen + 15, 30, "503s while PostgreSQL is down")
     status, body = readiness(url)
     assert status == 503 and body["database"] == "down"
 
     postgres.start()
     before = acknowledged(load)
-    wait_until(lambda: acknowledged(load) >= before + 30, 60, "commands to succeed again")
+    wait_until(lambda: acknowledged(load) >= before + 20, 60, "commands to succeed again")
     assert readiness(url)[0] == 200
 
 

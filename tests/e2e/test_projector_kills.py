@@ -21,7 +21,7 @@ from tests.servers import PostgresServer, RedisServer
 pytestmark = pytest.mark.slow
 
 CLIENTS = 8
-KILLS = 4
+KILLS = 3
 SEED = 20260
 
 
@@ -39,12 +39,12 @@ def test_projector_killed_at_random_points_of_a_loaded_run_skips_and_repeats_not
         load = Load(pcem.url, tokens_for(settings, 50), CLIENTS, seed=SEED).start()
         try:
             for _ in range(KILLS):
-                at = load.requests() + rng.randint(20, 300)  # a random point of the run
+                at = load.requests() + rng.randint(20, 150)  # a random point of the run
                 wait_until(lambda: load.requests() >= at, 60, "the load to go on")  # noqa: B023
                 pcem.projector.send_signal(signal.SIGKILL)
                 pcem.projector.wait(timeout=10)
                 pcem.start_projector()
-            wait_until(lambda: load.requests() >= at + 100, 60, "reads after the last restart")
+            wait_until(lambda: load.requests() >= at + 50, 60, "reads after the last restart")
         finally:
             outcome = load.stop()
 
