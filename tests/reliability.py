@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy import create_engine
 
+from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
 from tests.integration.projection_helpers import pcem_env
 from tests.load import Outcome
@@ -138,6 +140,8 @@ def pcem_running(settings: Settings, *, projector: bool = True) -> Iterator[Pcem
         if projector:
             running.projector = stack.enter_context(_process(settings, "projector"))
         wait_until(lambda: _answers(running.url), 60, "pcem api to answer")
+        if projector:  # else the first reads wait for a projector still starting: 503s
+            wait_until(lambda: _projecting(settings), 60, "the projector to run")
         try:
             yield running
         finally:
@@ -169,6 +173,15 @@ def _end(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _projecting(settings: Settings) -> bool:
+    engine = create_engine(settings.require_database().sqlalchemy_url)
+    try:
+        statuses = ProjectionTracking(engine).statuses()
+    finally:
+        engine.dispose()
+    return any(s.name == "people" and s.runner for s in statuses)
 
 
 def _answers(url: str) -> bool:
