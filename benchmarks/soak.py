@@ -46,7 +46,7 @@ def main() -> int:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        return soak(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args)
+        return soak(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", name, args)
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -61,9 +61,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def soak(database_url: str, args: argparse.Namespace) -> int:
+def soak(database_url: str, run: str, args: argparse.Namespace) -> int:
     settings = settings_for(database_url, REDIS_URL)
-    tokens = tokens_for(settings, args.users)
+    # Users of this run only: Redis remembers each user's last position for an hour,
+    # and a position from an earlier run's database would never be reached here.
+    tokens = tokens_for(settings, args.users, prefix=run)
     with pcem_running(settings) as pcem:
         start_rss = memory(pcem)
         load = Load(pcem.url, tokens, args.clients, seed=args.seed).start()

@@ -33,8 +33,10 @@ def settings_on(postgres: PrivatePostgres, redis_url: str) -> Settings:
     return settings_for(postgres.url("pcem"), redis_url)
 
 
-def tokens_for(settings: Settings, users: int) -> dict[str, str]:
+def tokens_for(settings: Settings, users: int, prefix: str = "load-user") -> dict[str, str]:
+    """Tokens for ``users`` users; a ``prefix`` of its own keeps a run's users apart
+    from an earlier run's read-your-writes positions in the same Redis."""
     return {
-        f"load-user-{n}": mint_token(settings.jwt, f"load-user-{n}", ttl=timedelta(hours=2))
+        f"{prefix}-{n}": mint_token(settings.jwt, f"{prefix}-{n}", ttl=timedelta(hours=2))
         for n in range(users)
     }
