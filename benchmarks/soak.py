@@ -63,9 +63,7 @@ def parse_args() -> argparse.Namespace:
 
 def soak(database_url: str, run: str, args: argparse.Namespace) -> int:
     settings = settings_for(database_url, REDIS_URL)
-    # Users of this run only: Redis remembers each user's last position for an hour,
-    # and a position from an earlier run's database would never be reached here.
-    tokens = tokens_for(settings, args.users, prefix=run)
+    tokens = tokens_for(settings, args.users, prefix=run)  # users of this run only
     with pcem_running(settings) as pcem:
         start_rss = memory(pcem)
         load = Load(pcem.url, tokens, args.clients, seed=args.seed).start()

@@ -3,6 +3,7 @@ tokens for many users, and the load's bounds."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -33,9 +34,11 @@ def settings_on(postgres: PrivatePostgres, redis_url: str) -> Settings:
     return settings_for(postgres.url("pcem"), redis_url)
 
 
-def tokens_for(settings: Settings, users: int, prefix: str = "load-user") -> dict[str, str]:
-    """Tokens for ``users`` users; a ``prefix`` of its own keeps a run's users apart
-    from an earlier run's read-your-writes positions in the same Redis."""
+def tokens_for(settings: Settings, users: int, prefix: str | None = None) -> dict[str, str]:
+    """Tokens for ``users`` users of a run's own (``prefix``, else a random one):
+    Redis remembers each user's last position for an hour, and a position from
+    another run's database would never be reached in this one."""
+    prefix = prefix or f"load-{secrets.token_hex(4)}"
     return {
         f"{prefix}-{n}": mint_token(settings.jwt, f"{prefix}-{n}", ttl=timedelta(hours=2))
         for n in range(users)

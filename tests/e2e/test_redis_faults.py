@@ -60,7 +60,7 @@ def test_redis_stopped_under_load_degrades_read_your_writes_and_loses_nothing(
     settings: Settings, private_redis: PrivateRedis
 ) -> None:
     tokens = tokens_for(settings, 50)
-    probe = next(iter(tokens.values()))
+    probe_user, probe = next(iter(tokens.items()))
     with pcem_running(settings) as pcem:
         load = Load(pcem.url, tokens, CLIENTS, seed=6).start()
         try:
@@ -83,7 +83,7 @@ def test_redis_stopped_under_load_degrades_read_your_writes_and_loses_nothing(
             )  # fmt: skip
             # Remembered again: a read without the header waits for the write.
             status, position = create_and_read(pcem.url, probe, min_position=False)
-            remembered = redis.Redis.from_url(private_redis.url).get("pcem:ryw:load-user-0")
+            remembered = redis.Redis.from_url(private_redis.url).get(f"pcem:ryw:{probe_user}")
             assert status == 200 and remembered == position.encode()
         finally:
             outcome = load.stop()
