@@ -34,7 +34,7 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
-from pcem.eventstore.config import eventsourcing_env
+from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.identity.tokens import TokenVerifier
 from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
@@ -66,6 +66,7 @@ def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) ->
         database.sqlalchemy_url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=DATABASE_WAIT_SECONDS,  # then 503, not a hanging request
         pool_pre_ping=True,
         connect_args={
             "application_name": application_name(role),
@@ -230,6 +231,7 @@ class Container:
             self.database.url,
             min_size=2,
             max_size=self.pool_size,
+            timeout=DATABASE_WAIT_SECONDS,  # while PostgreSQL is down: 503, not a hang
             open=False,
             kwargs=_async_connection_options(self.role),
             configure=_configure_async_connection,

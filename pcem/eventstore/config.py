@@ -11,6 +11,10 @@ from pcem.settings import DatabaseSettings
 # from the application name: this gives ``pcem_events``.
 EVENT_STORE_NAME = "pcem"
 
+# The longest a request waits for PostgreSQL: for a pooled connection, and for
+# retries while the server is unreachable. Then it answers 503 (docs/reliability.md).
+DATABASE_WAIT_SECONDS = 3
+
 
 def eventsourcing_env(
     database: DatabaseSettings,
@@ -30,7 +34,7 @@ def eventsourcing_env(
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size if max_overflow is None else max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": str(DATABASE_WAIT_SECONDS),  # the pool's wait
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
         "PCEM_CONNECTION_NAME": connection_name,
