@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eventsourcing.utils import Environment
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment
 
 from pcem.eventstore.recorder import PcemApplicationRecorder
 
