@@ -241,7 +241,7 @@ class Writer:
 
     def _keep_writing(self) -> None:
         next_month = date.today() + timedelta(days=30)
-        while not self._stop.wait(0.05):  # a steady trickle, not a flood
+        while not self._stop.wait(0.2):  # a steady trickle, not a flood
             person = self.container.people.create_person(
                 self.user_id, first_name="Load", last_name="Test", primary_contact=None,
                 metadata={},
