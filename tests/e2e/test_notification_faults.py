@@ -1,9 +1,10 @@
-"""Faults of the real processes, on every broker: a worker and one of two schedulers
-SIGKILLed in the middle of a batch; the broker restarted mid-run without
-persistence (it loses every queued message); scheduler and worker stopped across
-the due time and started again a day later. Every reminder still arrives — at
-most the one in flight twice, with the same webhook-id, so a receiver can tell —
-and one whose occurrence passed while PCEM was down is cancelled instead.
+"""Faults of the real processes: a worker and one of two schedulers SIGKILLed in
+the middle of a batch; the broker restarted mid-run without persistence (it
+loses every queued message), then the worker stopped (SIGTERM) mid-batch and
+replaced; scheduler and worker stopped across the due time and started again a
+day later. Every reminder still arrives — at most the one in flight at a SIGKILL
+twice, with the same webhook-id, so a receiver can tell — and one whose
+occurrence passed while PCEM was down is cancelled instead.
 
 Each test ends with the checks of every fault test: a user's commands sent
 throughout were all stored, and the read models (the notification schedule
@@ -97,10 +98,10 @@ def broker(request: pytest.FixtureRequest, isolated: Settings) -> str:
 
 
 def test_a_worker_and_a_scheduler_killed_mid_batch_lose_nothing_and_repeat_at_most_one(
-    isolated: Settings, broker: str
+    isolated: Settings, broker: str, tmp_path: Path
 ) -> None:
     hook = SlowReceiver()
-    env = environment(broker)
+    env = {**environment(broker), "TMPDIR": str(tmp_path)}  # a killed beat's state is left there
     with http_server(hook) as server, ExitStack() as stack:
         container = build_container(isolated, pool_size=4)
         stack.callback(container.close)
@@ -123,7 +124,9 @@ def test_a_worker_and_a_scheduler_killed_mid_batch_lose_nothing_and_repeat_at_mo
         )
 
 
-def test_a_broker_restarted_mid_run_loses_nothing(isolated: Settings, tmp_path: Path) -> None:
+def test_a_broker_restarted_then_a_worker_stopped_mid_run_lose_and_repeat_nothing(
+    isolated: Settings, tmp_path: Path
+) -> None:
     hook = SlowReceiver()
     port = free_port()
     env = environment(f"redis://127.0.0.1:{port}/0")
@@ -131,8 +134,9 @@ def test_a_broker_restarted_mid_run_loses_nothing(isolated: Settings, tmp_path: 
         broker = stack.enter_context(private_redis(port, tmp_path))
         container = build_container(isolated, pool_size=4)
         stack.callback(container.close)
-        for command in (("projector",), ("scheduler",), ("worker", "--concurrency", "1")):
+        for command in (("projector",), ("scheduler",)):
             stack.enter_context(process(isolated, env, *command))
+        worker = stack.enter_context(process(isolated, env, "worker", "--concurrency", "1"))
         due, acknowledged = due_soon(container, server.url)
         wait_until(lambda: len(hook.requests) >= 3, timeout=120, what="the batch to start")
         writer = stack.enter_context(Writer(container, WRITER))  # from the fault to the end
@@ -140,6 +144,10 @@ def test_a_broker_restarted_mid_run_loses_nothing(isolated: Settings, tmp_path: 
         broker.wait(timeout=10)
         wait_until(lambda: not redis_answers(port), timeout=10, what="the broker to be down")
         stack.enter_context(private_redis(port, tmp_path))
+        arrived = len(hook.requests)
+        wait_until(lambda: len(hook.requests) > arrived, timeout=60, what="sends to go on")
+        terminate(worker)  # SIGTERM mid-batch, as a deploy does: it finishes its send
+        stack.enter_context(process(isolated, env, "worker", "--concurrency", "1"))
         wait_for_all(container, due)
         writer.stop()
         assert_each_arrived(container, hook, repeated=0)  # the broker held no send
