@@ -24,6 +24,7 @@ import psutil
 import redis
 from sqlalchemy import text
 
+from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.settings import Preferences
 from pcem.commands.base import Written
 from pcem.projections.supervisor import all_projections
@@ -210,7 +211,8 @@ def redis_answers(port: int) -> bool:
 
 class Writer:
     """Commands a user keeps sending while the faults happen (a person and a birthday
-    next month, over and over); what was acknowledged is kept to check at the end."""
+    next month, reminded in-app, over and over): what was acknowledged is kept to
+    check at the end."""
 
     def __init__(self, container: Container, user_id: str) -> None:
         self.container = container
@@ -225,13 +227,26 @@ class Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._halt()  # quietly: a test that failed already says why
 
     def stop(self) -> None:
+        """Stop writing; every command must have been acknowledged."""
+        self._halt()
+        assert self.error is None, f"a command failed during the run: {self.error!r}"
+        assert self.birthdays, "no birthday was acknowledged during the run"
+
+    @property
+    def birthdays(self) -> int:
+        return sum(isinstance(w.aggregate, CalendarEvent) for w in self.acknowledged)
+
+    def assert_each_birthday_scheduled(self) -> None:
+        """Both reminders (7 days ahead, on the day) of each acknowledged birthday are
+        in the schedule: the load reached the read model that was compared."""
+        assert scheduled(self.container, self.user_id) == 2 * self.birthdays
+
+    def _halt(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        assert self.error is None, f"a command failed during the run: {self.error!r}"
-        assert self.acknowledged, "no command was acknowledged during the run"
 
     def _write(self) -> None:
         try:
@@ -240,7 +255,13 @@ class Writer:
             self.error = error
 
     def _keep_writing(self) -> None:
-        next_month = date.today() + timedelta(days=30)
+        in_app = Preferences(
+            timezone="UTC", lead_time_days=(7, 0), delivery_time="09:00",
+            channels=({"type": "in_app"},),
+        )  # fmt: skip
+        self.acknowledged.append(self.container.settings_app.replace_settings(self.user_id, in_app))
+        # In the schedule, not due during the test (2000: a leap year, for 29 February).
+        birthday = (date.today() + timedelta(days=30)).replace(year=2000)
         while not self._stop.wait(0.2):  # a steady trickle, not a flood
             person = self.container.people.create_person(
                 self.user_id, first_name="Load", last_name="Test", primary_contact=None,
@@ -250,7 +271,7 @@ class Writer:
                 self.user_id,
                 person.aggregate.id,
                 title="Birthday",
-                event_date=date(1990, next_month.month, next_month.day),
+                event_date=birthday,
                 is_special_event=True,
                 recurrence="yearly",
                 notes="",

@@ -122,6 +122,7 @@ def test_a_worker_and_a_scheduler_killed_mid_batch_lose_nothing_and_repeat_at_mo
         assert_nothing_acknowledged_lost_and_read_models_rebuild(
             container, acknowledged + writer.acknowledged
         )
+        writer.assert_each_birthday_scheduled()
 
 
 def test_a_broker_restarted_then_a_worker_stopped_mid_run_lose_and_repeat_nothing(
@@ -154,6 +155,7 @@ def test_a_broker_restarted_then_a_worker_stopped_mid_run_lose_and_repeat_nothin
         assert_nothing_acknowledged_lost_and_read_models_rebuild(
             container, acknowledged + writer.acknowledged
         )
+        writer.assert_each_birthday_scheduled()
 
 
 # Downtime: reminders due in a few minutes, for two users in Kathmandu (+05:45,
