@@ -15,9 +15,10 @@ $(BIN)/.installed: pyproject.toml
 dev: $(BIN)/.installed
 	$(BIN)/pcem dev
 
-## Run the whole test suite (real PostgreSQL/Redis if local, else embedded ones).
+## Run the whole test suite (real PostgreSQL/Redis if local, else embedded ones), in
+## two worker processes, each with its own database, Redis databases and RabbitMQ vhost.
 test: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 ## Lint and type-check.
 lint: $(BIN)/.installed
