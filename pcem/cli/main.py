@@ -41,7 +41,7 @@ def api(host: str, port: int) -> None:
     """Serve the HTTP API (run several for more capacity)."""
     import uvicorn
 
-    from pcem.api.app import create_app
+    from pcem.api.app import create_app, proxy_options
     from pcem.logs import configure_logging
     from pcem.wiring import build_container
 
@@ -59,7 +59,14 @@ def api(host: str, port: int) -> None:
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
     click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **proxy_options(settings.rate_limits),
+    )
 
 
 def base_url(host: str, port: int) -> str:
