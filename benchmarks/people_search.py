@@ -3,7 +3,8 @@
 Fills the ``people`` read table of a fresh database directly (this measures
 the query, not the write path): one heavy user with --heavy people and
 --others people spread over 1,000 other users, then prints the plan and the
-execution time of each filter `GET /api/v1/people` can send.
+execution time of each filter `GET /api/v1/people` can send, run as the API runs
+it (role ``pcem_api``, under row-level security).
 
 Usage: .venv/bin/python benchmarks/people_search.py [--heavy 50000] [--others 200000]
 """
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine
 
 from pcem.migrate import migrate
 from pcem.projections.people_view import PeopleFilter, conditions  # PeopleView's own SQL
+from pcem.row_security import AsUserSync  # the API's role and user
 from pcem.settings import load_settings
 
 ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -83,16 +85,15 @@ def run(url: str, heavy: int, others: int) -> None:
 
 
 def explain(engine: Any, search: PeopleFilter) -> str:
+    """The plan as the API runs it: as ``pcem_api``, under row-level security."""
     where, params = conditions("heavy", search, None)
     query = (
         "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON)"
         f" SELECT id FROM people WHERE {' AND '.join(where)}"
         " ORDER BY last_name, first_name, id LIMIT 51"
     )
-    with engine.connect() as conn:  # psycopg's own parameter style, as PeopleView runs it
-        cursor = conn.connection.driver_connection.execute(query, params)
-        rows = [row[0] for row in cursor.fetchall()]
-    return "\n".join(rows) + "\n"
+    [rows] = AsUserSync(engine).fetchall("heavy", (query, params))
+    return "\n".join(row[0] for row in rows) + "\n"
 
 
 if __name__ == "__main__":

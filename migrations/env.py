@@ -12,8 +12,7 @@ if not url:
 engine = create_engine(url, poolclass=pool.NullPool)
 with engine.connect() as connection:
     context.configure(connection=connection, transaction_per_migration=True)
+    # Concurrent runs take turns on a session lock held by `pcem migrate` (pcem/migrate.py).
     with context.begin_transaction():
-        # Serialise concurrent `pcem migrate` runs (several containers starting at once).
-        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7262001)")
         context.run_migrations()
 engine.dispose()

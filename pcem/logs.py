@@ -40,6 +40,9 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            # Every line names its process, also from threads (a projection's runner),
+            # which start with empty context variables.
+            _name_process(process),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # Frame locals could hold a request's headers: never render them.
@@ -51,7 +54,14 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(process=process)
+
+
+def _name_process(process: str) -> structlog.typing.Processor:
+    def name(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.setdefault("process", process)
+        return event
+
+    return name
 
 
 def _json(event: Any, default: Callable[[Any], Any]) -> str:

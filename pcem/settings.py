@@ -163,6 +163,9 @@ def _database(url: str) -> DatabaseSettings:
         raise ConfigError("PCEM_DATABASE_URL must be a postgresql:// URL")
     if not parts.path.strip("/"):
         raise ConfigError("PCEM_DATABASE_URL must name a database (postgresql://host/dbname)")
+    # libpq's multi-host form has one port per host: "h1:5432,h2:5433".
+    for host in parts.netloc.rpartition("@")[2].split(","):
+        _check_port("PCEM_DATABASE_URL", host)
     return DatabaseSettings(url="postgresql://" + url.split("://", 1)[1])
 
 
@@ -171,6 +174,8 @@ def _redis(url: str, broker_url: str | None) -> RedisSettings:
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES[name]:
             allowed = ", ".join(f"{s}://" for s in _REDIS_SCHEMES[name])
             raise ConfigError(f"{name} must be a URL starting with one of: {allowed}")
+        if value is not None:
+            _check_port(name, urlsplit(value).netloc.rpartition("@")[2])
     return RedisSettings(url=url, broker_url=broker_url or _broker_url_for(url))
 
 
@@ -178,6 +183,15 @@ _REDIS_SCHEMES = {
     "PCEM_REDIS_URL": ("redis", "rediss", "unix"),
     "PCEM_BROKER_URL": ("redis", "rediss", "redis+socket", "amqp", "amqps"),
 }
+
+
+def _check_port(name: str, host_and_port: str) -> None:
+    """A port, when given, is a number of 1..65535 (else the URL's parsers raise later)."""
+    if host_and_port.startswith("["):  # an IPv6 address: [::1]:5432
+        host_and_port = host_and_port.partition("]")[2]
+    _, colon, port = host_and_port.rpartition(":")
+    if colon and port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"{name} has port {port!r}: it must be a number from 1 to 65535")
 
 
 def _broker_url_for(redis_url: str) -> str:

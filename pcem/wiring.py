@@ -25,6 +25,7 @@ import msgspec
 import psycopg
 import redis
 import redis.asyncio
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from redis import Redis
@@ -34,7 +35,7 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
-from pcem.eventstore.config import eventsourcing_env
+from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
 from pcem.notifications.following import InAppFeed
@@ -67,6 +68,7 @@ def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) ->
         database.sqlalchemy_url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=DATABASE_WAIT_SECONDS,  # then 503, not a hanging request
         pool_pre_ping=True,
         connect_args={
             "application_name": application_name(role),
@@ -155,7 +157,10 @@ class Container:
         # which grows under load up to the process's pool size (8 concurrent creates
         # queued for 6 connections before: docs/performance.md).
         return eventsourcing_env(
-            self.database, pool_size=max(self.pool_size // 3, 2), max_overflow=self.pool_size
+            self.database,
+            pool_size=max(self.pool_size // 3, 2),
+            max_overflow=self.pool_size,
+            connection_name=application_name(self.role),
         )
 
     # The write side
@@ -231,6 +236,7 @@ class Container:
             self.database.url,
             min_size=2,
             max_size=self.pool_size,
+            timeout=DATABASE_WAIT_SECONDS,  # while PostgreSQL is down: 503, not a hang
             open=False,
             kwargs=_async_connection_options(self.role),
             configure=_configure_async_connection,
@@ -238,7 +244,8 @@ class Container:
         client = redis.asyncio.Redis.from_url(
             self.settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
         )
-        positions = ProjectionPositions(pool, self.database.url)
+        listen_dsn = make_conninfo(self.database.url, application_name=application_name(self.role))
+        positions = ProjectionPositions(pool, listen_dsn)
         await pool.open()
         positions.start()
         try:

@@ -20,7 +20,7 @@ from pcem.cli.tokens import mint_token
 from pcem.migrate import migrate
 from pcem.settings import Settings, load_settings
 from pcem.wiring import Container, build_container
-from tests.servers import PostgresServer, RedisServer
+from tests.servers import PostgresServer, RedisServer, rabbitmq_vhost
 
 JWT_SECRET = "test-secret-" + "x" * 32
 
@@ -56,6 +56,13 @@ def settings_for(database_url: str, redis_url: str, **extra: str) -> Settings:
             **extra,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[str]:
+    """This run's own vhost on the local RabbitMQ (tests that need it run where it answers)."""
+    with rabbitmq_vhost("amqp://guest:guest@127.0.0.1:5672") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
@@ -20,8 +22,11 @@ from pcem.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/{db}"
-# Another number lets two checkouts run their suites at once.
-TEST_REDIS_DB = int(os.environ.get("PCEM_TEST_REDIS_DB", "9"))
+# Another number lets two checkouts run their suites at once; each pytest-xdist
+# worker takes two databases of its own above it: read-your-writes, then the broker.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+TEST_REDIS_DB = int(os.environ.get("PCEM_TEST_REDIS_DB", "9")) + 2 * _WORKER
+TEST_BROKER_DB = TEST_REDIS_DB + 1
 
 
 class PostgresServer:
@@ -64,10 +69,43 @@ class RedisServer:
             self.embedded = start_redis(scratch / "embedded-redis")
             self.url = self.embedded.url
         redis.Redis.from_url(self.url).flushdb()
+        self.broker_url = with_db(self.url, TEST_BROKER_DB)
+        redis.Redis.from_url(self.broker_url).flushdb()  # no task left by an earlier run
 
     def close(self) -> None:
         if self.embedded is not None:
             self.embedded.close()
+
+
+def with_db(redis_url: str, db: int) -> str:
+    """The same Redis server, another database (TCP and unix-socket URLs alike)."""
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={db}"))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@contextmanager
+def rabbitmq_vhost(base_url: str) -> Iterator[str]:
+    """A private vhost for this run, so that two runs on one machine never take each
+    other's tasks; the shared vhost '/' where rabbitmqctl cannot make one."""
+    vhost = f"pcem_test_{secrets.token_hex(4)}"
+    user = urlsplit(base_url).username or "guest"
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    except (OSError, subprocess.SubprocessError):
+        yield f"{base_url}//"
+        return
+    try:
+        yield f"{base_url}/{vhost}"
+    finally:
+        with suppress(OSError, subprocess.SubprocessError):
+            _rabbitmqctl("delete_vhost", vhost)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=60, capture_output=True)
 
 
 def _answers_postgres(url: str) -> bool:

@@ -13,6 +13,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import eventsourcing.persistence
 import msgspec
 import psycopg
 import redis
@@ -442,6 +443,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,
     psycopg.OperationalError: _dependency_down,
+    # The event store's own names for the same (eventsourcing wraps psycopg's).
+    eventsourcing.persistence.OperationalError: _dependency_down,
+    eventsourcing.persistence.InterfaceError: _dependency_down,
     redis.ConnectionError: _dependency_down,
     redis.TimeoutError: _dependency_down,
     RecursionError: _nested_too_deeply,

@@ -1,11 +1,13 @@
 """`pcem audit history ID`: an aggregate's owner and whole story, for support staff.
 
-Each use is recorded in the support access log with actor ``cli``, like a read
-through the API.
+Each use is recorded in the support access log, like a read through the API:
+channel ``cli``, and as actor the operator (``--operator``, by default the
+logged-in OS user), so the log says who read.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -26,8 +28,14 @@ def audit() -> None:
 @audit.command("history")
 @click.argument("aggregate_id", type=click.UUID)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
+@click.option(
+    "--operator",
+    default=getpass.getuser,
+    show_default="the OS user",
+    help="Who reads, as recorded in the support access log.",
+)
 @fails_cleanly
-def history(aggregate_id: UUID, as_json: bool) -> None:
+def history(aggregate_id: UUID, as_json: bool, operator: str) -> None:
     """Print the owner and every event of AGGREGATE_ID (a person, event or settings)."""
     import msgspec
 
@@ -35,10 +43,12 @@ def history(aggregate_id: UUID, as_json: bool) -> None:
     from pcem.logs import configure_logging
     from pcem.support.audit import support_history_of
 
+    if not operator.strip():
+        raise click.BadParameter("must name who reads", param_hint="--operator")
     configure_logging(current_settings(), "cli", quiet=True)
     with wired("cli") as container:
         try:
-            found = container.support_history.read(aggregate_id, actor="cli", channel="cli")
+            found = container.support_history.read(aggregate_id, actor=operator, channel="cli")
         except NotFoundError:
             raise click.ClickException(f"no aggregate {aggregate_id} in the event store") from None
     body = support_history_of(found)

@@ -22,7 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fails_cleanly(command: F) -> F:
-    """Invalid configuration stops a command with one clear line and exit status 2."""
+    """Invalid configuration stops a command with one clear line and exit status 2; a
+    server it cannot use (PostgreSQL, Redis, the broker, the API's port) with one
+    line and exit status 3."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,6 +33,14 @@ def fails_cleanly(command: F) -> F:
         except ConfigError as error:
             click.echo(f"pcem: configuration error: {error}", err=True)
             sys.exit(2)
+        except Exception as error:
+            from pcem.cli.unreachable import UNREACHABLE_EXIT_STATUS, unreachable_server
+
+            line = unreachable_server(error, current_settings())
+            if line is None:
+                raise
+            click.echo(f"pcem: {line}", err=True)
+            sys.exit(UNREACHABLE_EXIT_STATUS)
 
     return wrapper  # type: ignore[return-value]
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from datetime import timedelta
@@ -22,6 +24,7 @@ import httpx
 
 from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.tokens import mint_token
+from pcem.cli.unreachable import listen_on
 from pcem.embedded import ensure_database, start_postgres, start_redis
 from pcem.migrate import migrate
 from pcem.settings import Settings, load_settings
@@ -39,20 +42,24 @@ def dev(host: str, port: int) -> None:
     notification worker and scheduler (the embedded Redis is the broker)."""
     settings = current_settings()
     with ExitStack() as resources:
+        # Held from now on and handed to the API: a ready answer can only be our own.
+        listening = resources.enter_context(listen_on(host, port))
         env = _dev_environment(settings, resources)
         settings = load_settings(env)
         migrate(settings.require_database())
-        children = [_spawn(name, env, host, port) for name in CHILDREN]
+        children = [_spawn(name, env, listening) for name in CHILDREN]
         resources.callback(_stop_all, children)
         base_url = f"http://{host}:{port}"
         _wait_until_ready(base_url, children)
+        stop = stop_on_signals()  # before the announcement: a Ctrl-C right after it stops cleanly
         _announce(base_url, settings)
-        _supervise(children)
+        _supervise(children, stop)
 
 
 def _dev_environment(settings: Settings, resources: ExitStack) -> dict[str, str]:
     env = dict(os.environ)
     data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)  # the secret goes there, even with external URLs
     if settings.database is None:
         postgres = start_postgres(data_dir)
         resources.callback(postgres.close)
@@ -76,11 +83,14 @@ def _dev_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _spawn(name: str, env: dict[str, str], host: str, port: int) -> subprocess.Popen[bytes]:
+def _spawn(name: str, env: dict[str, str], listening: socket.socket) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "pcem.cli.main", name]
+    inherited: tuple[int, ...] = ()
     if name == "api":
-        command += ["--host", host, "--port", str(port)]
-    return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+        host, port = listening.getsockname()[:2]
+        command += ["--host", host, "--port", str(port), "--listen-fd", str(listening.fileno())]
+        inherited = (listening.fileno(),)
+    return subprocess.Popen(command, env=env, start_new_session=True, pass_fds=inherited)  # noqa: S603
 
 
 def _wait_until_ready(base_url: str, children: list[subprocess.Popen[bytes]]) -> None:
@@ -111,8 +121,7 @@ def _announce(base_url: str, settings: Settings) -> None:
     )
 
 
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
-    stop = stop_on_signals()
+def _supervise(children: list[subprocess.Popen[bytes]], stop: threading.Event) -> None:
     while not stop.wait(0.5):
         for child in children:
             if child.poll() is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import socket
+import sys
 
 import click
 
@@ -11,6 +13,7 @@ from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
+from pcem.cli.unreachable import check_postgres, listen_on
 from pcem.settings import ConfigError
 
 
@@ -36,8 +39,10 @@ def migrate() -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+# `pcem dev` binds the port itself and hands the socket over: nobody can take it between.
+@click.option("--listen-fd", type=int, default=None, hidden=True)
 @fails_cleanly
-def api(host: str, port: int) -> None:
+def api(host: str, port: int, listen_fd: int | None) -> None:
     """Serve the HTTP API (run several for more capacity)."""
     import uvicorn
 
@@ -51,6 +56,9 @@ def api(host: str, port: int) -> None:
         raise ConfigError(
             "no JWT key: set PCEM_JWT_SECRET, PCEM_JWT_PUBLIC_KEY or PCEM_JWT_JWKS_FILE"
         )
+    # A taken port: one line, before anything connects.
+    listening = listen_on(host, port) if listen_fd is None else socket.socket(fileno=listen_fd)
+    check_postgres(settings.require_database(), "api")  # down: one line now, not 500s later
     app = create_app(build_container(settings))
     # What is built so far lives as long as the process: out of the collector's
     # full passes, which otherwise walked it every few thousand requests (45 ms a
@@ -59,14 +67,13 @@ def api(host: str, port: int) -> None:
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
     click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        **proxy_options(settings.rate_limits),
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, **proxy_options(settings.rate_limits)
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[listening])
+    if not server.started:  # the application's start-up failed; uvicorn logged why
+        sys.exit(1)
 
 
 def base_url(host: str, port: int) -> str:

@@ -10,6 +10,7 @@ from uuid import UUID
 import click
 
 from pcem.cli.common import current_settings, fails_cleanly, wired
+from pcem.cli.unreachable import check_broker, check_postgres
 
 
 @click.command()
@@ -30,6 +31,8 @@ def worker(concurrency: int, name: str | None) -> None:
 
     settings = current_settings()
     configure_logging(settings, "worker")
+    check_postgres(settings.require_database(), "worker")
+    check_broker(settings.require_redis())
     create_celery(settings).worker_main(
         [
             "worker",
@@ -56,6 +59,7 @@ def scheduler() -> None:
 
     settings = current_settings()
     configure_logging(settings, "scheduler")
+    check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(
             [

@@ -7,6 +7,9 @@ wait and then go in one transaction together: one lock, one commit, many
 commands. Each still gets its own outcome: if the shared transaction fails
 (a version conflict or an Idempotency-Key race in one of them), each command
 of it is written again on its own, so only the one at fault sees the error.
+If the database is unreachable, the commands that queued meanwhile fail with
+the same error at once rather than wait their own turn to fail (each turn
+waits for the database up to its bound): a command answers within one turn.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from pcem.eventstore.recorder import IdempotencyKeyTakenError, IdempotencyRecord
 
@@ -24,6 +27,7 @@ from pcem.eventstore.recorder import IdempotencyKeyTakenError, IdempotencyRecord
 # each event's position, in order.
 Put = Callable[[Sequence[Any], Sequence[IdempotencyRecord]], list[int]]
 MAX_BATCH = 64
+_UNREACHABLE = (OperationalError, InterfaceError)  # the database, not the command
 
 
 @dataclass
@@ -66,7 +70,15 @@ class GroupCommit:
             finally:
                 with self._turn:
                     self._leading = False
+                    self._fail_queued_if_unreachable(batch)
                     self._turn.notify_all()
+
+    def _fail_queued_if_unreachable(self, batch: list[_Write]) -> None:
+        down = next((j.error for j in batch if isinstance(j.error, _UNREACHABLE)), None)
+        if down is not None:
+            for job in self._queue:
+                job.error, job.finished = down, True
+            self._queue = []
 
     def _commit(self, batch: list[_Write]) -> None:
         if len(batch) > 1:

@@ -11,14 +11,22 @@ from pcem.settings import DatabaseSettings
 # from the application name: this gives ``pcem_events``.
 EVENT_STORE_NAME = "pcem"
 
+# The longest a request waits for PostgreSQL: for a pooled connection, and for
+# retries while the server is unreachable. Then it answers 503 (docs/reliability.md).
+DATABASE_WAIT_SECONDS = 3
+
 
 def eventsourcing_env(
-    database: DatabaseSettings, *, pool_size: int = 5, max_overflow: int | None = None
+    database: DatabaseSettings,
+    *,
+    pool_size: int = 5,
+    max_overflow: int | None = None,
+    connection_name: str = "",
 ) -> dict[str, str]:
     """Translate a PostgreSQL URL into the variables eventsourcing reads."""
     params = conninfo_to_dict(database.url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "pcem.eventstore.factory:PcemPostgresFactory",
         "POSTGRES_DBNAME": str(params.get("dbname", "")),
         "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(params.get("port", "5432")),
@@ -26,8 +34,8 @@ def eventsourcing_env(
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size if max_overflow is None else max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": str(DATABASE_WAIT_SECONDS),  # the pool's wait
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
-        "APPLICATION_RECORDER_TOPIC": "pcem.eventstore.recorder:PcemApplicationRecorder",
+        "PCEM_CONNECTION_NAME": connection_name,
     }

@@ -4,20 +4,42 @@ A command saved with an ``Idempotency-Key`` records the key in the same
 transaction as its events: either both commit or neither does, and the
 primary key on (user_id, key) makes a second commit with the same key
 impossible, whatever happens between processes.
+
+It also bounds how long a request waits for PostgreSQL (``DATABASE_WAIT_SECONDS``:
+then the API answers 503), and tells a lost commit from a conflict: when the
+connection breaks during COMMIT, the transaction may have committed; the retry
+that then meets its own events already stored answers their positions, as the
+first try would have, instead of failing on them (or, for a use case retried
+on conflict, applying the change twice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
+
+from pcem.eventstore.config import DATABASE_WAIT_SECONDS
+
+T = TypeVar("T")
+_RETRY_PAUSE_SECONDS = 0.2
+# The library's own methods, without its retry (10 attempts, each waiting for a
+# pooled connection: close to a minute before a request could answer 503).
+_INSERT_ONCE = PostgresApplicationRecorder.insert_events.__wrapped__
+_SELECT_ONCE = PostgresApplicationRecorder.select_events.__wrapped__
 
 
 @dataclass(frozen=True)
@@ -47,27 +69,55 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
     )
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
-        # No server-side prepared statements on the event store's connections. psycopg
-        # 3.3.9 records a statement as prepared the moment it asks for it; when an
-        # earlier statement of the same pipeline fails (a raced Idempotency-Key), the
-        # server skips the PREPARE, and since eventsourcing then commits rather than
-        # rolls back, the cache never heals: every later insert on that pooled
-        # connection failed with 'prepared statement "_pg3_N" does not exist'.
-        # Costs ~10 % on an insert (docs/architecture.md). Set before super(), which
-        # opens the pool.
-        connection_kwargs = datastore.pool.kwargs
-        if not isinstance(connection_kwargs, dict):  # eventsourcing passes a dict
-            raise TypeError(f"unexpected connection kwargs: {type(connection_kwargs)}")
-        connection_kwargs["prepare_threshold"] = None
         super().__init__(datastore, **kwargs)
+        self.select_stored_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id"
+            " FROM {schema}.{table}"
+            " WHERE (originator_id, originator_version) IN"
+            " (SELECT * FROM unnest(%s::uuid[], %s::int[]))"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        try:
-            return super().insert_events(stored_events, **kwargs)
-        except IntegrityError as error:
-            if _violated_constraint(error) == IDEMPOTENCY_CONSTRAINT:
-                raise IdempotencyKeyTakenError() from None
-            raise
+        connection_broke = False
+        deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+        while True:
+            try:
+                return _INSERT_ONCE(self, stored_events, **kwargs)
+            except (InterfaceError, OperationalError):
+                if time.monotonic() >= deadline:
+                    raise
+                connection_broke = True  # perhaps during COMMIT: it may have committed
+                time.sleep(_RETRY_PAUSE_SECONDS)
+            except IntegrityError as error:
+                if connection_broke and (positions := self._stored_as(stored_events)):
+                    return positions  # our own write, committed before the break
+                if _violated_constraint(error) == IDEMPOTENCY_CONSTRAINT:
+                    raise IdempotencyKeyTakenError() from None
+                raise
+
+    def select_events(self, *args: Any, **kwargs: Any) -> Any:
+        return _within_deadline(lambda: _SELECT_ONCE(self, *args, **kwargs))
+
+    def _stored_as(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
+        """The positions of ``stored_events`` if the store holds exactly them (same
+        topic and state: a rival's event at the same version never has our state,
+        which carries its own timestamp); None otherwise."""
+        ids = [e.originator_id for e in stored_events]
+        versions = [e.originator_version for e in stored_events]
+        rows = _within_deadline(lambda: self._select_stored(ids, versions))
+        found = {(r["originator_id"], r["originator_version"]): r for r in rows}
+        positions = []
+        for event in stored_events:
+            row = found.get((event.originator_id, event.originator_version))
+            if row is None or (row["topic"], bytes(row["state"])) != (event.topic, event.state):
+                return None
+            positions.append(int(row["notification_id"]))
+        return positions
+
+    def _select_stored(self, ids: list[Any], versions: list[int]) -> list[DictRow]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_stored_statement, (ids, versions))
+            return curs.fetchall()
 
     def _insert_events(
         self,
@@ -83,6 +133,19 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
                 self.INSERT_IDEMPOTENCY,
                 [astuple(record) for record in idempotency],  # in the columns' order
             )
+
+
+def _within_deadline(attempt: Callable[[], T]) -> T:
+    """``attempt``, tried again while the database is unreachable, for at most
+    ``DATABASE_WAIT_SECONDS`` (a restart that quick goes unnoticed)."""
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    while True:
+        try:
+            return attempt()
+        except (InterfaceError, OperationalError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_RETRY_PAUSE_SECONDS)
 
 
 def _violated_constraint(error: IntegrityError) -> str | None:

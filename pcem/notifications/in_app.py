@@ -15,6 +15,7 @@ from uuid import UUID
 from psycopg_pool import AsyncConnectionPool
 
 from pcem.notifications.inbox import COLUMNS, NotificationRow
+from pcem.row_security import AsUser
 
 Key = tuple[datetime, UUID]  # (sent_at, id): where a stream is in a user's in-app feed
 
@@ -52,22 +53,18 @@ class SentInApp:
     )
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        self.reads = AsUser(pool)
 
     async def latest(self, user_id: str) -> Key | None:
         """The last one sent: where a stream that resumes from nothing starts."""
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(self.LATEST, {"user_id": user_id}, prepare=True)
-            row = await cursor.fetchone()
-        return (row[0], row[1]) if row else None
+        rows = await self.reads.fetchall(user_id, self.LATEST, {"user_id": user_id})
+        return (rows[0][0], rows[0][1]) if rows else None
 
     async def since(
         self, user_id: str, since: datetime | None, *, seen: Collection[UUID], limit: int
     ) -> list[NotificationRow]:
         """Those sent at or after ``since`` (all, if None), but not the ``seen`` ones."""
         params = {"user_id": user_id, "since": since, "seen": list(seen), "limit": limit}
-        async with self.pool.connection() as conn:
-            statement = self.ALL if since is None else self.SINCE
-            cursor = await conn.execute(statement, params, prepare=True)
-            rows = await cursor.fetchall()
+        statement = self.ALL if since is None else self.SINCE
+        rows = await self.reads.fetchall(user_id, statement, params)
         return [NotificationRow(*row) for row in rows]

@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import Engine, text
 
+from pcem.row_security import AsUserSync
+
 OVERDUE_AFTER = timedelta(minutes=5)
 COLUMNS = (
     "id, event_id, person_id, channel, lead_time_days, occurrence_date, due_at, status,"
@@ -55,25 +57,27 @@ class NotificationDetail(NotificationRow):
 _PERSON_SHOWN = (
     " AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = n.person_id AND p.deleted_at IS NOT NULL)"
 )
-_OWN = "n.user_id = :user_id AND n.id = :id" + _PERSON_SHOWN
+_OWN = "n.user_id = %(user_id)s AND n.id = %(id)s" + _PERSON_SHOWN
 _N_COLUMNS = ", ".join(f"n.{column.strip()}" for column in COLUMNS.split(","))
 
 
 class Inbox:
-    """One user's notifications: every query is scoped by ``user_id``."""
+    """One user's notifications: every query is scoped by ``user_id``, and runs as
+    that user (``pcem.row_security``)."""
 
-    GET = text(f"SELECT {_N_COLUMNS} FROM notifications n WHERE {_OWN}")  # noqa: S608 (constant)
-    ATTEMPTS = text(
+    GET = f"SELECT {_N_COLUMNS} FROM notifications n WHERE {_OWN}"  # noqa: S608 (constant)
+    # Scoped by the notification's owner too: the policy of notification_attempts.
+    ATTEMPTS = (
         "SELECT at, outcome, error FROM notification_attempts"
-        " WHERE notification_id = :id ORDER BY attempt"
+        " WHERE notification_id = %(id)s ORDER BY attempt"
     )
-    MARK_READ = text(
-        "UPDATE notifications n SET read_at = coalesce(n.read_at, :now), updated_at = :now"  # noqa: S608
+    MARK_READ = (
+        "UPDATE notifications n SET read_at = coalesce(n.read_at, %(now)s), updated_at = %(now)s"  # noqa: S608
         f" WHERE {_OWN} RETURNING {_N_COLUMNS}"
     )
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.reads = AsUserSync(engine)
 
     def page(
         self,
@@ -85,31 +89,29 @@ class Inbox:
         limit: int,
     ) -> list[NotificationRow]:
         """The user's notifications, newest ``due_at`` first."""
-        where = ["n.user_id = :user_id"]
+        where = ["n.user_id = %(user_id)s"]
         params: dict[str, Any] = {"user_id": user_id, "limit": limit}
         for name, value in (("status", status), ("channel", channel)):
             if value is not None:
-                where.append(f"n.{name} = :{name}")
+                where.append(f"n.{name} = %({name})s")
                 params[name] = value
         if before is not None:
-            where.append("(n.due_at, n.id) < (:before_at, :before_id)")
+            where.append("(n.due_at, n.id) < (%(before_at)s, %(before_id)s)")
             params.update(before_at=before[0], before_id=before[1])
-        statement = text(
+        statement = (
             f"SELECT {_N_COLUMNS} FROM notifications n"  # noqa: S608 (fixed fragments)
             f" WHERE {' AND '.join(where)}{_PERSON_SHOWN}"
-            " ORDER BY n.due_at DESC, n.id DESC LIMIT :limit"
+            " ORDER BY n.due_at DESC, n.id DESC LIMIT %(limit)s"
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(statement, params).all()
+        [rows] = self.reads.fetchall(user_id, (statement, params))
         return [NotificationRow(*row) for row in rows]
 
     def get(self, user_id: str, notification_id: UUID) -> NotificationDetail | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(self.GET, {"user_id": user_id, "id": notification_id}).first()
-            if row is None:
-                return None
-            attempts = conn.execute(self.ATTEMPTS, {"id": notification_id}).all()
-        detail = NotificationDetail(*row)
+        params = {"user_id": user_id, "id": notification_id}
+        rows, attempts = self.reads.fetchall(user_id, (self.GET, params), (self.ATTEMPTS, params))
+        if not rows:
+            return None
+        detail = NotificationDetail(*rows[0])
         detail.attempt_log = [Attempt(*a) for a in attempts]
         return detail
 
@@ -118,9 +120,8 @@ class Inbox:
     ) -> NotificationRow | None:
         """Set ``read_at`` (once: reading again keeps the first time); None if not found."""
         params = {"user_id": user_id, "id": notification_id, "now": now}
-        with self.engine.begin() as conn:
-            row = conn.execute(self.MARK_READ, params).first()
-        return NotificationRow(*row) if row else None
+        [rows] = self.reads.fetchall(user_id, (self.MARK_READ, params))
+        return NotificationRow(*rows[0]) if rows else None
 
 
 class FailedNotification(NotificationRow):

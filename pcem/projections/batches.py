@@ -18,6 +18,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from sqlalchemy import Connection, Engine, text
 
 from pcem.projections.base import Projection
+from pcem.projections.failures import error_summary
 from pcem.projections.shadow import LIVE_SCHEMA, quote
 from pcem.projections.tracking import ProjectionTracking
 from pcem.projections.writes import deferring, driver_connection, flush_deferred, pipelined
@@ -71,7 +72,8 @@ class ProjectionFailure(Exception):
     """An event the projection cannot apply; everything before it has been applied."""
 
     def __init__(self, position: int, cause: BaseException) -> None:
-        super().__init__(f"event {position}: {type(cause).__name__}: {cause}")
+        self.summary = error_summary(cause)  # what is recorded and logged: no row data
+        super().__init__(f"event {position}: {self.summary}")
         self.position = position
         self.cause = cause
 

@@ -8,13 +8,14 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Engine, RowMapping, text
+from sqlalchemy import Engine, text
 
 from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
 from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
-from pcem.projections.writes import driver_connection, one_snapshot
+from pcem.projections.writes import driver_connection
+from pcem.row_security import AsUserSync, user_snapshot
 
 EVENT_COLUMNS = (
     "id, person_id, title, event_date, all_day, is_special_event, recurrence, notes,"
@@ -39,10 +40,6 @@ class EventRow(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping) -> EventRow:
-        return cls(**row)
 
     @classmethod
     def of(cls, event: CalendarEvent) -> EventRow:
@@ -79,9 +76,9 @@ class Occurrence(msgspec.Struct):
 
 
 class CalendarView:
-    GET_EVENT = text(
+    GET_EVENT = (
         f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 (a constant column list)
-        " WHERE user_id = :user_id AND id = :id AND deleted_at IS NULL AND NOT hidden"
+        " WHERE user_id = %(user_id)s AND id = %(id)s AND deleted_at IS NULL AND NOT hidden"
     )
     UPCOMING = (
         "SELECT event_id, person_id, person_name, title, is_special_event, occurs_at, local_date,"
@@ -98,15 +95,12 @@ class CalendarView:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = AsUserSync(engine)
 
     def get(self, user_id: str, event_id: UUID) -> EventRow | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(self.GET_EVENT, {"user_id": user_id, "id": event_id})
-                .mappings()
-                .first()
-            )
-        return EventRow.from_row(row) if row else None
+        params = {"user_id": user_id, "id": event_id}
+        [rows] = self.reads.fetchall(user_id, (self.GET_EVENT, params))
+        return EventRow(*rows[0]) if rows else None
 
     def page(
         self,
@@ -117,21 +111,20 @@ class CalendarView:
         limit: int,
     ) -> list[EventRow]:
         """Visible events oldest first, optionally of one person."""
-        where = ["user_id = :user_id", "deleted_at IS NULL", "NOT hidden"]
+        where = ["user_id = %(user_id)s", "deleted_at IS NULL", "NOT hidden"]
         params: dict[str, object] = {"user_id": user_id, "limit": limit}
         if person_id is not None:
-            where.append("person_id = :person_id")
+            where.append("person_id = %(person_id)s")
             params["person_id"] = person_id
         if after is not None:
-            where.append("(created_at, id) > (:after_at, :after_id)")
+            where.append("(created_at, id) > (%(after_at)s, %(after_id)s)")
             params.update(after_at=after[0], after_id=after[1])
-        statement = text(
+        statement = (
             f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608
-            " ORDER BY created_at, id LIMIT :limit"
+            " ORDER BY created_at, id LIMIT %(limit)s"
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(statement, params).mappings().all()
-        return [EventRow.from_row(r) for r in rows]
+        [rows] = self.reads.fetchall(user_id, (statement, params))
+        return [EventRow(*r) for r in rows]
 
     def upcoming(
         self,
@@ -153,7 +146,7 @@ class CalendarView:
         with (
             self.engine.connect() as conn,
             driver_connection(conn).cursor(binary=True) as cursor,
-            one_snapshot(cursor),
+            user_snapshot(cursor, user_id),
         ):
             cursor.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}, prepare=True)
             timezone, starts_at, ends_at = cursor.fetchall()[0]  # the horizon: one row

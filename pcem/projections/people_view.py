@@ -15,6 +15,8 @@ import msgspec
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from pcem.row_security import AsUser
+
 COLUMNS = "id, first_name, last_name, primary_contact, metadata, version, created_at, updated_at"
 
 
@@ -51,15 +53,11 @@ class PeopleView:
     )
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        self.reads = AsUser(pool)
 
     async def get(self, user_id: str, person_id: UUID) -> PersonRow | None:
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                self.GET, {"user_id": user_id, "id": person_id}, prepare=True
-            )
-            row = await cursor.fetchone()
-        return PersonRow(*row) if row else None
+        rows = await self.reads.fetchall(user_id, self.GET, {"user_id": user_id, "id": person_id})
+        return PersonRow(*rows[0]) if rows else None
 
     async def page(
         self,
@@ -75,9 +73,7 @@ class PeopleView:
             f"SELECT {COLUMNS} FROM people WHERE {' AND '.join(where)}"  # noqa: S608 (fixed fragments)
             " ORDER BY last_name, first_name, id LIMIT %(limit)s"
         )
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(statement, {**params, "limit": limit}, prepare=True)
-            rows = await cursor.fetchall()
+        rows = await self.reads.fetchall(user_id, statement, {**params, "limit": limit})
         return [PersonRow(*row) for row in rows]
 
 

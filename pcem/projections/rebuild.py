@@ -135,7 +135,7 @@ class Rebuild:
             try:
                 result = self.batches.apply_batch(self.track, self.batch_size, upto)
             except ProjectionFailure as failure:
-                self.tracking.mark_failed(self.track.name, str(failure), failure.position)
+                self.tracking.mark_failed(self.track.name, failure.summary, failure.position)
                 raise
             progress(result.after, self.tracking.head())
             if not result.full:

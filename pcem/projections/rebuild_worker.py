@@ -84,7 +84,12 @@ class RebuildWorker:
         try:
             Rebuild(projection, self.engine, self.mapper).run(stop, ProgressLog(projection.name))
         except ProjectionFailure as failure:  # already recorded on the rebuild's row
-            log.error("projection.rebuild_failed", projection=projection.name, error=str(failure))
+            log.error(
+                "projection.rebuild_failed",
+                projection=projection.name,
+                position=failure.position,
+                error=failure.summary,
+            )
             stop.wait(self.retry_wait)
         except (RebuildError, ShadowError) as error:
             log.error("projection.rebuild_failed", projection=projection.name, error=str(error))

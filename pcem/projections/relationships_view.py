@@ -13,6 +13,8 @@ from uuid import UUID
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
+from pcem.row_security import AsUser
+
 Direction = Literal["out", "in", "both"]
 
 _DIRECTION = {
@@ -44,7 +46,7 @@ class RelationshipRow(msgspec.Struct):
 
 class RelationshipsView:
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        self.reads = AsUser(pool)
 
     async def page(
         self,
@@ -67,6 +69,5 @@ class RelationshipsView:
             where.append("(r.created_at, r.id) > (%(after_at)s, %(after_id)s)")
             params.update(after_at=after[0], after_id=after[1])
         statement = _SELECT + " AND ".join(where) + " ORDER BY r.created_at, r.id LIMIT %(limit)s"
-        async with self.pool.connection() as conn:
-            rows = await (await conn.execute(statement, params, prepare=True)).fetchall()
+        rows = await self.reads.fetchall(user_id, statement, params)
         return [RelationshipRow(*row) for row in rows]

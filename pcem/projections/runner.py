@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
 from pcem.projections.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
+from pcem.projections.failures import error_summary
 from pcem.projections.locks import holding
 from pcem.projections.tracking import ProjectionTracking
 
@@ -88,14 +89,13 @@ class ProjectionRunner:
             try:
                 result = self.batches.apply_batch(self.track, self.batch_size)
             except ProjectionFailure as failure:  # a poisoned event: stop this projection only
-                self._fail(str(failure), failure.position)
+                self._fail(failure.summary, failure.position)
                 stop.wait(self.retry_wait)
                 continue
             except DATABASE_UNAVAILABLE:
                 raise
             except Exception as error:  # not tied to one event: still this projection only
-                log.exception("projection.batch_error", projection=self.name)
-                self._fail(f"{type(error).__name__}: {error}", None)
+                self._fail(error_summary(error), None)
                 stop.wait(self.retry_wait)
                 continue
             self._resumed()

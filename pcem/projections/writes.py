@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -166,19 +166,3 @@ def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
 
 def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
     return cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-
-
-@contextmanager
-def one_snapshot(cursor: psycopg.Cursor[Any]) -> Iterator[None]:
-    """The statements inside read one snapshot of the database, even on an autocommit
-    connection (a transaction of its own, REPEATABLE READ, read only)."""
-    cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    try:
-        yield
-    except BaseException:
-        connection = cursor.connection
-        if not connection.broken:  # a lost connection is the pool's to discard
-            with suppress(psycopg.Error):  # the error that brought us here is the news
-                connection.rollback()
-        raise
-    cursor.execute("COMMIT")

@@ -10,6 +10,11 @@ import msgspec
 from pcem.aggregates.ownership import OwnedEvent
 from pcem.support.history import AggregateHistory
 
+# What a read shows instead of a channel's secret (a webhook's signing key): once
+# set, a secret never leaves PCEM (docs/api-decisions.md).
+SECRET_SHOWN_AS = "[redacted]"  # noqa: S105 (a marker, not a secret)
+_SECRET_FIELDS = frozenset({"secret"})
+
 # Envelope fields every event has; "changes" are the rest.
 _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "user_id", "actor"}
@@ -40,8 +45,19 @@ def audit_entry(event: OwnedEvent) -> AuditEntry:
         type=getattr(type(event), "audit_type", type(event).__qualname__.replace(".", "")),
         occurred_at=event.timestamp,
         actor=event.actor,
-        changes=changes,
+        changes=_without_secrets(changes),
     )
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: SECRET_SHOWN_AS if k in _SECRET_FIELDS else _without_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_without_secrets(item) for item in value]
+    return value
 
 
 def history_of(events: list[OwnedEvent], next_cursor: str | None = None) -> History:

@@ -19,12 +19,11 @@ from pcem.settings import Settings
 from pcem.wiring import build_container
 from tests.e2e.notification_helpers import (
     BROKERS,
-    RABBITMQ,
+    broker_for,
     count,
     ledger,
     next_minute,
     process,
-    redis_broker,
     reminders_at,
 )
 from tests.integration.receivers import Answer, Mailbox, Request, http_server, smtp_server
@@ -38,7 +37,7 @@ ZONE = ZoneInfo("America/St_Johns")  # a half-hour zone, to be sure the local ti
 
 @pytest.fixture(params=BROKERS)
 def broker(request: pytest.FixtureRequest, isolated: Settings) -> str:
-    return RABBITMQ if request.param == "rabbitmq" else redis_broker(isolated)
+    return broker_for(request)
 
 
 def test_a_reminder_arrives_on_time_once_on_every_channel(isolated: Settings, broker: str) -> None:

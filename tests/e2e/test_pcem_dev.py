@@ -13,11 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import jwt
 import psutil
 import pytest
 
 from pcem.cli.tokens import mint_token
 from pcem.settings import JWTSettings
+from tests.integration.receivers import Answer, http_server
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +32,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def pcem_dev(data_dir: Path, port: int) -> Iterator[str]:
+def pcem_dev(data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `pcem dev`; yield the token it prints; Ctrl-C it and insist on a clean exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
     env["PCEM_DATA_DIR"] = str(data_dir)
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "pcem.cli.main", "dev", "--port", str(port)],
         env=env,
@@ -101,3 +105,36 @@ def test_pcem_dev_serves_a_user_and_keeps_their_data_across_restarts(tmp_path: P
         )
         assert again.status_code == 200
         assert again.json()["first_name"] == "Grace"
+
+
+def test_pcem_dev_on_external_servers_makes_its_data_dir_for_the_secret(
+    tmp_path: Path, postgres: PostgresServer, redis_server: RedisServer
+) -> None:
+    data_dir = tmp_path / "not-yet-there"
+    with postgres.fresh_database() as url:
+        external = {"PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": redis_server.url}
+        with pcem_dev(data_dir, free_port(), external) as token:
+            secret = (data_dir / "dev-jwt-secret").read_text()
+            jwt.decode(token, secret, algorithms=["HS256"])  # signed with the kept secret
+
+
+def test_pcem_dev_on_a_port_another_server_holds_says_so_and_announces_nothing(
+    tmp_path: Path,
+) -> None:
+    with http_server(lambda _: Answer(200, b'{"status": "ok"}')) as other:
+        port = int(other.url.rsplit(":", 1)[1])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "pcem.cli.main", "dev", "--port", str(port)],
+            env=env | {"PCEM_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert result.returncode == 3
+    assert "PCEM is running" not in result.stdout
+    assert result.stderr.splitlines() == [
+        f"pcem: cannot listen on 127.0.0.1:{port} (--host/--port): address already in use"
+    ]

@@ -15,7 +15,8 @@ from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.person import Person
 from pcem.projections.horizon import Horizon
 from pcem.projections.horizon_keeper import advance_horizon
-from pcem.projections.writes import driver_connection, one_snapshot
+from pcem.projections.writes import driver_connection
+from pcem.row_security import user_snapshot
 from pcem.wiring import Container
 from tests.integration.api_helpers import PEOPLE, Client, create_person
 
@@ -138,7 +139,7 @@ def test_a_failed_snapshot_read_hands_its_connection_back_idle(
         with (
             pytest.raises((psycopg.errors.DivisionByZero, LookupError)),
             driver.cursor() as cursor,
-            one_snapshot(cursor),
+            user_snapshot(cursor, "someone"),
         ):
             cursor.execute("SELECT count(*) FROM occurrence_horizon")
             if failure.startswith("SELECT"):

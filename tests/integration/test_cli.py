@@ -7,13 +7,16 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import jwt
+import psycopg
 import pytest
 
 from pcem.settings import Settings
 from tests.polling import wait_until
+from tests.servers import PostgresServer
 
 COMMANDS = [
     [],
@@ -161,3 +164,125 @@ def _live(url: str) -> bool:
         return httpx.get(f"{url}/health/live", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.slow
+def test_migrate_runs_concurrently_on_a_fresh_database(
+    postgres: PostgresServer, settings: Settings
+) -> None:
+    with postgres.fresh_database() as url:
+        env = env_of(settings) | {"PCEM_DATABASE_URL": url}
+        runs = [pcem_started("migrate", env=env) for _ in range(4)]
+        outcomes = [(run.wait(timeout=120), run.communicate()[1]) for run in runs]
+
+        assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+        assert schema_of(url) == schema_of(settings.require_database().url)
+
+
+def pcem_started(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PCEM_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pcem.cli.main", *args],
+        env={**base, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def schema_of(url: str) -> dict[str, list[str]]:
+    """The public schema's tables with their columns, and the migration it is at."""
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY 1, 2"
+        ).fetchall()
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    schema: dict[str, list[str]] = {"alembic_version": [version]}
+    for table, column in columns:
+        schema.setdefault(table, []).append(column)
+    return schema
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on, held so that nothing can start to."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+UNREACHABLE_DATABASE = [
+    ["migrate"],
+    ["api", "--port", "{free_port}"],
+    ["projector"],
+    ["worker"],
+    ["projections", "status"],
+    ["audit", "history", "4b8f6a86-43a4-4ac5-9d4e-57e5c3f1a6c0"],
+    ["notifications", "failed"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", UNREACHABLE_DATABASE, ids=" ".join)
+def test_an_unreachable_database_is_one_line_naming_variable_and_address(
+    settings: Settings, closed_port: int, command: list[str]
+) -> None:
+    url = f"postgresql://pcem:hunter2-secret@127.0.0.1:{closed_port}/pcem"
+
+    args = [arg.format(free_port=free_port()) for arg in command]
+
+    result = pcem(*args, env=env_of(settings) | {"PCEM_DATABASE_URL": url})
+
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        f"pcem: cannot use PostgreSQL at 127.0.0.1:{closed_port} (PCEM_DATABASE_URL):"
+        " Connection refused"
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["scheduler"], ["worker"]], ids=" ".join)
+def test_an_unreachable_broker_is_one_line(
+    settings: Settings, closed_port: int, command: list[str]
+) -> None:
+    broker = f"amqp://guest:hunter2-secret@127.0.0.1:{closed_port}//"
+
+    result = pcem(*command, env=env_of(settings) | {"PCEM_BROKER_URL": broker})
+
+    assert result.returncode == 3, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert f"cannot use the broker at 127.0.0.1:{closed_port} (PCEM_BROKER_URL)" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_a_port_that_is_not_a_number_is_a_configuration_error(settings: Settings) -> None:
+    url = "postgresql://u:pw@db:abc/pcem"
+
+    result = pcem("projections", "status", env=env_of(settings) | {"PCEM_DATABASE_URL": url})
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "pcem: configuration error: PCEM_DATABASE_URL has port 'abc':"
+        " it must be a number from 1 to 65535"
+    ]
+
+
+def test_api_on_a_taken_port_says_so_in_one_line(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = pcem("api", "--port", str(port), env=env_of(settings))
+
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"pcem: cannot listen on 127.0.0.1:{port} (--host/--port): address already in use"
+    ]

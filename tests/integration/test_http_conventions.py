@@ -36,6 +36,18 @@ Client = TestClient  # type: ignore[type-arg]
             {"sub": "\ud800", "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"
         ),
     ],
+    ids=[  # fixed names: the tokens change with the clock (and pytest-xdist compares ids)
+        "none",
+        "bare-bearer",
+        "basic",
+        "not-a-jwt",
+        "expired",
+        "no-exp",
+        "alg-none",
+        "other-secret",
+        "nul-in-sub",
+        "surrogate-in-sub",
+    ],
 )
 def test_requests_without_a_valid_token_are_401_with_www_authenticate(
     client: Client, authorization: str | None

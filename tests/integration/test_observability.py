@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psutil
+import psycopg
 import pytest
 import redis
 import structlog
@@ -205,3 +207,31 @@ def test_a_request_is_logged_at_the_level_its_status_calls_for(
     assert response.status_code == status
     [line] = [e for e in logs if e["event"] == "http.request" and e["request_id"] == request_id]
     assert (line["log_level"], line["status"]) == (level, status)
+
+
+def test_every_connection_of_the_api_names_itself(
+    api_process: tuple[str, subprocess.Popen[str]],
+    token_for: TokenFactory,
+    settings: Settings,
+    projector: None,
+) -> None:
+    url, process = api_process
+    auth = bearer(token_for(f"user-{uuid.uuid4()}"))
+    with httpx.Client(base_url=url, timeout=10) as api:  # the event store, views, LISTEN
+        person = create_person(api, auth, first_name="Ada")["id"]
+        assert api.get(f"/api/v1/people/{person}", headers=auth).status_code == 200
+        assert api.get("/health/ready").status_code in (200, 503)
+    ports = {c.laddr.port for c in psutil.Process(process.pid).net_connections("tcp")}
+
+    with psycopg.connect(settings.require_database().url) as conn:
+        names = [
+            name
+            for name, port in conn.execute(
+                "SELECT application_name, client_port FROM pg_stat_activity"
+                " WHERE datname = current_database()"
+            )
+            if port in ports
+        ]
+
+    assert len(names) >= 3  # the write side's, the read side's and the LISTEN connection
+    assert set(names) == {f"pcem api {socket.gethostname()}:{process.pid}"}

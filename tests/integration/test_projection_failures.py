@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
+from structlog.testing import capture_logs
 
 from pcem.aggregates.person import Person
 from pcem.projections.base import Projection
 from pcem.projections.people import PeopleProjection
 from pcem.projections.writes import write
 from pcem.settings import Settings
-from tests.integration.projection_helpers import Database, running
+from tests.integration.projection_helpers import Database, pcem_env, running
+from tests.integration.test_cli import pcem
 from tests.polling import wait_until
 
 
@@ -74,10 +76,33 @@ def test_a_poisoned_event_stops_only_its_projection_with_position_and_error(
         people = db.tracking("people")
         assert people.failed_position == poison
         assert people.position == poison - 1
-        assert "poisoned row" in people.error and f"event {poison}" in people.error
+        assert people.error == "RaiseException, SQLSTATE P0001"  # the position is beside it
         assert db.scalar("SELECT count(*) FROM people") == 3
         assert db.scalar("SELECT count(*) FROM counted") == 6
         assert db.tracking("counting").state == "running"
+
+
+UNIQUE_NAMES = "CREATE UNIQUE INDEX people_unique_first_name ON people (first_name)"
+
+
+def test_a_failure_records_what_went_wrong_but_no_row_data_and_says_it_once(
+    db: Database,
+) -> None:
+    db.execute(UNIQUE_NAMES)
+    db.create_person("Ada")
+    twin = db.create_person("Ada")  # the DETAIL would quote it: Key (first_name)=(Ada)
+
+    with capture_logs() as logged, running(db, PeopleProjection()):
+        wait_until(lambda: failed(db, "people"), 30, "people to fail")
+        people = db.tracking("people")
+    status = pcem("projections", "status", env=pcem_env(db.settings))
+
+    summary = "UniqueViolation, SQLSTATE 23505, constraint people_unique_first_name, table people"
+    assert (people.error, people.failed_position) == (summary, twin)
+    assert f"  failed at event {twin}: {summary}" in status.stdout.splitlines()
+    assert "Ada" not in status.stdout and "Ada" not in str(logged)
+    failures = [e for e in logged if e["event"] == "projection.failed"]
+    assert failures and all((e["error"], e["position"]) == (summary, twin) for e in failures)
 
 
 def test_a_failed_projection_resumes_from_its_position_once_the_cause_is_fixed(

@@ -72,10 +72,12 @@ def test_rebuild_all_rebuilds_every_projection(db: Database) -> None:
 def test_status_shows_a_failed_projection_with_its_event_and_error(db: Database) -> None:
     db.execute(
         "UPDATE projection_tracking SET state = 'failed', failed_position = 7,"
-        " error = 'event 7: boom' WHERE name = 'people'"
+        " error = 'KeyError at pcem/projections/people.py:80 (_created)' WHERE name = 'people'"
     )
 
     result = run(db, "status")
 
     assert "failed" in result.stdout
-    assert "failed at event 7: event 7: boom" in result.stdout
+    assert (
+        "failed at event 7: KeyError at pcem/projections/people.py:80 (_created)" in result.stdout
+    )

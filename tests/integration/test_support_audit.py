@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
+from pcem.aggregates.settings import settings_id as settings_id_of
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -155,7 +157,7 @@ def test_there_is_no_route_to_change_the_access_log(
         assert response.status_code == 405
 
 
-def test_the_cli_prints_the_same_history_and_is_recorded_as_cli(
+def test_the_cli_prints_the_same_history_and_records_the_operator(
     client: Client,
     auth: dict[str, str],
     settings: Settings,
@@ -166,13 +168,13 @@ def test_the_cli_prints_the_same_history_and_is_recorded_as_cli(
     api_body = client.get(f"{SUPPORT}/{ada['id']}/history", headers=support[1]).json()
 
     as_json = pcem("audit", "history", ada["id"], "--json", env=pcem_env(settings))
-    as_table = pcem("audit", "history", ada["id"], env=pcem_env(settings))
+    as_table = pcem("audit", "history", ada["id"], "--operator", "agent-7", env=pcem_env(settings))
 
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == api_body
     assert as_table.returncode == 0
     assert "PersonCreated" in as_table.stdout and "RelationshipAdded" in as_table.stdout
-    assert [r.actor for r in accesses(container, ada["id"])][-2:] == ["cli", "cli"]
+    assert [r.actor for r in accesses(container, ada["id"])][-2:] == [getpass.getuser(), "agent-7"]
     assert [r.channel for r in accesses(container, ada["id"])][-2:] == ["cli", "cli"]
 
 
@@ -182,3 +184,30 @@ def test_the_cli_says_when_an_id_is_unknown_or_malformed(settings: Settings) -> 
 
     assert unknown.returncode == 1 and "no aggregate" in unknown.stderr
     assert malformed.returncode == 2 and "Traceback" not in malformed.stderr
+
+
+def test_a_webhook_secret_never_shows_in_a_support_read(
+    client: Client,
+    auth: dict[str, str],
+    user_id: str,
+    settings: Settings,
+    support: tuple[str, dict[str, str]],
+) -> None:
+    secret = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4"
+    webhook = {"type": "webhook", "url": "https://hooks.example.org/pcem", "secret": secret}
+    document = {"timezone": "UTC", "notifications": {"channels": [webhook]}}
+    assert client.put("/api/v1/me/settings", json=document, headers=auth).status_code == 200
+    settings_id = str(settings_id_of(user_id))
+
+    over_api = client.get(f"{SUPPORT}/{settings_id}/history", headers=support[1])
+    as_json = pcem("audit", "history", settings_id, "--json", env=pcem_env(settings))
+    as_table = pcem("audit", "history", settings_id, env=pcem_env(settings))
+
+    assert over_api.status_code == 200 and as_json.returncode == 0 and as_table.returncode == 0
+    for shown in (over_api.text, as_json.stdout, as_table.stdout, as_table.stderr):
+        assert secret not in shown
+    changed = over_api.json()["items"][-1]["changes"]
+    assert changed["settings"]["notifications"]["channels"] == [
+        {"type": "webhook", "url": "https://hooks.example.org/pcem", "secret": "[redacted]"}
+    ]
+    assert json.loads(as_json.stdout) == over_api.json()

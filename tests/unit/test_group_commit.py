@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
 from pcem.commands.group_commit import MAX_BATCH, GroupCommit
 from pcem.eventstore.recorder import IdempotencyRecord
@@ -133,3 +133,17 @@ def test_more_writes_than_one_transaction_takes_are_all_committed() -> None:
     assert sorted(e for t in store.transactions for e in t) == sorted(
         ["first", *(w[0] for w in writes)]
     )
+
+
+def test_writes_queued_while_the_database_is_unreachable_fail_with_it_at_once() -> None:
+    class Unreachable(FakeStore):
+        def put(self, events: Sequence[Any], records: Sequence[IdempotencyRecord]) -> list[int]:
+            super().put(events, records)  # the first waits for the others to queue
+            raise OperationalError("connection refused")
+
+    store = Unreachable()
+    outcomes = run_concurrently(GroupCommit(store.put), store, [["a"], ["b"]])
+
+    # Only the first turn waited for the database; the queued writes share its answer.
+    assert len(store.transactions) == 1
+    assert all(isinstance(outcomes[name], OperationalError) for name in ("first", "a", "b"))

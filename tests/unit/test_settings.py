@@ -41,6 +41,10 @@ def test_broker_defaults_to_redis_and_unix_sockets_are_translated_for_celery() -
         ("PCEM_DATABASE_URL", "postgresql://localhost", "must name a database"),
         ("PCEM_REDIS_URL", "http://localhost", "PCEM_REDIS_URL must be a URL"),
         ("PCEM_BROKER_URL", "kafka://localhost", "PCEM_BROKER_URL must be a URL"),
+        ("PCEM_DATABASE_URL", "postgresql://u:pw@db:abc/pcem", "has port 'abc'"),
+        ("PCEM_DATABASE_URL", "postgresql://a:5432,b:99999/pcem", "has port '99999'"),
+        ("PCEM_REDIS_URL", "redis://r:abc/0", "PCEM_REDIS_URL has port 'abc'"),
+        ("PCEM_BROKER_URL", "amqp://g:g@[::1]:x//", "PCEM_BROKER_URL has port 'x'"),
         ("PCEM_LOG_LEVEL", "LOUD", "PCEM_LOG_LEVEL must be one of"),
         ("PCEM_JWT_SECRET", "short", "at least 32 characters"),
         ("PCEM_JWT_PUBLIC_KEY", "not a key", "must be a PEM public key"),
@@ -62,6 +66,18 @@ def test_bad_value_is_one_clear_line_naming_the_variable(
     assert complaint in message
     assert name in message or name == "PCEM_DATABASE_URL"
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p@[::1]:5432/pcem",
+        "postgresql://a:5432,b:5433/pcem",
+        "postgresql:///pcem?host=/run/postgresql",
+    ],
+)
+def test_database_urls_with_good_ports_or_none_are_accepted(url: str) -> None:
+    assert load_settings({**GOOD, "PCEM_DATABASE_URL": url}).require_database()
 
 
 def test_missing_database_url_is_reported_when_needed() -> None:

@@ -1,0 +1,84 @@
+"""The second wall: what the API reads or writes for a user runs as ``pcem_api``, under
+row-level security, for that user only (migration 0108 has the role and the policies).
+
+Every view still filters on ``user_id`` itself; this is what holds if one forgets.
+The role and the user are set with ``set_config(..., true)``: for one transaction, so
+a pooled connection goes back to its owner role, with no user, once it is done. They
+travel in the same round trip as the statements: in pipeline mode the statements
+before one Sync form one (implicit) transaction, and only the last exit syncs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine
+
+from pcem.projections.writes import driver_connection
+
+API_ROLE = "pcem_api"
+USER_SETTING = "pcem.user_id"
+# The one statement that says who is reading.
+_ENTER = "SELECT set_config('role', 'pcem_api', true), set_config('pcem.user_id', %s, true)"
+
+Query = tuple[str, Mapping[str, Any] | Sequence[Any]]
+Row = tuple[Any, ...]
+
+
+def enter(cursor: psycopg.Cursor[Any], user_id: str) -> None:
+    """Become ``pcem_api`` reading for ``user_id``, until the transaction ends."""
+    cursor.execute(_ENTER, (user_id,), prepare=True)
+
+
+class AsUser:
+    """The API's async pool, one user at a time."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def fetchall(self, user_id: str, query: str, params: Mapping[str, Any]) -> list[Row]:
+        async with self._pool.connection() as conn:
+            async with conn.pipeline():
+                await conn.execute(_ENTER, (user_id,), prepare=True)
+                cursor = await conn.execute(query, params, prepare=True)
+            # Fetched after the pipeline's one Sync: inside, a fetch would sync twice.
+            return await cursor.fetchall()
+
+
+class AsUserSync:
+    """An engine's connections, one user at a time (in autocommit, so each call's
+    statements are one transaction of their own)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def fetchall(self, user_id: str, *queries: Query) -> list[list[Row]]:
+        """The rows of each query, all sent in one round trip."""
+        with self._engine.connect() as conn:
+            raw = driver_connection(conn)
+            with raw.pipeline():
+                raw.execute(_ENTER, (user_id,), prepare=True)
+                cursors = [raw.execute(q, p, prepare=True) for q, p in queries]
+            return [cursor.fetchall() for cursor in cursors]
+
+
+@contextmanager
+def user_snapshot(cursor: psycopg.Cursor[Any], user_id: str) -> Iterator[None]:
+    """The statements inside read one snapshot of the database (a transaction of its
+    own, REPEATABLE READ, read only, even on an autocommit connection) for ``user_id``."""
+    with cursor.connection.pipeline():  # one round trip, as BEGIN alone took
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        enter(cursor, user_id)
+    try:
+        yield
+    except BaseException:
+        connection = cursor.connection
+        if not connection.broken:  # a lost connection is the pool's to discard
+            with suppress(psycopg.Error):  # the error that brought us here is the news
+                connection.rollback()
+        raise
+    cursor.execute("COMMIT")

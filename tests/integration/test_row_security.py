@@ -1,0 +1,162 @@
+"""The second wall: what the API reads for a user runs as ``pcem_api``, under row-level
+security, so a query that forgets its ``user_id`` still sees only that user's rows."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import StaticPool
+
+from pcem.row_security import API_ROLE, AsUserSync
+from pcem.settings import Settings
+from pcem.wiring import Container
+from tests.conftest import TokenFactory
+from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person
+
+EVENTS = "/api/v1/events"
+# No user_id column of its own: an attempt is scoped by its notification's owner.
+SCOPED_THROUGH_PARENT = {"notification_attempts"}
+# Tables the API never reads as a user: the event store, the process manager's
+# own state, the projections' positions, support's log.
+NOT_FOR_THE_API_ROLE = (
+    "pcem_events",
+    "idempotency_keys",
+    "notification_schedule",
+    "outbox",
+    "scheduler_watermark",
+    "projection_tracking",
+    "support_access_log",
+)
+
+
+def test_every_user_scoped_table_has_row_level_security_forced_with_a_policy(
+    container: Container,
+) -> None:
+    with container.engine.connect() as conn:
+        with_user_id = set(
+            conn.scalars(
+                text(
+                    "SELECT table_name FROM information_schema.columns"
+                    " WHERE table_schema = 'public' AND column_name = 'user_id'"
+                )
+            )
+        )
+        scoped = with_user_id | SCOPED_THROUGH_PARENT
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+                " EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public'"
+                "         AND p.tablename = c.relname AND :role = ANY(p.roles))"
+                " FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+                " AND c.relname = ANY(:tables)"
+            ),
+            {"role": API_ROLE, "tables": sorted(scoped)},
+        ).all()
+
+    assert {"people", "relationships", "events", "occurrences", "notifications"} <= scoped
+    assert sorted(rows) == [(name, True, True, True) for name in sorted(scoped)]
+
+
+def test_pcem_api_owns_nothing_bypasses_nothing_and_reads_only_what_users_are_answered(
+    container: Container,
+) -> None:
+    with container.engine.connect() as conn:
+        role = conn.execute(
+            text(
+                "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb"
+                " FROM pg_roles WHERE rolname = :role"
+            ),
+            {"role": API_ROLE},
+        ).one()
+        owned = conn.scalar(
+            text("SELECT count(*) FROM pg_class WHERE relowner = to_regrole(:role)"),
+            {"role": API_ROLE},
+        )
+        readable = {
+            table: conn.scalar(
+                text(f"SELECT has_table_privilege('{API_ROLE}', '{table}', 'SELECT')")
+            )
+            for table in NOT_FOR_THE_API_ROLE
+        }
+        writable = conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_class c, unnest(ARRAY['INSERT', 'DELETE', 'TRUNCATE']) p"
+                " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+                " AND has_table_privilege(:role, c.oid, p)"
+            ),
+            {"role": API_ROLE},
+        )
+
+    assert tuple(role) == (False, False, False, False, False)
+    assert owned == 0
+    assert readable == dict.fromkeys(NOT_FOR_THE_API_ROLE, False)
+    assert writable == 0
+
+
+def test_an_unscoped_query_on_the_apis_connections_sees_only_the_callers_rows(
+    client: Client, container: Container, token_for: TokenFactory
+) -> None:
+    users = [f"rls-{uuid.uuid4()}" for _ in range(2)]
+    for user in users:
+        auth = bearer(token_for(user))
+        person = create_person(client, auth)
+        event = {"person_id": person["id"], "title": "Birthday", "event_date": "1990-06-01"}
+        assert client.post(EVENTS, json=event, headers=auth).status_code == 201
+        assert client.get(EVENTS, headers=auth).status_code == 200  # waits for the projector
+    forgetful = "SELECT DISTINCT user_id FROM people"  # no WHERE user_id = ...
+
+    async def on_the_async_pool(user: str) -> list[tuple[str, ...]]:
+        async with container.serving() as serving:
+            return await serving.people_view.reads.fetchall(user, forgetful, {})
+
+    def on_the_engine(user: str) -> list[list[tuple[str, ...]]]:
+        return container.calendar_view.reads.fetchall(
+            user, (forgetful, {}), ("SELECT DISTINCT user_id FROM events", {})
+        )
+
+    for user in users:
+        assert asyncio.run(on_the_async_pool(user)) == [(user,)]
+        assert on_the_engine(user) == [[(user,)], [(user,)]]
+    # No user: nothing at all.
+    assert asyncio.run(on_the_async_pool("")) == []
+    assert on_the_engine("") == [[], []]
+
+
+def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(
+    client: Client, auth: dict[str, str], container: Container
+) -> None:
+    create_person(client, auth)
+    assert client.get(PEOPLE, headers=auth).json()["items"]  # projected
+    with container.engine.connect() as conn:
+        conn.execute(text(f"SET LOCAL ROLE {API_ROLE}"))
+        assert conn.scalar(text("SELECT count(*) FROM people")) == 0
+        assert conn.scalar(text("SELECT count(*) FROM notification_attempts")) == 0
+        with pytest.raises(Exception, match="permission denied") as refused:
+            conn.execute(text("DELETE FROM people"))
+        assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)  # type: ignore[attr-defined]
+        conn.rollback()
+
+
+def test_the_role_and_the_user_end_with_the_statements_they_were_sent_with(
+    settings: Settings,
+) -> None:
+    """A pooled connection goes back to its owner role, with no user, at once."""
+    url = settings.require_database().sqlalchemy_url
+    engine = create_engine(url, poolclass=StaticPool)  # one connection, reused
+    try:
+        [[(role, user)]] = AsUserSync(engine).fetchall(
+            "someone", ("SELECT current_user, current_setting('pcem.user_id', true)", {})
+        )
+        with engine.connect() as conn:
+            after = conn.execute(
+                text("SELECT current_user = session_user, current_setting('pcem.user_id', true)")
+            ).one()
+    finally:
+        engine.dispose()
+
+    assert (role, user) == (API_ROLE, "someone")
+    assert tuple(after) == (True, "")
