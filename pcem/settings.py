@@ -7,6 +7,7 @@ variable, so start-up can fail with exactly that line.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Mapping
@@ -105,12 +106,22 @@ class ProcessManagerSettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Abuse limits: requests a minute per caller, and whose forwarded address counts."""
+
+    per_user_per_minute: int = 600  # PCEM_RATE_LIMIT_PER_MINUTE: a valid token's user
+    anonymous_per_minute: int = 60  # PCEM_RATE_LIMIT_ANON_PER_MINUTE: a client address
+    trusted_proxies: tuple[str, ...] = ()  # PCEM_TRUSTED_PROXIES: X-Forwarded-For from these
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings | None
     redis: RedisSettings | None
     jwt: JWTSettings = field(default_factory=JWTSettings)
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     notifications: ProcessManagerSettings = field(default_factory=ProcessManagerSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     data_dir: Path = Path(".pcem")
     log_level: str = "INFO"
 
@@ -135,6 +146,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         jwt=_jwt(env),
         channels=_channels(env),
         notifications=_process_manager(env),
+        rate_limits=_rate_limits(env),
         data_dir=Path(_optional(env, "PCEM_DATA_DIR") or ".pcem"),
         log_level=_log_level(_optional(env, "PCEM_LOG_LEVEL") or "INFO"),
     )
@@ -380,10 +392,44 @@ def _process_manager(env: Mapping[str, str]) -> ProcessManagerSettings:
     )
 
 
-def _count(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+def _count(env: Mapping[str, str], name: str, default: int, most: int, least: int = 0) -> int:
     value = _optional(env, name)
     if value is None:
         return default
-    if not value.isdigit() or int(value) > most:
-        raise ConfigError(f"{name} must be a whole number from 0 to {most}, not {value!r}")
+    if not (value.isascii() and value.isdigit()) or not least <= int(value) <= most:
+        raise ConfigError(f"{name} must be a whole number from {least} to {most}, not {value!r}")
     return int(value)
+
+
+MAX_RATE_PER_MINUTE = 10_000_000
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimitSettings:
+    defaults = RateLimitSettings()
+    return RateLimitSettings(
+        per_user_per_minute=_count(
+            env, "PCEM_RATE_LIMIT_PER_MINUTE", defaults.per_user_per_minute, MAX_RATE_PER_MINUTE, 1
+        ),
+        anonymous_per_minute=_count(
+            env,
+            "PCEM_RATE_LIMIT_ANON_PER_MINUTE",
+            defaults.anonymous_per_minute,
+            MAX_RATE_PER_MINUTE,
+            1,
+        ),
+        trusted_proxies=_trusted_proxies(_optional(env, "PCEM_TRUSTED_PROXIES")),
+    )
+
+
+def _trusted_proxies(value: str | None) -> tuple[str, ...]:
+    """Addresses or networks, comma-separated; ``*`` would trust anyone, so it is refused."""
+    entries = tuple(entry.strip() for entry in (value or "").split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "PCEM_TRUSTED_PROXIES must be IP addresses or networks, comma-separated "
+                f"(e.g. 10.0.0.5,10.1.0.0/16), not {entry!r}"
+            ) from None
+    return entries

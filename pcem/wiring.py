@@ -11,7 +11,8 @@ Nothing connects at import time.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
+from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
 from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
@@ -89,6 +91,7 @@ class Serving:
     people_view: PeopleView
     relationships_view: RelationshipsView
     in_app: InAppFeed
+    rate_limits: RateLimits
 
 
 class Container:
@@ -96,6 +99,8 @@ class Container:
     # without a wake-up, and the longest it stays silent. Tests shorten them.
     stream_poll_seconds: float = 1.0
     stream_keepalive_seconds: float = 10.0  # API.md: a comment at least every 15 s
+    # The clock rate-limit windows follow; tests pin it, so a window's count is theirs.
+    rate_limit_clock: Callable[[], float] = staticmethod(time.time)
 
     def __init__(self, settings: Settings, *, role: str = "api", pool_size: int = 10) -> None:
         self.settings = settings
@@ -257,6 +262,7 @@ class Container:
                     poll_seconds=self.stream_poll_seconds,
                     keepalive_seconds=self.stream_keepalive_seconds,
                 ),
+                RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
             )
         finally:
             await positions.stop()

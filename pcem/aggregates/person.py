@@ -3,7 +3,8 @@ directed relationships to the user's other people.
 
 Rules: a deleted person cannot change except by restore; a relationship never
 links a person to themself and is never recorded twice for the same target and
-type; metadata stays within 16 KiB.
+type; metadata stays within 16 KiB, 8 levels of nesting, 100 keys in any one object
+and 1,000 keys and array items in all.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from pcem.aggregates.merge_patch import merge_patch
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, check_updatable
 
 MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_DEPTH = 8  # objects and arrays inside each other; the metadata itself is 1
+MAX_METADATA_KEYS = 100  # in any one object
+MAX_METADATA_ENTRIES = 1000  # keys and array items, every level together
 UPDATABLE_FIELDS = ("first_name", "last_name", "primary_contact")
 
 
@@ -101,7 +105,7 @@ class Person(OwnedAggregate):
         metadata: dict[str, Any] | None = None,
     ) -> Person:
         metadata = metadata or {}
-        check_metadata_size(metadata)
+        check_metadata(metadata)
         return cls(
             user_id=user_id,
             actor=actor,
@@ -121,8 +125,9 @@ class Person(OwnedAggregate):
         check_updatable(fields, UPDATABLE_FIELDS)
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if metadata_patch is not None:
+            check_metadata_shape(metadata_patch)  # before merging walks it
             metadata = merge_patch(self.metadata, metadata_patch)
-            check_metadata_size(metadata)
+            check_metadata(metadata)
             if metadata != self.metadata:
                 changes["metadata"] = metadata
         if changes:
@@ -213,10 +218,30 @@ class Person(OwnedAggregate):
         self.event_ids.discard(event_id)
 
 
-def check_metadata_size(metadata: dict[str, Any]) -> None:
+def check_metadata(metadata: dict[str, Any]) -> None:
+    check_metadata_shape(metadata)
     size = len(msgspec.json.encode(metadata))
     if size > MAX_METADATA_BYTES:
         raise MetadataTooLargeError(size)
+
+
+def check_metadata_shape(metadata: dict[str, Any]) -> None:
+    """Nesting and counts, walked without recursion: deep input must not exhaust the stack."""
+    entries = 0
+    pending: list[tuple[Any, int]] = [(metadata, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise MetadataTooComplexError(f"nests deeper than {MAX_METADATA_DEPTH} levels")
+        if isinstance(value, dict) and len(value) > MAX_METADATA_KEYS:
+            raise MetadataTooComplexError(f"has an object of more than {MAX_METADATA_KEYS} keys")
+        children = list(value.values()) if isinstance(value, dict) else value
+        entries += len(children)
+        if entries > MAX_METADATA_ENTRIES:
+            raise MetadataTooComplexError(
+                f"holds more than {MAX_METADATA_ENTRIES} keys and array items in all"
+            )
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 class MetadataTooLargeError(ValueError):
@@ -224,6 +249,11 @@ class MetadataTooLargeError(ValueError):
         super().__init__(
             f"metadata is {size} bytes encoded as JSON; at most {MAX_METADATA_BYTES} are allowed"
         )
+
+
+class MetadataTooComplexError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"metadata {reason}")
 
 
 class PersonDeletedError(Exception):

@@ -24,14 +24,17 @@ from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
+from pcem.api.rate_limiting import RateLimitMiddleware, answer_with_quota
 from pcem.api.relationships import RelationshipsController
 from pcem.api.settings import SettingsController
 from pcem.api.support import SupportController
 from pcem.commands.idempotency import current_key
 from pcem.eventstore.recorder import IdempotencyKeyTakenError
+from pcem.settings import RateLimitSettings
 from pcem.wiring import Container
 
 MAX_BODY_BYTES = 64 * 1024
+PUBLIC_PATHS = ("^/health", "^/schema", "^/metrics")  # no token, no rate limit
 ROUTES = [
     PeopleController,
     RelationshipsController,
@@ -52,7 +55,7 @@ def create_app(
     """The API over ``container``; ``extra_routes`` join the same conventions (tests)."""
     auth = DefineMiddleware(
         JWTAuthenticationMiddleware,
-        exclude=["^/health", "^/schema", "^/metrics"],
+        exclude=list(PUBLIC_PATHS),
         # Every method, OPTIONS too (Litestar lets it through by default, for CORS
         # preflights, which PCEM does not serve): the role guards then met no user, a 500.
         exclude_http_methods=[],
@@ -67,7 +70,7 @@ def create_app(
     app = Litestar(
         route_handlers=[*ROUTES, *extra_routes],
         dependencies=conventions.DEPENDENCIES,
-        middleware=[auth],
+        middleware=[RateLimitMiddleware(exempt=PUBLIC_PATHS), auth],  # counted, then refused
         before_request=conventions.before_request,
         after_request=conventions.after_request,
         after_exception=[conventions.after_exception],
@@ -86,8 +89,16 @@ def create_app(
         on_shutdown=[container.close],
         debug=False,
     )
+    answer_with_quota(app)
     observe_requests(app)  # around routing too: per-route middleware misses 404s and 405s
     return app
+
+
+def proxy_options(settings: RateLimitSettings) -> dict[str, Any]:
+    """How uvicorn treats ``X-Forwarded-For``/``-Proto``: only from PCEM_TRUSTED_PROXIES,
+    and not at all by default (uvicorn's own default trusts 127.0.0.1)."""
+    trusted = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def _replay_winner(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

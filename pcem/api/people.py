@@ -197,7 +197,7 @@ def _meta(value: str | None) -> dict[str, Any]:
         return {}
     try:
         parsed = msgspec.json.decode(value)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # msgspec refuses ~1,000 levels so
         parsed = None
     if not isinstance(parsed, dict):
         raise InvalidInputError(

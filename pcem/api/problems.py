@@ -33,6 +33,7 @@ from pcem.aggregates.event import (
 from pcem.aggregates.ownership import FieldNotUpdatableError
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
+    MetadataTooComplexError,
     MetadataTooLargeError,
     PersonDeletedError,
     RelationshipNotFoundError,
@@ -401,6 +402,14 @@ def _dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Respons
     )
 
 
+def _nested_too_deeply(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """msgspec refuses JSON nested about 1,000 levels deep with a RecursionError."""
+    message = "is nested too deeply to read"
+    return problem_response(
+        request, 400, "the request is invalid", errors=[FieldError("body", message)]
+    )
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(request, 500, "an unexpected error occurred; it has been logged")
@@ -423,6 +432,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PositionBeyondHeadError: status_handler(400, "PCEM-Min-Position"),
     FieldNotUpdatableError: _not_updatable,
     MetadataTooLargeError: status_handler(400, "metadata"),
+    MetadataTooComplexError: status_handler(400, "metadata"),
     EventGoneError: status_handler(404),
     InvalidRecurrenceError: status_handler(400, "recurrence"),
     NaiveDateTimeError: status_handler(400, "event_date"),
@@ -438,5 +448,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     eventsourcing.persistence.InterfaceError: _dependency_down,
     redis.ConnectionError: _dependency_down,
     redis.TimeoutError: _dependency_down,
+    RecursionError: _nested_too_deeply,
     Exception: unexpected_error,
 }

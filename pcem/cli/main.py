@@ -46,7 +46,7 @@ def api(host: str, port: int, listen_fd: int | None) -> None:
     """Serve the HTTP API (run several for more capacity)."""
     import uvicorn
 
-    from pcem.api.app import create_app
+    from pcem.api.app import create_app, proxy_options
     from pcem.logs import configure_logging
     from pcem.wiring import build_container
 
@@ -67,7 +67,10 @@ def api(host: str, port: int, listen_fd: int | None) -> None:
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
     click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, **proxy_options(settings.rate_limits)
+    )
+    server = uvicorn.Server(config)
     server.run(sockets=[listening])
     if not server.started:  # the application's start-up failed; uvicorn logged why
         sys.exit(1)

@@ -1,1 +1,1 @@
-"""Who is calling: bearer tokens verified into a Principal."""
+"""Who is calling: bearer tokens verified into a Principal; how fast they may call."""

@@ -100,6 +100,9 @@ def test_unknown_person_is_404_problem(client: Client, auth: dict[str, str]) -> 
         ({"first_name": "Ada", "metadata": "text"}, "metadata"),
         ({"first_name": "Ada", "metadata": {"notes": "x" * 17000}}, "metadata"),
         ({"first_name": "Ada", "metadata": {"k": "nul\u0000"}}, "metadata"),
+        ({"first_name": "Ada", "metadata": {"a": [[[[[[[[1]]]]]]]]}}, "metadata"),  # 9 levels
+        ({"first_name": "Ada", "metadata": {f"k{n}": n for n in range(101)}}, "metadata"),
+        ({"first_name": "Ada", "metadata": {"k": list(range(1000))}}, "metadata"),
         ({"first_name": "Ada", "nickname": "Countess"}, "nickname"),
     ],
 )
@@ -113,6 +116,39 @@ def test_bad_input_is_400_naming_the_field(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert {"type", "title", "status", "detail"} <= problem.keys()
     assert field in [e["field"] for e in problem["errors"]]
+
+
+def test_metadata_nested_past_what_json_decoding_allows_is_400(
+    client: Client, auth: dict[str, str]
+) -> None:
+    deep = b'{"first_name": "Ada", "metadata": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    response = client.post(
+        PEOPLE, content=deep, headers={**auth, "content-type": "application/json"}
+    )
+    search = client.get(
+        PEOPLE, params={"meta": '{"a": ' + "[" * 2000 + "]" * 2000 + "}"}, headers=auth
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "body", "message": "is nested too deeply to read"}
+    ]
+    assert search.status_code == 400
+    assert search.json()["errors"][0]["field"] == "meta"
+
+
+def test_a_metadata_patch_nested_too_deeply_is_400_naming_metadata(
+    client: Client, auth: dict[str, str]
+) -> None:
+    created = create(client, auth).json()
+    patch = {"metadata": {"a": [[[[[[[["nine levels"]]]]]]]]}}
+
+    response = client.patch(f"{PEOPLE}/{created['id']}", json=patch, headers=auth)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "metadata", "message": "metadata nests deeper than 8 levels"}
+    ]
 
 
 @pytest.mark.parametrize("raw", [b"{", b"not json", b"[1, 2]", b"null", b""])

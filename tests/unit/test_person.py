@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from pcem.aggregates.person import (
     MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_METADATA_KEYS,
     DuplicateRelationshipError,
+    MetadataTooComplexError,
     MetadataTooLargeError,
     Person,
     PersonDeletedError,
@@ -165,3 +169,38 @@ def test_merged_metadata_over_16_kib_is_refused() -> None:
 
     with pytest.raises(MetadataTooLargeError):
         ada.update("alice", {}, {"b": "y" * 9000})
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """Metadata ``levels`` deep: itself, then objects and arrays in turn."""
+    value: Any = "leaf"
+    for level in range(levels - 1):
+        value = {"k": value} if level % 2 else [value]
+    return {"k": value}
+
+
+def test_metadata_eight_levels_deep_is_accepted() -> None:
+    ada = person(**nested(MAX_METADATA_DEPTH))
+
+    assert ada.metadata == nested(MAX_METADATA_DEPTH)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [
+        (nested(MAX_METADATA_DEPTH + 1), "nests deeper than 8 levels"),
+        ({f"k{n}": n for n in range(MAX_METADATA_KEYS + 1)}, "more than 100 keys"),
+        ({"list": [{"a": 1}] * 30, "more": list(range(975))}, "more than 1000 keys and array"),
+    ],
+    ids=["too deep", "too many keys", "too many entries"],
+)
+def test_metadata_past_its_shape_limits_is_refused(metadata: dict[str, Any], reason: str) -> None:
+    with pytest.raises(MetadataTooComplexError, match=reason):
+        Person.create(user_id="alice", actor="alice", first_name="Ada", metadata=metadata)
+
+
+def test_a_patch_past_the_nesting_limit_is_refused_before_merging() -> None:
+    ada = person()
+
+    with pytest.raises(MetadataTooComplexError, match="deeper"):
+        ada.update("alice", {}, nested(900))  # a merge would walk it recursively

@@ -49,6 +49,11 @@ def test_broker_defaults_to_redis_and_unix_sockets_are_translated_for_celery() -
         ("PCEM_JWT_SECRET", "short", "at least 32 characters"),
         ("PCEM_JWT_PUBLIC_KEY", "not a key", "must be a PEM public key"),
         ("PCEM_JWT_JWKS_FILE", "/nonexistent/jwks.json", "missing file"),
+        ("PCEM_RATE_LIMIT_PER_MINUTE", "0", "from 1 to 10000000, not '0'"),
+        ("PCEM_RATE_LIMIT_PER_MINUTE", "100/minute", "PCEM_RATE_LIMIT_PER_MINUTE must be"),
+        ("PCEM_RATE_LIMIT_ANON_PER_MINUTE", "²", "PCEM_RATE_LIMIT_ANON_PER_MINUTE must be"),
+        ("PCEM_TRUSTED_PROXIES", "10.0.0.1,*", "PCEM_TRUSTED_PROXIES must be IP addresses"),
+        ("PCEM_TRUSTED_PROXIES", "proxy.local", "not 'proxy.local'"),
     ],
 )
 def test_bad_value_is_one_clear_line_naming_the_variable(
@@ -172,3 +177,16 @@ def test_an_alphanumeric_sms_sender_id_is_accepted() -> None:
     sms = load_settings({**SMS, "PCEM_SMS_FROM": "PCEM"}).channels.sms
 
     assert sms is not None and sms.sender == "PCEM"
+
+
+def test_rate_limits_default_to_600_a_user_and_60_an_address_trusting_no_proxy() -> None:
+    limits = load_settings(GOOD).rate_limits
+
+    assert (limits.per_user_per_minute, limits.anonymous_per_minute) == (600, 60)
+    assert limits.trusted_proxies == ()
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    env = {**GOOD, "PCEM_TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16 ,::1"}
+
+    assert load_settings(env).rate_limits.trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")

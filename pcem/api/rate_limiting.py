@@ -1,0 +1,93 @@
+"""Every ``/api/v1`` request is counted against its caller before authentication
+refuses any: a flood of invalid tokens is limited per client address, a user's
+requests per user (``pcem.identity.rate_limits``). Over the limit: 429
+problem+json with ``Retry-After``; every counted answer carries the IETF
+``RateLimit-Policy`` and ``RateLimit`` fields (draft-ietf-httpapi-ratelimit-headers).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from pcem.api.auth import valid_principal
+from pcem.identity.rate_limits import ANONYMOUS, USER, Quota, RateLimits
+
+_QUOTA = "pcem_rate_limit_headers"  # in the scope's state, for the answer
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    """Counts each request against its caller before authentication refuses any."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, exempt: tuple[str, ...]) -> None:
+        # By the request's path, as authentication excludes them (a route's own path
+        # is relative to its controller's).
+        pattern = re.compile("|".join(exempt))
+        self.should_bypass_for_scope = lambda scope: bool(pattern.match(scope["path"]))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+        limits: RateLimits = connection.app.state.serving.rate_limits
+        principal = valid_principal(connection)
+        if principal is not None:
+            quota = await limits.count(USER, principal.user_id)
+        else:
+            quota = await limits.count(ANONYMOUS, _address(scope))
+        if quota is not None:
+            scope["state"][_QUOTA] = quota.headers()
+            if quota.exceeded:
+                retry_after = {"Retry-After": str(quota.reset_seconds)}
+                raise TooManyRequestsException(_refusal(quota), headers=retry_after)
+        await next_app(scope, receive, send)
+
+
+def answer_with_quota(app: Litestar) -> None:
+    """Put the caller's quota on every answer they were counted for, errors included:
+    those are answered outside the route's middleware, by the exception handlers."""
+    app.asgi_handler = _QuotaHeaders(app.asgi_handler)
+
+
+class _QuotaHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_quota(message: Message) -> None:
+            if message["type"] == "http.response.start" and (
+                quota := scope.get("state", {}).get(_QUOTA)
+            ):
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in quota.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)
+
+
+def _address(scope: Scope) -> str:
+    """The client's address: the proxy's own unless PCEM_TRUSTED_PROXIES names it
+    (uvicorn then puts X-Forwarded-For's client here)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _refusal(quota: Quota) -> str:
+    who = "user" if quota.policy == USER else "client address without a valid token"
+    return (
+        f"too many requests: at most {quota.limit} a minute for each {who}; "
+        f"try again in {quota.reset_seconds} s"
+    )

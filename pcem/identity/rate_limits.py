@@ -1,0 +1,97 @@
+"""Abuse limits: how many requests a minute each caller may make, counted in Redis.
+
+A caller is the user of a valid bearer token (``PCEM_RATE_LIMIT_PER_MINUTE``),
+else the client's address (``PCEM_RATE_LIMIT_ANON_PER_MINUTE``). Every API
+replica counts in the same Redis, so a limit holds however many there are.
+
+The counting is ``limits``' fixed window on its Redis storage (one ``INCRBY`` +
+``EXPIRE`` script), in windows of the clock's minutes: the count that one round
+trip answers and the minute's end then give the IETF headers too, where
+``FixedWindowRateLimiter.hit`` (a window from each key's first hit, a bool)
+would need two more trips for them. When Redis cannot answer, callers go on
+unlimited (commands must not fail with it), and the outage is logged once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+import redis.asyncio
+import structlog
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import RedisStorage
+
+from pcem.settings import RateLimitSettings
+
+log = structlog.get_logger(__name__)
+
+WINDOW_SECONDS = 60
+USER, ANONYMOUS = "user", "anonymous"  # the policies' names in the headers
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One caller's standing in the current window, this request counted."""
+
+    policy: str
+    limit: int
+    used: int
+    reset_seconds: int  # until the window ends, at least 1
+
+    @property
+    def exceeded(self) -> bool:
+        return self.used > self.limit
+
+    def headers(self) -> dict[str, str]:
+        remaining = max(0, self.limit - self.used)
+        return {
+            "RateLimit-Policy": f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
+            "RateLimit": f'"{self.policy}";r={remaining};t={self.reset_seconds}',
+        }
+
+
+class RateLimits:
+    """Counts callers' requests in Redis, shared by every replica."""
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis[bytes],
+        settings: RateLimitSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        # The API's own client and pool: no connections of its own.
+        self._storage = RedisStorage(
+            "async+redis://", implementation="redispy", connection_pool=client.connection_pool
+        )
+        self._items: dict[str, RateLimitItem] = {
+            USER: RateLimitItemPerMinute(settings.per_user_per_minute),
+            ANONYMOUS: RateLimitItemPerMinute(settings.anonymous_per_minute),
+        }
+        self._clock = clock
+        self._available = True
+
+    async def count(self, policy: str, caller: str) -> Quota | None:
+        """Count one request of ``caller``; None when Redis cannot say."""
+        item = self._items[policy]
+        now = self._clock()
+        window = int(now // WINDOW_SECONDS)
+        key = item.key_for(policy, caller, str(window))
+        try:
+            used = await self._storage.incr(key, item.get_expiry())
+        except redis.RedisError as error:
+            self._unavailable(error)
+            return None
+        if not self._available:
+            self._available = True
+            log.info("rate_limit.available")
+        reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        return Quota(policy, item.amount, used, reset)
+
+    def _unavailable(self, error: redis.RedisError) -> None:
+        if self._available:  # once an outage, not once a request
+            self._available = False
+            log.warning("rate_limit.unavailable", error=type(error).__name__, limits="off")
