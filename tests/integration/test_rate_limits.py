@@ -6,8 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager, closing, contextmanager
 from typing import Any
 
 import httpx
@@ -20,9 +19,8 @@ from pcem.api.app import create_app, proxy_options
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 from tests.conftest import TokenFactory, settings_for
-from tests.e2e.test_notification_faults import private_redis
-from tests.integration.receivers import free_port
 from tests.polling import wait_until
+from tests.private_servers import PrivateRedis
 
 PER_USER, PER_ADDRESS = 5, 3
 Client = TestClient[Any]
@@ -234,19 +232,17 @@ def test_requests_are_served_unlimited_while_redis_is_down(
     user_id: str,
     minute: float,
     projector: None,
-    tmp_path: Path,
 ) -> None:
-    port = free_port()
-    container = low_limits_container(settings, f"redis://127.0.0.1:{port}/0", minute)
+    redis_server = PrivateRedis()
+    container = low_limits_container(settings, redis_server.url, minute)
     auth = bearer(token_for, user_id)
     with (
-        private_redis(port, tmp_path) as redis_server,
+        closing(redis_server),
         TestClient(create_app(container)) as api,
         captured_warnings() as warnings,
     ):
         before = api.post("/api/v1/people", json={"first_name": "Ada"}, headers=auth)
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
+        redis_server.stop()
         created = [
             api.post("/api/v1/people", json={"first_name": f"Ada {n}"}, headers=auth)
             for n in range(PER_USER + 1)
