@@ -22,6 +22,7 @@ from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
 from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
+from pcem.api.openapi import PUBLIC_PREFIXES, StrictStructSchemaPlugin, complete_document
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.relationships import RelationshipsController
@@ -52,7 +53,7 @@ def create_app(
     """The API over ``container``; ``extra_routes`` join the same conventions (tests)."""
     auth = DefineMiddleware(
         JWTAuthenticationMiddleware,
-        exclude=["^/health", "^/schema", "^/metrics"],
+        exclude=[f"^{prefix}" for prefix in PUBLIC_PREFIXES],
         # Every method, OPTIONS too (Litestar lets it through by default, for CORS
         # preflights, which PCEM does not serve): the role guards then met no user, a 500.
         exclude_http_methods=[],
@@ -82,11 +83,13 @@ def create_app(
         ),
         lifespan=[serving],
         openapi_config=_openapi(),
+        plugins=[StrictStructSchemaPlugin()],
         signature_namespace={"Principal": Principal},
         on_shutdown=[container.close],
         debug=False,
     )
     observe_requests(app)  # around routing too: per-route middleware misses 404s and 405s
+    complete_document(app)
     return app
 
 

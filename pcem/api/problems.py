@@ -39,6 +39,7 @@ from pcem.aggregates.person import (
 )
 from pcem.aggregates.settings import InvalidSettingsError
 from pcem.api.observability import request_id_of
+from pcem.api.versions import IF_MATCH_PATTERN
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
@@ -157,6 +158,7 @@ PATTERN_WORDS = {
     settings.WEBHOOK_URL: "must be an http:// or https:// URL, without spaces",
     settings.SECRET: "must be 16 to 256 characters, and no NUL",
     settings.HH_MM: "must be HH:MM, 00:00 to 23:59",
+    IF_MATCH_PATTERN: 'must be * or an ETag such as W/"3"',  # documented; a mismatch is a 412
 }
 """What each pattern of the API's schemas means; msgspec quotes a pattern as its repr."""
 _WORDS_BY_REPR = {repr(pattern): words for pattern, words in PATTERN_WORDS.items()}
