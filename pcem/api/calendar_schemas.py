@@ -15,7 +15,7 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.projections.calendar_view import EventRow, Occurrence
 
 _TEXT = r"^[^\x00]*$"
-_VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_VISIBLE = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_VISIBLE)]
 Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=_TEXT)]

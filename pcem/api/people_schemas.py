@@ -13,8 +13,9 @@ from pcem.api.json_input import IS_JSON_OBJECT
 from pcem.projections.people_view import PersonRow
 from pcem.projections.relationships_view import RelationshipRow
 
-# At least one visible character, and no NUL (PostgreSQL text cannot hold it).
-_NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# At least one visible character, and no NUL (PostgreSQL text cannot hold it); the
+# whitespace is spelt out so that Python and JSON Schema regexes agree on it.
+_NAME_PATTERN = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 _NO_NUL_PATTERN = r"^[^\x00]*$"
 
 FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
@@ -67,9 +68,7 @@ class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
         return None if isinstance(self.metadata, UnsetType) else self.metadata
 
 
-RelationshipType = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-]
+RelationshipType = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=_NAME_PATTERN)]
 
 
 class AddRelationship(msgspec.Struct, forbid_unknown_fields=True):

@@ -148,7 +148,7 @@ def _bad_request(exc: HTTPException) -> tuple[str, list[FieldError]]:
 # their own terms (a regex, a type name, a Python repr); a client is told what
 # is wrong and what is allowed instead, whatever the route.
 
-_VISIBLE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # as the schemas declare them
+_VISIBLE_TEXT = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"  # as the schemas declare them
 _TEXT = r"^[^\x00]*$"
 PATTERN_WORDS = {
     _VISIBLE_TEXT: "must contain a visible character, and no NUL",
