@@ -23,11 +23,14 @@ MAX_LEAD_TIMES = 10
 MAX_LEAD_DAYS = 365
 # Delivery channels, tagged by "type": the fields each needs, what they must match,
 # and their longest length.
-EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+# \s differs between Python's re and the ECMAScript regexes of JSON Schema (\x1c-\x1f,
+# \x85, \ufeff): spelt out, the server and the OpenAPI document refuse the same text.
+_SPACE = r"\s\x00\x1c-\x1f\x85\ufeff"
+EMAIL = rf"^[^@{_SPACE}]+@[^@{_SPACE}]+\.[^@{_SPACE}]+$"
 MAX_EMAIL = 254
 PHONE = r"^\+[1-9][0-9]{6,14}$"  # E.164
 MAX_PHONE = 16
-WEBHOOK_URL = r"^https?://[^\s\x00]+$"
+WEBHOOK_URL = rf"^https?://[^{_SPACE}]+$"
 MAX_URL = 2048
 SECRET = r"^[^\x00]{16,256}$"  # noqa: S105 (a pattern, not a secret)
 MAX_SECRET = 256

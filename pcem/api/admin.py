@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -52,6 +53,13 @@ class ProjectionsAdminController(Controller):
         operation_id="rebuildProjection",
         status_code=202,
         sync_to_thread=True,
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="The projections list, where the rebuild can be followed.",
+                documentation_only=True,
+            )
+        ],
     )
     def rebuild(
         self, name: FromPath[str], caller: NamedDependency[Caller]
@@ -97,6 +105,7 @@ class NotificationsAdminController(Controller):
         operation_id="retryNotification",
         status_code=202,
         sync_to_thread=True,
+        opt={"conflicts": True},  # documents its 409
     )
     def retry(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]

@@ -22,6 +22,7 @@ from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
 from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
+from pcem.api.openapi import PUBLIC_PREFIXES, StrictStructSchemaPlugin, complete_document
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.rate_limiting import RateLimitMiddleware, answer_with_quota
@@ -34,7 +35,7 @@ from pcem.settings import RateLimitSettings
 from pcem.wiring import Container
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = ("^/health", "^/schema", "^/metrics")  # no token, no rate limit
+PUBLIC_PATHS = tuple(f"^{prefix}" for prefix in PUBLIC_PREFIXES)  # no token, no rate limit
 ROUTES = [
     PeopleController,
     RelationshipsController,
@@ -85,12 +86,14 @@ def create_app(
         ),
         lifespan=[serving],
         openapi_config=_openapi(),
+        plugins=[StrictStructSchemaPlugin()],
         signature_namespace={"Principal": Principal},
         on_shutdown=[container.close],
         debug=False,
     )
     answer_with_quota(app)
     observe_requests(app)  # around routing too: per-route middleware misses 404s and 405s
+    complete_document(app)
     return app
 
 

@@ -15,12 +15,16 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.projections.calendar_view import EventRow, Occurrence
 
 _TEXT = r"^[^\x00]*$"
-_VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_VISIBLE = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_VISIBLE)]
 Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=_TEXT)]
 RecurrenceName = Literal["none", "yearly", "monthly", "weekly"]
-EventDate = Annotated[str, msgspec.Meta(max_length=64)]
+# A calendar date (all day) or an instant: parse_event_date() takes either.
+_DATE_OR_INSTANT = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+EventDate = Annotated[
+    str, msgspec.Meta(max_length=64, extra_json_schema={"extra": _DATE_OR_INSTANT})
+]
 
 
 class CreateEvent(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,6 +88,21 @@ Secret = Annotated[str, msgspec.Meta(max_length=settings.MAX_SECRET, pattern=set
 LeadDays = Annotated[int, msgspec.Meta(ge=0, le=settings.MAX_LEAD_DAYS)]
 
 
+# check_preferences() enforces these; documented here (Litestar drops an item's Meta).
+_LEAD_TIMES = {
+    "maxItems": settings.MAX_LEAD_TIMES,
+    "uniqueItems": True,
+    "items": {"type": "integer", "minimum": 0, "maximum": settings.MAX_LEAD_DAYS},
+}
+LeadTimes = Annotated[list[LeadDays], msgspec.Meta(extra_json_schema={"extra": _LEAD_TIMES})]
+TimeZone = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64, extra_json_schema={"extra": {"enum": sorted(settings.known_timezones())}}
+    ),
+]
+
+
 class EmailChannel(msgspec.Struct, tag_field="type", tag="email", forbid_unknown_fields=True):
     address: Email
 
@@ -106,13 +125,13 @@ Channel = EmailChannel | SMSChannel | WebhookChannel | InAppChannel
 
 class NotificationSettings(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
-    lead_time_days: list[LeadDays] = msgspec.field(default_factory=lambda: [7, 1, 0])
+    lead_time_days: LeadTimes = msgspec.field(default_factory=lambda: [7, 1, 0])
     delivery_time: Annotated[str, msgspec.Meta(pattern=settings.HH_MM)] = "09:00"
     channels: list[Channel] = msgspec.field(default_factory=lambda: [InAppChannel()])
 
 
 class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
+    timezone: TimeZone = "UTC"  # an IANA name (check_preferences)
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 
     def preferences(self) -> Preferences:

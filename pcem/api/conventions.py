@@ -21,6 +21,7 @@ and list routes a second, ``paging`` (``limit``, ``cursor``, the page).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -31,12 +32,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.spec import Operation, Parameter, Schema
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.types import Scope
 
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.api.versions import POSITION_HEADER, expected_version
+from pcem.api.versions import IF_MATCH_PATTERN, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
@@ -54,6 +56,7 @@ from pcem.wiring import Container, Serving
 T = TypeVar("T")
 MIN_POSITION_HEADER = "PCEM-Min-Position"
 IF_MATCH_HEADER = "If-Match"
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 Replay = Callable[["Caller", StoredResult], Response[Any]]
 
@@ -69,15 +72,21 @@ def query(*projections: str) -> dict[str, Any]:
     }
 
 
-def command(*, replay: Replay | None = None, conditional: bool = False) -> dict[str, Any]:
+def command(
+    *, replay: Replay | None = None, conditional: bool = False, writes_events: bool = True
+) -> dict[str, Any]:
     """A change: its position is remembered; ``replay`` makes a POST idempotent and
-    ``conditional`` documents ``If-Match``."""
+    ``conditional`` documents ``If-Match``. ``writes_events=False`` (a change outside
+    the event store) documents no ``PCEM-Position`` and no concurrent-writer 409."""
     headers = []
     if replay is not None:
-        headers.append(_header_doc(IDEMPOTENCY_HEADER, _IDEMPOTENCY_DOC, max_length=MAX_KEY_LENGTH))
+        headers.append(_header_doc(IDEMPOTENCY_HEADER, _IDEMPOTENCY_DOC))
     if conditional:
         headers.append(_header_doc(IF_MATCH_HEADER, _IF_MATCH_DOC))
-    return {"opt": {"replay": replay}, "operation_class": _with_headers(*headers)}
+    return {
+        "opt": {"replay": replay, "conditional": conditional, "writes_events": writes_events},
+        "operation_class": _with_headers(*headers),
+    }
 
 
 # What handlers receive
@@ -179,6 +188,8 @@ _in_flight: ContextVar[_InFlight | None] = ContextVar("pcem_request_conventions"
 
 
 async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    if request.method == "OPTIONS":
+        return _allow(request)
     opt = request.route_handler.opt
     user = request.scope.get("user")
     if not isinstance(user, Principal):  # public routes
@@ -207,6 +218,19 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     state.claim = outcome
     current_key.set(outcome.key)
     return None
+
+
+def _allow(request: Request[Any, Any, Any]) -> Response[None]:
+    """Every method of the resource. Litestar's own OPTIONS answer is made with the
+    first handler registered for a path and lists only that handler's methods."""
+    template = request.scope.get("path_template")
+    methods = {
+        method
+        for route in request.app.routes
+        if template in (route.path, route.path_format)  # typed parameters, or not
+        for method in route.methods
+    }
+    return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods))})
 
 
 async def after_request(response: Response[Any]) -> Response[Any]:
@@ -247,7 +271,8 @@ def replay_stored(request: Request[Any, Any, Any], key: IdempotencyKey) -> Respo
 def parse_min_position(value: str | None) -> int:
     if value is None:
         return 0
-    if not value.strip().isdigit() or int(value) > MAX_POSITION:
+    # ASCII digits, as the document's integer schema says (str.isdigit() takes "²").
+    if not _DIGITS.fullmatch(value.strip()) or int(value) > MAX_POSITION:
         raise InvalidInputError(
             [FieldError(MIN_POSITION_HEADER, "must be a non-negative integer event position")]
         )
@@ -272,10 +297,23 @@ _IDEMPOTENCY_DOC = "Repeat the POST safely: the same key and body replay the fir
 _IF_MATCH_DOC = 'Apply only if the resource is at this version (an ETag, W/"<version>").'
 
 
-def _header_doc(name: str, description: str, *, max_length: int | None = None) -> Parameter:
-    schema = Schema(type="string", max_length=max_length)  # type: ignore[arg-type]
+# Each as the parsing below and in versions/idempotency enforces it.
+_HEADER_SCHEMAS = {
+    MIN_POSITION_HEADER: Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_POSITION),
+    IDEMPOTENCY_HEADER: Schema(
+        type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[^\x00]*$"
+    ),
+    IF_MATCH_HEADER: Schema(type=OpenAPIType.STRING, pattern=IF_MATCH_PATTERN),
+}
+
+
+def _header_doc(name: str, description: str) -> Parameter:
     return Parameter(
-        name=name, param_in="header", required=False, description=description, schema=schema
+        name=name,
+        param_in=ParamType.HEADER,
+        required=False,
+        description=description,
+        schema=_HEADER_SCHEMAS[name],
     )
 
 

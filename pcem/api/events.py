@@ -16,7 +16,7 @@ from pcem.aggregates.occurrences import in_calendar
 from pcem.api.calendar_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
-from pcem.api.instants import AsOf, instant
+from pcem.api.instants import DATE_TIME, AsOf, instant
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people import PEOPLE
 from pcem.api.problems import FieldError, InvalidInputError
@@ -77,8 +77,10 @@ class EventsController(Controller):
         self,
         caller: NamedDependency[Caller],
         days: Annotated[int | None, QueryParameter(ge=1, le=366)] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", max_length=64)] = None,
-        to: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        from_: Annotated[
+            str | None, QueryParameter(name="from", max_length=64, schema_extra=DATE_TIME)
+        ] = None,
+        to: Annotated[str | None, QueryParameter(max_length=64, schema_extra=DATE_TIME)] = None,
         special_only: FromQuery[bool] = False,
     ) -> Upcoming:
         """Occurrences in the next ``days`` local days (from today's local midnight; default

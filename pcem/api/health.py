@@ -10,6 +10,7 @@ import redis
 import sqlalchemy.exc
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 
 from pcem.wiring import Container
@@ -37,7 +38,12 @@ class HealthController(Controller):
         """200 while the process runs."""
         return {"status": "ok"}
 
-    @get("/ready", operation_id="ready", sync_to_thread=True)
+    @get(
+        "/ready",
+        operation_id="ready",
+        sync_to_thread=True,
+        responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis is down")},
+    )
     def ready(self, state: State) -> Response[Readiness]:
         """200 when PostgreSQL and Redis answer; 503 naming what is down."""
         container: Container = state.container

@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 
 from pcem.api.problems import FieldError, InvalidInputError
 
+DATE_TIME = {"format": "date-time"}  # as instant() parses it
 AsOf = Annotated[
     str | None,
     QueryParameter(
@@ -17,6 +18,7 @@ AsOf = Annotated[
         required=False,
         max_length=64,
         description="An RFC 3339 date-time with offset: the resource as it was then.",
+        schema_extra=DATE_TIME,
     ),
 ]
 

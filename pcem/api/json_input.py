@@ -6,6 +6,27 @@ from typing import Any
 
 from pcem.api.problems import FieldError, InvalidInputError
 
+_NO_NUL = r"^[^\x00]*$"
+_REF = "#/components/schemas/{}"
+JSON_OBJECT_REF = {"$ref": _REF.format("JsonObject")}
+IS_JSON_OBJECT = {"allOf": [JSON_OBJECT_REF]}  # as a Litestar schema_extra
+JSON_SCHEMAS: dict[str, Any] = {
+    "JsonValue": {
+        "anyOf": [
+            {"type": "string", "pattern": _NO_NUL},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": {"$ref": _REF.format("JsonValue")}},
+            JSON_OBJECT_REF,
+        ]
+    },
+    "JsonObject": {
+        "type": "object",
+        "propertyNames": {"pattern": _NO_NUL},
+        "additionalProperties": {"$ref": _REF.format("JsonValue")},
+    },
+}
+"""Free-form JSON as :func:`reject_nul_characters` lets it through, for the OpenAPI document."""
+
 
 def reject_nul_characters(field: str, value: Any) -> None:
     """PostgreSQL's jsonb cannot store U+0000 in keys or strings: refuse it up front."""

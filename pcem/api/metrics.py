@@ -177,12 +177,16 @@ def _outbox(figures: DeliveryFigures) -> Metric:
     )
 
 
+# Litestar adds the charset to a text/* type itself: given it too, it was sent twice.
+_EXPOSITION = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
+
 class MetricsController(Controller):
     path = "/metrics"
     tags = ["health"]
 
-    @get("/", operation_id="metrics", sync_to_thread=True, include_in_schema=True)
+    @get("/", operation_id="metrics", sync_to_thread=True, media_type=_EXPOSITION)
     def metrics(self, state: State) -> Response[bytes]:
         """Prometheus text exposition (no authentication)."""
         metrics: Metrics = state.metrics
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=_EXPOSITION)

@@ -102,7 +102,7 @@ class NotificationsController(Controller):
         operation_id="readNotification",
         status_code=200,
         sync_to_thread=True,
-        **command(),
+        **command(writes_events=False),  # the ledger's row, not an event
     )
     def read(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]

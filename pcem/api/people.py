@@ -14,7 +14,7 @@ from pcem.aggregates.person import Person
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
 from pcem.api.instants import AsOf, instant
-from pcem.api.json_input import reject_nul_characters
+from pcem.api.json_input import JSON_OBJECT_REF, reject_nul_characters
 from pcem.api.pagination import Page, decode_cursor, encode_cursor
 from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson, person_out
 from pcem.api.problems import FieldError, InvalidInputError
@@ -27,6 +27,13 @@ from pcem.support.audit import History, history_of
 PEOPLE = "people"
 PATH = "/api/v1/people"
 _TEXT = r"^[^\x00]*$"
+MAX_KEYS = 20  # Litestar enforces max_items
+MAX_KEY_LENGTH = 200
+_KEY_ITEMS = {
+    "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": _TEXT}
+}
+# A JSON text in a query parameter (the document gives it as the parameter's ``content``).
+_JSON_OBJECT = {"contentMediaType": "application/json", "contentSchema": JSON_OBJECT_REF}
 
 
 def _replay_created(caller: Caller, stored: StoredResult) -> Response[PersonOut]:
@@ -88,8 +95,12 @@ class PeopleController(Controller):
         caller: NamedDependency[Caller],
         paging: NamedDependency[Paging],
         q: Annotated[str | None, QueryParameter(max_length=200, pattern=_TEXT)] = None,
-        has_key: Annotated[list[str] | None, QueryParameter(max_items=20)] = None,
-        meta: Annotated[str | None, QueryParameter(max_length=4096)] = None,
+        has_key: Annotated[
+            list[str] | None, QueryParameter(max_items=MAX_KEYS, schema_extra=_KEY_ITEMS)
+        ] = None,
+        meta: Annotated[
+            str | None, QueryParameter(max_length=4096, schema_extra=_JSON_OBJECT)
+        ] = None,
     ) -> Page[PersonOut]:
         """The caller's people ordered by ``last_name, first_name, id``, optionally searched."""
         search = PeopleFilter(q=q or None, has_keys=_has_keys(has_key), meta=_meta(meta))
@@ -187,8 +198,10 @@ class PeopleController(Controller):
 
 def _has_keys(values: list[str] | None) -> tuple[str, ...]:
     keys = tuple(values or ())
-    if any(not k or len(k) > 200 or "\x00" in k for k in keys):
-        raise InvalidInputError([FieldError("has_key", "each key must be 1..200 characters")])
+    if any(not k or len(k) > MAX_KEY_LENGTH or "\x00" in k for k in keys):
+        raise InvalidInputError(
+            [FieldError("has_key", f"each key must be 1..{MAX_KEY_LENGTH} characters")]
+        )
     return keys
 
 

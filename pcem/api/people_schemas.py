@@ -9,23 +9,26 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from pcem.aggregates.person import Person
+from pcem.api.json_input import IS_JSON_OBJECT
 from pcem.projections.people_view import PersonRow
 from pcem.projections.relationships_view import RelationshipRow
 
-# At least one visible character, and no NUL (PostgreSQL text cannot hold it).
-_NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# At least one visible character, and no NUL (PostgreSQL text cannot hold it); the
+# whitespace is spelt out so that Python and JSON Schema regexes agree on it.
+_NAME_PATTERN = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 _NO_NUL_PATTERN = r"^[^\x00]*$"
 
 FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
 LastName = Annotated[str, msgspec.Meta(max_length=100, pattern=_NO_NUL_PATTERN)]
 PrimaryContact = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL_PATTERN)]
+Metadata = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"extra": IS_JSON_OBJECT})]
 
 
 class CreatePerson(msgspec.Struct, forbid_unknown_fields=True):
     first_name: FirstName
     last_name: LastName = ""
     primary_contact: PrimaryContact | None = None
-    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    metadata: Metadata = msgspec.field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
         return msgspec.structs.asdict(self)
@@ -54,7 +57,7 @@ class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
     first_name: FirstName | UnsetType = UNSET
     last_name: LastName | UnsetType = UNSET
     primary_contact: PrimaryContact | UnsetType | None = UNSET
-    metadata: dict[str, Any] | UnsetType = UNSET
+    metadata: Metadata | UnsetType = UNSET
 
     def fields(self) -> dict[str, Any]:
         """The fields given, except ``metadata`` (a patch, not a value)."""
@@ -65,9 +68,7 @@ class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
         return None if isinstance(self.metadata, UnsetType) else self.metadata
 
 
-RelationshipType = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-]
+RelationshipType = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=_NAME_PATTERN)]
 
 
 class AddRelationship(msgspec.Struct, forbid_unknown_fields=True):

@@ -41,6 +41,7 @@ from pcem.aggregates.person import (
 )
 from pcem.aggregates.settings import InvalidSettingsError
 from pcem.api.observability import request_id_of
+from pcem.api.versions import IF_MATCH_PATTERN
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
@@ -149,7 +150,7 @@ def _bad_request(exc: HTTPException) -> tuple[str, list[FieldError]]:
 # their own terms (a regex, a type name, a Python repr); a client is told what
 # is wrong and what is allowed instead, whatever the route.
 
-_VISIBLE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # as the schemas declare them
+_VISIBLE_TEXT = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"  # as the schemas declare them
 _TEXT = r"^[^\x00]*$"
 PATTERN_WORDS = {
     _VISIBLE_TEXT: "must contain a visible character, and no NUL",
@@ -159,6 +160,7 @@ PATTERN_WORDS = {
     settings.WEBHOOK_URL: "must be an http:// or https:// URL, without spaces",
     settings.SECRET: "must be 16 to 256 characters, and no NUL",
     settings.HH_MM: "must be HH:MM, 00:00 to 23:59",
+    IF_MATCH_PATTERN: 'must be * or an ETag such as W/"3"',  # documented; a mismatch is a 412
 }
 """What each pattern of the API's schemas means; msgspec quotes a pattern as its repr."""
 _WORDS_BY_REPR = {repr(pattern): words for pattern, words in PATTERN_WORDS.items()}

@@ -13,7 +13,10 @@ from pcem.commands.base import Written
 T = TypeVar("T")
 POSITION_HEADER = "PCEM-Position"
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+ETAG_PATTERN = r'^W/"[0-9]{1,18}"$'
+"""An ETag PCEM sends; ``If-Match`` takes it, its strong form ``"<version>"`` or ``*``."""
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,18}")$'
+_ETAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')
 _NEVER_MATCHES = -1
 
 

@@ -114,6 +114,24 @@ def test_options_needs_a_token_like_every_other_method(
     assert "OPTIONS" in answered.headers["allow"]
 
 
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/v1/people", "GET, OPTIONS, POST"),
+        ("/api/v1/people/6f0e8c1e-7d43-4a4b-9b7b-3a4f0b1f5d10", "DELETE, GET, OPTIONS, PATCH"),
+        ("/api/v1/me/settings", "GET, OPTIONS, PUT"),
+    ],
+)
+def test_options_allow_lists_every_method_of_the_resource(
+    client: Client, auth: dict[str, str], path: str, methods: str
+) -> None:
+    # Litestar's own answer listed only the methods of one handler (POST, not GET)
+    response = client.options(path, headers=auth)
+
+    assert response.status_code == 204
+    assert response.headers["allow"] == methods
+
+
 def test_unknown_route_is_404_problem(client: Client, auth: dict[str, str]) -> None:
     response = client.get("/api/v1/nothing-here", headers=auth)
 

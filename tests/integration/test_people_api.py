@@ -255,8 +255,11 @@ def test_bad_list_parameters_are_400(
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
-def test_min_position_header_must_be_a_position(client: Client, auth: dict[str, str]) -> None:
-    response = client.get(PEOPLE, headers={**auth, "PCEM-Min-Position": "soon"})
+@pytest.mark.parametrize("value", ["soon", "null", "-1", "1.5", ""])  # as the schema says
+def test_min_position_header_must_be_a_position(
+    client: Client, auth: dict[str, str], value: str
+) -> None:
+    response = client.get(PEOPLE, headers={**auth, "PCEM-Min-Position": value})
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "PCEM-Min-Position"

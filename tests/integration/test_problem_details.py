@@ -176,11 +176,13 @@ def test_every_pattern_in_the_schema_has_words(client: TestClient[Any]) -> None:
 
 
 def patterns_in(node: Any) -> Iterator[str]:
+    """The patterns requests are checked against (answers' headers have some too)."""
     if isinstance(node, dict):
         if isinstance(node.get("pattern"), str):
             yield node["pattern"]
-        for value in node.values():
-            yield from patterns_in(value)
+        for key, value in node.items():
+            if key != "responses":
+                yield from patterns_in(value)
     elif isinstance(node, list):
         for value in node:
             yield from patterns_in(value)

@@ -1,0 +1,242 @@
+"""The OpenAPI document, made exact once for every route from what it declares.
+
+Litestar documents each route's parameters, body and success answer. What the
+app adds around the handlers is documented here, from the same declarations
+the app acts on: the problem answers each operation can really give (from its
+parameters, body, ``query()``/``command()`` options and role guard), the
+headers those answers carry, no security on the public routes, and no content
+on a 204. Request bodies that refuse unknown fields say so
+(:class:`StrictStructSchemaPlugin`).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Schema
+from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
+
+from pcem.api.json_input import JSON_SCHEMAS
+from pcem.api.problems import PROBLEM_JSON, Problem
+from pcem.api.roles import RoleGuard
+from pcem.api.versions import ETAG_PATTERN, POSITION_HEADER
+
+PUBLIC_PREFIXES = ("/health", "/metrics", "/schema")
+"""Routes without authentication, rate limits or a user's data."""
+
+_REF = "#/components/schemas/{name}"
+_INTEGER = {"type": "integer", "minimum": 0}
+_RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": _INTEGER}
+_PROBLEM_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'The scheme to use: `Bearer error="invalid_token"`.',
+            "required": True,
+            "schema": {"type": "string", "pattern": "^Bearer"},
+        }
+    },
+    409: {"Retry-After": _RETRY_AFTER},  # only while the same Idempotency-Key is in flight
+    412: {
+        "ETag": {
+            "description": "The resource's current version.",
+            "required": True,
+            "schema": {"type": "string", "pattern": ETAG_PATTERN},
+        }
+    },
+    # 429 comes from the rate-limit middleware, in front of every non-public route.
+    429: {
+        "Retry-After": {**_RETRY_AFTER, "required": True},
+        "RateLimit": {
+            "description": "The limit's remaining quota and reset (IETF RateLimit fields).",
+            "schema": {"type": "string"},
+        },
+        "RateLimit-Policy": {
+            "description": "The limit applied (IETF RateLimit fields).",
+            "schema": {"type": "string"},
+        },
+    },
+    503: {"Retry-After": {**_RETRY_AFTER, "required": True}},
+}
+_PROBLEM_WHEN = {
+    400: "The request is malformed or invalid; `errors` names each field.",
+    401: "No valid bearer token.",
+    403: "The token lacks the role this route needs.",
+    404: "No such resource of yours (another user's answers the same).",
+    409: "A conflict with the current state, or the same Idempotency-Key still in flight.",
+    412: "`If-Match` names another version than the current one.",
+    413: "The body is over 64 KiB.",
+    422: "The Idempotency-Key was used with a different body.",
+    429: "Too many requests; wait `Retry-After` seconds.",
+    503: "A dependency is down, or the read models did not catch up within 5 s.",
+}
+_SUCCESS_HEADERS = {
+    "ETag": {
+        "description": 'The resource\'s version, as a weak entity tag (`W/"<version>"`).',
+        "schema": {"type": "string", "pattern": ETAG_PATTERN},
+    },
+    POSITION_HEADER: {
+        "description": "The event position this command wrote; send it as "
+        "`PCEM-Min-Position` to read it on any replica.",
+        "schema": {**_INTEGER, "minimum": 1},
+    },
+    "Location": {
+        "description": "Where the new resource is.",
+        "required": True,
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+}
+
+
+def is_public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """A Struct that refuses unknown fields is documented with ``additionalProperties:
+    false``, so clients (and generated ones) know a stray field is a 400."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        config = getattr(field_definition.type_, "__struct_config__", None)
+        if config is not None and config.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
+def complete_document(app: Litestar) -> None:
+    """Complete the document ``/schema/openapi.json`` serves (built once, then cached)."""
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    _, components = msgspec.json.schema_components([Problem], ref_template=_REF)
+    schemas.update(components)
+    schemas.update(JSON_SCHEMAS)
+    operations = _operations(app)
+    # A resource whose changes take If-Match carries its version as an ETag on every read.
+    versioned = {path for path, _, handler in operations if handler.opt.get("conditional")}
+    for path, method, handler in operations:
+        operation = document["paths"].get(path, {}).get(method)
+        if operation is not None:
+            _complete(operation, handler, path, schemas, versioned=path in versioned)
+
+
+def _operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
+    return [
+        (route.path_format, method.lower(), handler)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    ]
+
+
+def _complete(
+    operation: dict[str, Any],
+    handler: HTTPRouteHandler,
+    path: str,
+    schemas: dict[str, Any],
+    *,
+    versioned: bool,
+) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    public = is_public(path)
+    if public:
+        operation["security"] = []
+    for parameter in operation.get("parameters", []):
+        _as_sent(parameter)
+    for code, response in responses.items():
+        if code == "204":
+            response.pop("content", None)
+        if code.startswith("2"):
+            versioned_answer = "content" in response and (
+                versioned or _has_version(response, schemas)
+            )
+            _document_success_headers(code, response, handler, versioned=versioned_answer)
+    responses.pop("400", None)  # Litestar's own, as application/json
+    for status in _problem_statuses(operation, handler, public, schemas):
+        responses[str(status)] = _problem_answer(status)
+
+
+def _as_sent(parameter: dict[str, Any]) -> None:
+    """A JSON text in a parameter (``contentMediaType``) as the parameter's ``content``."""
+    schema = parameter.get("schema", {})
+    if schema.get("contentMediaType") == "application/json":
+        del parameter["schema"]
+        parameter["content"] = {"application/json": {"schema": schema["contentSchema"]}}
+
+
+def _problem_statuses(
+    operation: dict[str, Any], handler: HTTPRouteHandler, public: bool, schemas: dict[str, Any]
+) -> list[int]:
+    opt = handler.opt
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    replay = opt.get("replay") is not None
+    statuses = {
+        400: has_body or any(p["in"] != "path" for p in parameters),
+        401: not public,
+        403: any(
+            isinstance(guard, RoleGuard)
+            for layer in handler.ownership_layers
+            for guard in layer.guards or ()
+        ),
+        404: any(p["in"] == "path" for p in parameters) or _names_a_resource(operation, schemas),
+        409: bool(opt.get("writes_events") or opt.get("conflicts")),  # concurrent writers
+        412: bool(opt.get("conditional")),
+        413: has_body or replay,  # a replayable POST reads its body for the fingerprint
+        422: replay,
+        429: not public,
+        503: not public,
+    }
+    return [status for status, occurs in statuses.items() if occurs]
+
+
+def _names_a_resource(operation: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """A body with a UUID field names a resource of the caller's (``person_id``)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = _resolved(content.get("application/json", {}).get("schema", {}), schemas)
+    return any(p.get("format") == "uuid" for p in schema.get("properties", {}).values())
+
+
+def _resolved(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    return schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _problem_answer(status: int) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": f"{HTTPStatus(status).phrase}. {_PROBLEM_WHEN[status]}",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(name="Problem")}}},
+    }
+    if headers := _PROBLEM_HEADERS.get(status):
+        answer["headers"] = headers
+    return answer
+
+
+def _document_success_headers(
+    status: str, response: dict[str, Any], handler: HTTPRouteHandler, *, versioned: bool
+) -> None:
+    headers = response.setdefault("headers", {})
+    if versioned:
+        headers["ETag"] = _SUCCESS_HEADERS["ETag"]
+    if handler.opt.get("writes_events"):
+        headers[POSITION_HEADER] = _SUCCESS_HEADERS[POSITION_HEADER]
+    if status == "201":
+        headers["Location"] = _SUCCESS_HEADERS["Location"]
+    if not headers:
+        del response["headers"]
+
+
+def _has_version(response: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """A single resource with a ``version``: its ETag is that version."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return "version" in _resolved(schema, schemas).get("properties", {})

@@ -1,0 +1,63 @@
+"""Schemathesis, every check and phase, against the API served by uvicorn.
+
+Bounded and seeded, so it runs on every `make test` (docs/reliability.md has the
+longer run). Any failure fails the test, with Schemathesis' report in its output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TokenFactory
+
+HERE = Path(__file__).parent
+ST = Path(sys.executable).with_name("st")
+BOUNDED = ["--seed", "1", "--max-examples", "6", "--max-time", "90"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(280)
+def test_schemathesis_finds_no_failure(
+    live_url: str, token_for: TokenFactory, tmp_path: Path
+) -> None:
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps(_identities(token_for)))
+
+    command = [str(ST), "--config-file", str(HERE / "schemathesis.toml"), "run"]
+    target = [f"{live_url}/schema/openapi.json", "--checks", "all", "--request-timeout", "10"]
+    run = subprocess.run(
+        [*command, *target, "--workers", "2", "--no-color", *BOUNDED],
+        env={
+            **os.environ,
+            "PCEM_SCHEMATHESIS_AUTH": str(auth),
+            "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=260,
+        check=False,
+    )
+
+    # The failures, then the summary (Schemathesis prints both; the log lines are noise).
+    assert run.returncode == 0, run.stdout[run.stdout.find("FAILURES") :] + run.stderr[-2000:]
+
+
+def _identities(token_for: TokenFactory) -> dict[str, object]:
+    """Two users who must not see each other's data, and one with both staff roles."""
+    users = {
+        "alice": token_for("contract-alice"),
+        "bob": token_for("contract-bob"),
+        "staff": token_for("contract-staff", "support", "operator"),
+    }
+    return {
+        "auth": [
+            {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {t}"}]}
+            for name, t in users.items()
+        ]
+    }
