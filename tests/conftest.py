@@ -29,6 +29,22 @@ JWT_SECRET = "test-secret-" + "x" * 32
 freezegun.configure(extend_ignore_list=["psycopg"])
 
 
+def _real_time_once_unfrozen(
+    check: Callable[[], bool] = freezegun.api._should_use_real_time,
+) -> bool:
+    """freezegun asks every caller of a patched clock whether it is ignored, reading the
+    stack of active freezers while the test's thread may be popping it: the app's event
+    loop thread then got an IndexError from its own clock, which stopped the loop and
+    failed every later request of the session ("This portal is not running")."""
+    try:
+        return check()
+    except IndexError:  # the last freezer stopped meanwhile: the time is real again
+        return True
+
+
+freezegun.api._should_use_real_time = _real_time_once_unfrozen
+
+
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     server = PostgresServer(tmp_path_factory.mktemp("postgres"))
