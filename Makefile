@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: dev test lint check clean
+.PHONY: dev test lint check clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,13 +11,26 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+## Headless Chromium for the docs' offline test (tests/e2e/test_docs_offline.py):
+## installed with apt when missing and this is root with apt (as CI is). Elsewhere,
+## install Chromium or point PCEM_CHROMIUM at a Chromium/Chrome binary; without
+## one that test fails saying so.
+chromium:
+	@if [ -z "$$PCEM_CHROMIUM" ] && ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "make: no chromium (and no root apt to install it): set PCEM_CHROMIUM" >&2; \
+	  fi; \
+	fi
+
 ## Run PCEM on this machine (embedded PostgreSQL and Redis under ./.pcem/).
 dev: $(BIN)/.installed
 	$(BIN)/pcem dev
 
 ## Run the whole test suite (real PostgreSQL/Redis if local, else embedded ones), in
 ## two worker processes, each with its own database, Redis databases and RabbitMQ vhost.
-test: $(BIN)/.installed
+test: $(BIN)/.installed chromium
 	$(BIN)/pytest -n 2 --dist worksteal
 
 ## Lint and type-check.

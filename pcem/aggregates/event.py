@@ -128,6 +128,10 @@ class CalendarEvent(OwnedAggregate):
 
     # Rules
 
+    @property
+    def is_visible(self) -> bool:
+        return not (self.is_deleted or self.is_hidden)
+
     def check_changeable(self) -> None:
         if self.is_deleted or self.is_hidden:
             raise EventGoneError(self.id)

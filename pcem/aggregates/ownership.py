@@ -24,6 +24,11 @@ class OwnedAggregate(Aggregate):
     def is_owned_by(self, user_id: str) -> bool:
         return self.user_id == user_id
 
+    @property
+    def is_visible(self) -> bool:
+        """Whether reads answer it (a deleted one is a 404 except in its history)."""
+        return True
+
 
 def check_updatable(fields: Iterable[str], updatable: tuple[str, ...]) -> None:
     """Only an aggregate's own updatable fields may change through ``update``."""

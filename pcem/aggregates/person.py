@@ -176,6 +176,10 @@ class Person(OwnedAggregate):
 
     # Rules
 
+    @property
+    def is_visible(self) -> bool:
+        return not self.is_deleted
+
     def check_not_deleted(self) -> None:
         if self.is_deleted:
             raise PersonDeletedError(self.id)

@@ -10,13 +10,13 @@ from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from pcem.api import conventions
 from pcem.api.admin import NotificationsAdminController, ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
+from pcem.api.docs_ui import docs_assets, docs_page
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
@@ -69,7 +69,7 @@ def create_app(
             yield
 
     app = Litestar(
-        route_handlers=[*ROUTES, *extra_routes],
+        route_handlers=[*ROUTES, docs_assets(), *extra_routes],
         dependencies=conventions.DEPENDENCIES,
         middleware=[RateLimitMiddleware(exempt=PUBLIC_PATHS), auth],  # counted, then refused
         before_request=conventions.before_request,
@@ -118,7 +118,7 @@ def _openapi() -> OpenAPIConfig:
         title="PCEM",
         version="1",
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[docs_page()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -139,13 +139,15 @@ class PcemApplication(Application[UUID]):
         return cast(A, self.repository.get(aggregate_id, version=version))
 
     def as_of(self, user_id: str, aggregate_id: UUID, kind: type[A], moment: datetime) -> A:
-        """The aggregate as it was at ``moment``; not found if it did not exist yet."""
+        """The aggregate as it was at ``moment``; not found if it did not exist yet or
+        was not visible then (deleted, or an event hidden with its person), as a read
+        at that moment would have answered."""
         aggregate: A | None = None
         for domain_event in self.history(user_id, aggregate_id, kind):
             if domain_event.timestamp > moment:
                 break
             aggregate = domain_event.mutate(aggregate)
-        if aggregate is None:
+        if aggregate is None or not aggregate.is_visible:
             raise NotFoundError(kind.__name__, aggregate_id)
         return aggregate
 

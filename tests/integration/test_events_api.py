@@ -218,15 +218,32 @@ def test_event_as_of_an_instant_is_as_it_was_then(
         assert response.json()["errors"][0]["field"] == "as_of"
 
 
-def test_as_of_serves_deleted_events_too(client: Client, auth: dict[str, str]) -> None:
-    event = create_event(client, auth, create_person(client, auth)["id"])
-    client.delete(f"{EVENTS}/{event['id']}", headers=auth)
-    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+def test_as_of_a_moment_the_event_was_hidden_or_deleted_is_404_like_a_plain_read(
+    client: Client, user_id: str, token_for: TokenFactory, auth: dict[str, str]
+) -> None:
+    with freeze_time("2026-01-10T12:00:00Z"):
+        ada = create_person(client, bearer(token_for(user_id)))
+        event = create_event(client, bearer(token_for(user_id)), ada["id"])
+    with freeze_time("2026-02-01T12:00:00Z"):  # the event is hidden with its person
+        client.delete(f"{PEOPLE}/{ada['id']}", headers=bearer(token_for(user_id)))
+    with freeze_time("2026-03-01T12:00:00Z"):
+        client.post(f"{PEOPLE}/{ada['id']}/restore", headers=bearer(token_for(user_id)))
+    with freeze_time("2026-04-01T12:00:00Z"):
+        client.delete(f"{EVENTS}/{event['id']}", headers=bearer(token_for(user_id)))
+    url = f"{EVENTS}/{event['id']}"
 
-    answer = client.get(f"{EVENTS}/{event['id']}", params={"as_of": later}, headers=auth)
+    def as_of(moment: str) -> Any:
+        return client.get(url, params={"as_of": moment}, headers=auth)
 
-    assert answer.status_code == 200
-    assert (answer.json()["title"], answer.json()["version"]) == (event["title"], 2)
+    assert as_of("2026-02-01T11:59:59Z").json()["title"] == event["title"]
+    hidden = as_of("2026-02-15T00:00:00Z")
+    assert hidden.status_code == 404
+    assert hidden.headers["content-type"] == "application/problem+json"
+    shown = as_of("2026-03-15T00:00:00Z")
+    assert (shown.status_code, shown.json()["version"]) == (200, 3)
+    assert as_of("2026-04-01T12:00:00Z").status_code == 404
+    after = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    assert as_of(after).status_code == client.get(url, headers=auth).status_code == 404
 
 
 ROUTES = {

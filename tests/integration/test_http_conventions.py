@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -164,3 +165,16 @@ def test_openapi_describes_the_people_endpoints(client: Client) -> None:
 
     assert {"/api/v1/people", "/api/v1/people/{person_id}"} <= set(schema["paths"])
     assert client.get("/schema").status_code == 200
+
+
+def test_the_docs_page_loads_only_pcem_files_and_they_need_no_token(client: Client) -> None:
+    page = client.get("/schema")
+
+    linked = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
+    assert linked and all(url.startswith("/schema/assets/") for url in linked), linked
+    for url in linked:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert "max-age" in asset.headers["cache-control"]
+    documented = client.get("/schema/openapi.json").json()["paths"]
+    assert not any(path.startswith("/schema") for path in documented)

@@ -231,21 +231,31 @@ def test_person_as_of_an_instant_is_as_it_was_then(
         assert response.json()["errors"][0]["field"] == "as_of"
 
 
-def test_as_of_serves_deleted_people_too(client: Client, auth: dict[str, str]) -> None:
-    ada = create_person(client, auth)
-    client.delete(f"{PEOPLE}/{ada['id']}", headers=auth)
-    now = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-    before_delete = datetime.fromisoformat(ada["created_at"].replace("Z", "+00:00")).isoformat()
+def test_as_of_a_moment_the_person_was_deleted_is_404_like_a_plain_read(
+    client: Client, user_id: str, token_for: TokenFactory, auth: dict[str, str]
+) -> None:
+    with freeze_time("2026-01-10T12:00:00Z"):
+        ada = create_person(client, bearer(token_for(user_id)), last_name="Byron")
+    with freeze_time("2026-02-01T12:00:00Z"):
+        client.delete(f"{PEOPLE}/{ada['id']}", headers=bearer(token_for(user_id)))
+    with freeze_time("2026-03-01T12:00:00Z"):
+        client.post(f"{PEOPLE}/{ada['id']}/restore", headers=bearer(token_for(user_id)))
+    url = f"{PEOPLE}/{ada['id']}"
 
-    assert (
-        client.get(
-            f"{PEOPLE}/{ada['id']}", params={"as_of": before_delete}, headers=auth
-        ).status_code
-        == 200
-    )
-    assert (
-        client.get(f"{PEOPLE}/{ada['id']}", params={"as_of": now}, headers=auth).status_code == 200
-    )
+    def as_of(moment: str) -> Any:
+        return client.get(url, params={"as_of": moment}, headers=auth)
+
+    assert as_of("2026-02-01T11:59:59Z").json()["last_name"] == "Byron"
+    deleted = as_of("2026-02-01T12:00:00Z")
+    assert deleted.status_code == 404
+    assert deleted.headers["content-type"] == "application/problem+json"
+    assert as_of("2026-02-28T00:00:00Z").status_code == 404
+    restored = as_of("2026-03-01T12:00:00Z")
+    assert (restored.status_code, restored.json()["version"]) == (200, 3)
+    # Deleted now: a moment after the deletion answers as the plain read does.
+    client.delete(url, headers=auth)
+    after = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    assert as_of(after).status_code == client.get(url, headers=auth).status_code == 404
 
 
 def test_history_of_unknown_person_is_404(client: Client, auth: dict[str, str]) -> None:
