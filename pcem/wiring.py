@@ -25,7 +25,7 @@ import psycopg
 import redis
 import redis.asyncio
 from psycopg.types.json import set_json_loads
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 from sqlalchemy import Engine, create_engine
 
@@ -35,6 +35,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.identity.tokens import TokenVerifier
+from pcem.notifications.claims import Claims
 from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
@@ -189,6 +190,26 @@ class Container:
         return Ledger(self.engine, lease=lease)
 
     @cached_property
+    def delivery_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """The delivery worker's connections for its claims and settles: psycopg
+        directly, autocommit, no ping before each use (a broken connection is replaced
+        when a statement finds it so: ``pcem.notifications.claims``)."""
+        return ConnectionPool(
+            self.database.url,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs=_connection_options(f"{self.role} deliveries"),
+            configure=_configure_connection,
+            name="deliveries",
+            open=True,
+        )
+
+    @cached_property
+    def claims(self) -> Claims:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return Claims(self.delivery_pool, lease=lease)
+
+    @cached_property
     def inbox(self) -> Inbox:
         return Inbox(self.engine)
 
@@ -227,7 +248,7 @@ class Container:
             min_size=2,
             max_size=self.pool_size,
             open=False,
-            kwargs=_async_connection_options(self.role),
+            kwargs=_connection_options(self.role),
             configure=_configure_async_connection,
         )
         client = redis.asyncio.Redis.from_url(
@@ -262,6 +283,8 @@ class Container:
                 self.__dict__[name].close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "delivery_pool" in self.__dict__:
+            self.delivery_pool.close()
         for client in ("redis", "broker", "http"):
             if self.__dict__.get(client) is not None:
                 self.__dict__[client].close()
@@ -273,7 +296,11 @@ async def _configure_async_connection(conn: psycopg.AsyncConnection[Any]) -> Non
     set_json_loads(msgspec.json.decode, conn)
 
 
-def _async_connection_options(role: str) -> dict[str, Any]:
+def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+    set_json_loads(msgspec.json.decode, conn)
+
+
+def _connection_options(role: str) -> dict[str, Any]:
     return {
         "autocommit": True,
         "application_name": application_name(role),
