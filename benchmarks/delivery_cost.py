@@ -14,13 +14,15 @@ Round trips are counted by wrapping ``psycopg.Connection.wait`` (every query,
 ``BEGIN``, ``COMMIT``, ``ROLLBACK`` and pool pre-ping waits there once) in this
 process only. Prints the median and p90 of each batch of ``--batch``
 deliveries, their median (the machine is shared: batches show the drift), and
-the CPU time this process used a delivery (less disturbed by neighbours than
-wall time, but without PostgreSQL's and the receiver's part).
+the CPU time a delivery took in this process and in its PostgreSQL backends
+(from /proc: the server must be local; less disturbed by neighbours than wall
+time).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -94,7 +96,9 @@ def measure(manager: ProcessManager, count: int, batch: int) -> None:
     with psycopg.connect(manager.container.database.url) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM notifications ORDER BY id")]
     delivery = manager.delivery
+    delivery.deliver(ids.pop(), now)  # the delivery pool is open and connected
     outcomes: dict[str, int] = {}
+    backends = backend_cpu(manager.container.database.url)
     medians, trips_before, cpu_before = [], ROUND_TRIPS[0], time.process_time()
     for start in range(0, len(ids), batch):
         times = []
@@ -109,12 +113,33 @@ def measure(manager: ProcessManager, count: int, batch: int) -> None:
             f"  batch {start // batch + 1}: median {medians[-1]:.3f} ms, p90 {quantiles[-1]:.3f} ms"
         )
     cpu = (time.process_time() - cpu_before) * 1000 / len(ids)
+    after = backend_cpu(manager.container.database.url)
+    database_cpu = sum(t - backends.get(pid, 0.0) for pid, t in after.items()) * 1000 / len(ids)
     per_delivery = (ROUND_TRIPS[0] - trips_before) / len(ids)
     print(
         f"{len(ids):,} deliveries {outcomes}: median of batch medians"
-        f" {statistics.median(medians):.3f} ms a delivery, {cpu:.3f} ms of this process's"
-        f" CPU; {per_delivery:.2f} PostgreSQL round trips a delivery"
+        f" {statistics.median(medians):.3f} ms a delivery; CPU a delivery {cpu:.3f} ms in"
+        f" this process, {database_cpu:.3f} ms in its PostgreSQL backends;"
+        f" {per_delivery:.2f} PostgreSQL round trips a delivery"
     )
+
+
+def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of this process's PostgreSQL backends (by application_name)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s",
+                [f"pcem worker%:{os.getpid()}"],
+            )
+        ]
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return times
 
 
 if __name__ == "__main__":
