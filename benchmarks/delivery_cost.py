@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -143,4 +142,4 @@ def backend_cpu(url: str) -> dict[int, float]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
