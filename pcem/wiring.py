@@ -27,7 +27,7 @@ import redis
 import redis.asyncio
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_loads
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
 from sqlalchemy import Engine, create_engine
 
@@ -38,6 +38,7 @@ from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
+from pcem.notifications.claims import Claims
 from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
@@ -199,6 +200,26 @@ class Container:
         return Ledger(self.engine, lease=lease)
 
     @cached_property
+    def delivery_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """The delivery worker's connections for its claims and settles: psycopg
+        directly, autocommit, no ping before each use (a broken connection is replaced
+        when a statement finds it so: ``pcem.notifications.claims``)."""
+        return ConnectionPool(
+            self.database.url,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs=_connection_options(f"{self.role} deliveries"),
+            configure=_configure_connection,
+            name="deliveries",
+            open=True,
+        )
+
+    @cached_property
+    def claims(self) -> Claims:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return Claims(self.delivery_pool, lease=lease)
+
+    @cached_property
     def inbox(self) -> Inbox:
         return Inbox(self.engine)
 
@@ -238,7 +259,7 @@ class Container:
             max_size=self.pool_size,
             timeout=DATABASE_WAIT_SECONDS,  # while PostgreSQL is down: 503, not a hang
             open=False,
-            kwargs=_async_connection_options(self.role),
+            kwargs=_connection_options(self.role),
             configure=_configure_async_connection,
         )
         client = redis.asyncio.Redis.from_url(
@@ -275,6 +296,8 @@ class Container:
                 self.__dict__[name].close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "delivery_pool" in self.__dict__:
+            self.delivery_pool.close()
         for client in ("redis", "broker", "http"):
             if self.__dict__.get(client) is not None:
                 self.__dict__[client].close()
@@ -286,7 +309,11 @@ async def _configure_async_connection(conn: psycopg.AsyncConnection[Any]) -> Non
     set_json_loads(msgspec.json.decode, conn)
 
 
-def _async_connection_options(role: str) -> dict[str, Any]:
+def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+    set_json_loads(msgspec.json.decode, conn)
+
+
+def _connection_options(role: str) -> dict[str, Any]:
     return {
         "autocommit": True,
         "application_name": application_name(role),

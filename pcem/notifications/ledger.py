@@ -11,12 +11,12 @@ States: ``scheduled`` (waiting to be handed to a worker at ``next_attempt_at``,
 or handed out at ``handed_out_at``), ``sending`` (a worker holds it until
 ``lease_until``), ``sent``, ``failed`` (retries exhausted: the failed set), and
 ``cancelled`` (no longer wanted, or its occurrence passed while PCEM was down).
+A delivery's own statements (claim, settle) are in ``pcem.notifications.claims``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -38,27 +38,9 @@ PROJECTION_LAG_ALLOWANCE = timedelta(hours=1)
 
 CREATE_COLUMNS = (
     "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
-    " occurrence_date, occurs_at, due_at, status, last_error, handed_out_at, title, body"
+    " occurrence_date, occurs_at, due_at, status, last_error, title, body"
 )
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A notification a worker now holds (``sending``), with what it needs to send."""
-
-    id: UUID
-    user_id: str
-    event_id: UUID
-    person_id: UUID
-    channel: str
-    channel_key: str
-    lead_time_days: int
-    occurrence_date: Any
-    due_at: datetime
-    attempts: int
-    retry_base: int  # attempts before an operator's last retry: the budget starts anew
-    title: str
-    body: str
+COPIED = CREATE_COLUMNS.split(", ")[:10]  # from the schedule's row as they are
 
 
 class Ledger:
@@ -72,12 +54,21 @@ class Ledger:
         " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = s.id)"
         " ORDER BY s.due_at LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
     )
+    # The batch's notifications, made from arrays in one statement, and the outbox row
+    # of each one newly made to be sent, in the same statement (so the same transaction).
     CREATE = text(
-        f"INSERT INTO notifications ({CREATE_COLUMNS})"  # noqa: S608 (a constant list)
-        " VALUES (:id, :user_id, :event_id, :person_id, :channel, :channel_key,"
-        " :lead_time_days, :occurrence_date, :occurs_at, :due_at, :status, :last_error,"
-        " :now, :title, :body)"
-        " ON CONFLICT (id) DO NOTHING RETURNING id, status"
+        "WITH made AS (INSERT INTO notifications"  # noqa: S608 (a constant list)
+        f" ({CREATE_COLUMNS}, handed_out_at)"
+        " SELECT *, CAST(:now AS timestamptz) FROM unnest(CAST(:id AS uuid[]),"
+        " CAST(:user_id AS text[]), CAST(:event_id AS uuid[]), CAST(:person_id AS uuid[]),"
+        " CAST(:channel AS text[]), CAST(:channel_key AS text[]),"
+        " CAST(:lead_time_days AS integer[]), CAST(:occurrence_date AS date[]),"
+        " CAST(:occurs_at AS timestamptz[]), CAST(:due_at AS timestamptz[]),"
+        " CAST(:status AS text[]), CAST(:last_error AS text[]), CAST(:title AS text[]),"
+        " CAST(:body AS text[]))"
+        " ON CONFLICT (id) DO NOTHING RETURNING id, status)"
+        " INSERT INTO outbox (task, notification_id)"
+        " SELECT :task, id FROM made WHERE status = 'scheduled'"
     )
     WATERMARK = text("SELECT swept_to FROM scheduler_watermark")
     ADVANCE = text("UPDATE scheduler_watermark SET swept_to = greatest(swept_to, :swept_to)")
@@ -96,24 +87,6 @@ class Ledger:
         " handed AS (UPDATE notifications n SET next_attempt_at = NULL, handed_out_at = :now"
         " FROM ready WHERE n.id = ready.id RETURNING n.id)"
         " INSERT INTO outbox (task, notification_id) SELECT :task, id FROM handed"
-    )
-    CLAIM = text(
-        "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
-        " lease_until = :lease_until, updated_at = :now"
-        " WHERE id = :id AND status = 'scheduled'"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= :now)"
-        " RETURNING id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
-        " occurrence_date, due_at, attempts, retry_base, title, body"
-    )
-    SETTLE = text(
-        "UPDATE notifications SET status = :status, last_error = :error, sent_at = :sent_at,"
-        " next_attempt_at = :next_attempt_at, lease_until = NULL, updated_at = :now"
-        " WHERE id = :id AND status = 'sending'"
-    )
-    LOG_ATTEMPT = text(
-        "INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
-        " VALUES (:id, :attempt, :now, :outcome, :error)"
-        " ON CONFLICT (notification_id, attempt) DO NOTHING"
     )
     _RETRY = (
         "UPDATE notifications SET status = 'scheduled', retry_base = attempts,"
@@ -168,70 +141,21 @@ class Ledger:
         # Swept up to now, or (a full batch) up to the last one taken.
         reached = now if len(due) < SWEEP_BATCH else due[-1]["due_at"]
         conn.execute(self.ADVANCE, {"swept_to": reached})
-        created = 0
+        if not due:
+            return 0, 0
+        columns: dict[str, list[Any]] = {name: [row[name] for row in due] for name in COPIED}
+        columns.update(status=[], last_error=[], title=[], body=[])
         for row in due:
             passed = now >= row["occurs_at"] + OCCURRENCE_OVER
             wording = reminder(
                 row["person_name"], row["title"], row["lead_time_days"], row["occurrence_date"]
             )
-            made = conn.execute(
-                self.CREATE,
-                {
-                    **row,
-                    "status": "cancelled" if passed else "scheduled",
-                    "last_error": OCCURRENCE_PASSED if passed else None,
-                    "now": now,
-                    "title": wording.title,
-                    "body": wording.body,
-                },
-            ).first()
-            if made is not None and made.status == "scheduled":
-                conn.execute(self.ENQUEUE, {"task": DELIVER, "id": made.id})
-                created += 1
+            columns["status"].append("cancelled" if passed else "scheduled")
+            columns["last_error"].append(OCCURRENCE_PASSED if passed else None)
+            columns["title"].append(wording.title)
+            columns["body"].append(wording.body)
+        created = conn.execute(self.CREATE, {**columns, "now": now, "task": DELIVER}).rowcount
         return len(due), created
-
-    def claim(self, notification_id: UUID, now: datetime) -> Claimed | None:
-        """Take the notification for sending; None if another worker has it, it is
-        settled, or its next attempt is not due (a duplicate task changes nothing)."""
-        params = {"id": notification_id, "now": now, "lease_until": now + self.lease}
-        with self.engine.begin() as conn:
-            row = conn.execute(self.CLAIM, params).mappings().first()
-        return Claimed(**row) if row else None
-
-    def settle(
-        self,
-        claimed: Claimed,
-        now: datetime,
-        *,
-        outcome: str,
-        error: str | None = None,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        """Record an attempt's outcome: ``sent``, ``retry`` (at ``next_attempt_at``),
-        ``failed`` or ``cancelled``; the attempt goes into the log with it."""
-        status = "scheduled" if outcome == "retry" else outcome
-        with self.engine.begin() as conn:
-            conn.execute(
-                self.SETTLE,
-                {
-                    "id": claimed.id,
-                    "status": status,
-                    "error": error,
-                    "sent_at": now if outcome == "sent" else None,
-                    "next_attempt_at": next_attempt_at,
-                    "now": now,
-                },
-            )
-            conn.execute(
-                self.LOG_ATTEMPT,
-                {
-                    "id": claimed.id,
-                    "attempt": claimed.attempts,
-                    "now": now,
-                    "outcome": outcome,
-                    "error": error,
-                },
-            )
 
     def retry_failed(self, now: datetime, notification_id: UUID | None = None) -> list[UUID]:
         """Send failed notifications again (one, or all): idempotent, since only a

@@ -16,14 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Engine, text
 
 from pcem.aggregates.reminders import channel_key
-from pcem.notifications.ledger import Claimed, Ledger
+from pcem.notifications.claims import Claimed, Claims, ClaimSession
 from pcem.processors.providers.base import ChannelConfig, DeliveryFailed, Message, Provider
 
 log = structlog.get_logger(__name__)
@@ -45,74 +43,61 @@ class RetryPolicy:
         return now + timedelta(seconds=delay * random.uniform(1.0, 1.25))  # noqa: S311 (jitter)
 
 
-class Wanted:
-    """Whether the schedule still asks for a notification, and over which channel."""
-
-    STATE = text(
-        "SELECT s.status, s.cancel_reason, u.notifications FROM notification_schedule s"
-        " LEFT JOIN user_settings u ON u.user_id = s.user_id WHERE s.id = :id"
-    )
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def channel(self, claimed: Claimed) -> ChannelConfig | str:
-        """The channel to send over, or why the notification is not wanted any more."""
-        with self.engine.connect() as conn:
-            row = conn.execute(self.STATE, {"id": claimed.id}).first()
-        if row is None:
-            return NO_LONGER_SCHEDULED
-        if row.status != "scheduled":
-            return str(row.cancel_reason or NO_LONGER_SCHEDULED)
-        channels: list[dict[str, Any]] = (row.notifications or {}).get("channels", [])
-        for channel in channels:
-            if channel_key(channel) == claimed.channel_key:
-                return channel
-        return CHANNEL_REMOVED
+def still_wanted(claimed: Claimed) -> ChannelConfig | str:
+    """The channel to send over, or why the notification is not wanted any more, by
+    the schedule and the user's settings as the claim read them."""
+    if claimed.schedule_status is None:
+        return NO_LONGER_SCHEDULED
+    if claimed.schedule_status != "scheduled":
+        return claimed.cancel_reason or NO_LONGER_SCHEDULED
+    for channel in claimed.channels:
+        if channel_key(channel) == claimed.channel_key:
+            return channel
+    return CHANNEL_REMOVED
 
 
 @dataclass
 class Delivery:
-    ledger: Ledger
-    wanted: Wanted
+    claims: Claims
     providers: Mapping[str, Provider]
     retries: RetryPolicy
 
     def deliver(self, notification_id: UUID, now: datetime) -> str:
         """Deliver the notification if it is this worker's to deliver; the outcome."""
-        claimed = self.ledger.claim(notification_id, now)
-        if claimed is None:
-            return "skipped"
-        with structlog.contextvars.bound_contextvars(notification_id=str(notification_id)):
-            outcome = self._attempt(claimed, now)
-            log.info("notification.attempt", channel=claimed.channel, outcome=outcome)
+        with self.claims.session() as ledger:  # one connection for the delivery
+            claimed = ledger.claim(notification_id, now)
+            if claimed is None:
+                return "skipped"
+            with structlog.contextvars.bound_contextvars(notification_id=str(notification_id)):
+                outcome = self._attempt(ledger, claimed, now)
+                log.info("notification.attempt", channel=claimed.channel, outcome=outcome)
         return outcome
 
-    def _attempt(self, claimed: Claimed, now: datetime) -> str:
-        channel = self.wanted.channel(claimed)
+    def _attempt(self, ledger: ClaimSession, claimed: Claimed, now: datetime) -> str:
+        channel = still_wanted(claimed)
         if isinstance(channel, str):
-            self.ledger.settle(claimed, now, outcome="cancelled", error=channel)
+            ledger.settle(claimed, now, outcome="cancelled", error=channel)
             return "cancelled"
         try:
             self.providers[claimed.channel].send(message_of(claimed), channel)
         except DeliveryFailed as failure:
-            return self._failed(claimed, now, failure)
+            return self._failed(ledger, claimed, now, failure)
         except Exception as error:  # a provider's bug or a time limit: counted, retried
             log.exception("notification.send_crashed", channel=claimed.channel)
             crash = DeliveryFailed(f"unexpected {type(error).__name__}", retryable=True)
-            return self._failed(claimed, now, crash)
-        self.ledger.settle(claimed, now, outcome="sent")
+            return self._failed(ledger, claimed, now, crash)
+        ledger.settle(claimed, now, outcome="sent")
         return "sent"
 
-    def _failed(self, claimed: Claimed, now: datetime, failure: DeliveryFailed) -> str:
+    def _failed(
+        self, ledger: ClaimSession, claimed: Claimed, now: datetime, failure: DeliveryFailed
+    ) -> str:
         retries_so_far = claimed.attempts - claimed.retry_base - 1
         retry_at = self.retries.next_attempt(retries_so_far, now) if failure.retryable else None
         if retry_at is None:
-            self.ledger.settle(claimed, now, outcome="failed", error=failure.reason)
+            ledger.settle(claimed, now, outcome="failed", error=failure.reason)
             return "failed"
-        self.ledger.settle(
-            claimed, now, outcome="retry", error=failure.reason, next_attempt_at=retry_at
-        )
+        ledger.settle(claimed, now, outcome="retry", error=failure.reason, next_attempt_at=retry_at)
         return "retry"
 
 

@@ -22,7 +22,7 @@ from uuid import UUID
 from celery import Celery
 
 from pcem.notifications.ledger import DELIVER, Ledger
-from pcem.processors.delivery import Delivery, RetryPolicy, Wanted
+from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
 from pcem.processors.ticks import aligned
@@ -57,8 +57,7 @@ class ProcessManager:
             backoff=timedelta(seconds=settings.retry_backoff_seconds),
         )
         return Delivery(
-            self.ledger,
-            Wanted(self.container.engine),
+            self.container.claims,
             providers_for(self.container.settings, self.container.redis, self.container.http),
             retries,
         )

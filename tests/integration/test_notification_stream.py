@@ -22,7 +22,7 @@ import redis
 from litestar import Controller, get
 
 from pcem.notifications.in_app import inbox_channel
-from pcem.processors.delivery import Delivery, RetryPolicy, Wanted
+from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
@@ -309,7 +309,7 @@ def test_a_reminder_the_worker_delivers_in_app_arrives_on_the_open_stream(
     api = build_container(isolated, pool_size=2, stream_poll_seconds=60.0)
     worker = build_container(isolated, role="worker", pool_size=2)
     providers = providers_for(isolated, worker.redis, worker.http)
-    delivery = Delivery(worker.ledger, Wanted(worker.engine), providers, RetryPolicy())
+    delivery = Delivery(worker.claims, providers, RetryPolicy())
     try:
         with serving(api) as url, open_stream(url, token_for(user), read_timeout=3) as stream:
             # when the scheduler ticks at the due time and a worker delivers it

@@ -20,9 +20,10 @@ import pytest
 
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
-from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy, Wanted
+from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
+from pcem.projections.locks import application_name
 from pcem.projections.people import PeopleProjection
 from pcem.projections.rebuild import Rebuild
 from pcem.settings import Settings
@@ -85,7 +86,7 @@ def world(isolated: Settings) -> Iterator[World]:
         ledger = Ledger(container.engine, lease=timedelta(seconds=60))
         providers = providers_for(isolated, container.redis, container.http)
         retries = RetryPolicy(max_retries=3, backoff=timedelta(seconds=60))
-        delivery = Delivery(ledger, Wanted(container.engine), providers, retries)
+        delivery = Delivery(container.claims, providers, retries)
         cal.prefer(
             USER,
             NOON - timedelta(hours=1),
@@ -185,7 +186,8 @@ def test_a_notification_no_longer_wanted_when_its_worker_takes_it_is_cancelled(
 def test_what_a_killed_worker_held_is_handed_out_again_after_its_lease(world: World) -> None:
     reminder = birthday(world)
     world.tick(DUE)
-    assert world.ledger.claim(reminder, DUE) is not None  # the worker dies holding it
+    with world.delivery.claims.session() as ledger:  # the worker dies holding it
+        assert ledger.claim(reminder, DUE) is not None
 
     assert world.tick(DUE + timedelta(seconds=30)) == []  # its lease still runs
     assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
@@ -277,7 +279,7 @@ def test_a_provider_that_crashes_counts_as_a_retryable_attempt(world: World) -> 
     reminder = birthday(world)
     world.tick(DUE)
     crashing = Delivery(
-        world.ledger, Wanted(world.container.engine), {"webhook": CrashingProvider()},
+        world.container.claims, {"webhook": CrashingProvider()},
         RetryPolicy(max_retries=3, backoff=timedelta(seconds=60)),
     )  # fmt: skip
 
@@ -296,3 +298,27 @@ def test_one_tick_makes_notifications_of_more_reminders_than_one_batch(world: Wo
         handed_out = world.tick(DUE)
 
     assert len(handed_out) == 3  # not one a tick
+
+
+def test_a_delivery_survives_its_database_connection_dropped_between_deliveries(
+    world: World,
+) -> None:
+    person = world.cal.person(USER, NOON, first_name="Anna")
+    for year in (1990, 1991):
+        world.cal.event(USER, person, NOON, event_date=date(year, 3, 10))
+    world.cal.catch_up()
+    first, second = world.tick(DUE)
+    assert world.delivery.deliver(first, DUE) == "sent"  # the pool now holds a connection
+
+    # PostgreSQL restarts, or the network drops it: the idle connection is dead
+    with world.container.engine.connect() as conn:
+        dropped = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (application_name("worker deliveries"),),
+        ).scalar_one()
+    assert dropped >= 1
+
+    assert world.delivery.deliver(second, DUE) == "sent"
+    assert [r.headers["webhook-id"] for r in world.server.requests] == [str(first), str(second)]
+    assert (world.status(second).status, world.status(second).attempts) == ("sent", 1)

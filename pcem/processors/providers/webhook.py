@@ -13,7 +13,8 @@ verifies with ``Webhook(secret)``; any other secret's UTF-8 bytes are the key
 base64-decode an arbitrary string leniently into some other key.
 
 Redirects are not followed (a 3xx fails for good: the receiver must be given the
-URL it answers on) and the answer's body is never read.
+URL it answers on). A short answer's body is read and dropped, so the connection
+goes back to the pool for the next delivery; a long one is never buffered.
 """
 
 from __future__ import annotations

@@ -1,0 +1,156 @@
+"""A delivery's part of the ledger: claim a notification, then settle the attempt.
+
+The hot path of every delivery, so it is two statements on one connection, in
+autocommit (a single statement is atomic), on psycopg directly:
+
+- **claim**: the conditional update that takes the notification (a duplicate
+  task, or a second worker, finds nothing to take), joined in the same
+  statement to the schedule and the user's settings, so the worker learns
+  whether the reminder is still wanted without a second round trip;
+- **settle**: the attempt's outcome and its line in the attempt log, together.
+
+The pool does not ping a connection before each use (a round trip a
+statement). A connection found broken instead (PostgreSQL restarted, the TCP
+connection dropped) is replaced and the statement sent again, once: both are
+safe to repeat. A claim that did commit before its answer was lost finds the
+notification taken, so the worker skips it and the lease hands it out again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg_pool import ConnectionPool
+
+T = TypeVar("T")
+
+CLAIMED_COLUMNS = (
+    "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
+    " occurrence_date, due_at, attempts, retry_base, title, body"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notification a worker now holds (``sending``), what it needs to send it, and
+    the schedule's say on it at the moment of the claim."""
+
+    id: UUID
+    user_id: str
+    event_id: UUID
+    person_id: UUID
+    channel: str
+    channel_key: str
+    lead_time_days: int
+    occurrence_date: date
+    due_at: datetime
+    attempts: int
+    retry_base: int  # attempts before an operator's last retry: the budget starts anew
+    title: str
+    body: str
+    schedule_status: str | None  # None: the reminder has left the schedule
+    cancel_reason: str | None
+    channels: list[dict[str, Any]]  # the user's configured channels
+
+
+class Claims:
+    CLAIM = (
+        "WITH claimed AS (UPDATE notifications SET status = 'sending',"  # noqa: S608
+        " attempts = attempts + 1, lease_until = %(lease_until)s, updated_at = %(now)s"
+        " WHERE id = %(id)s AND status = 'scheduled'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)"
+        f" RETURNING {CLAIMED_COLUMNS})"
+        " SELECT c.*, s.status AS schedule_status, s.cancel_reason,"
+        " coalesce(u.notifications -> 'channels', '[]'::jsonb) AS channels"
+        " FROM claimed c LEFT JOIN notification_schedule s ON s.id = c.id"
+        " LEFT JOIN user_settings u ON u.user_id = s.user_id"
+    )
+    # The update is a CTE: it runs whether or not it matched (a lapsed lease, settled
+    # by the reconciler meanwhile), and the attempt is logged either way.
+    SETTLE = (
+        "WITH settled AS (UPDATE notifications SET status = %(status)s,"
+        " last_error = %(error)s, sent_at = %(sent_at)s, next_attempt_at = %(next_attempt_at)s,"
+        " lease_until = NULL, updated_at = %(now)s WHERE id = %(id)s AND status = 'sending')"
+        " INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
+        " VALUES (%(id)s, %(attempt)s, %(now)s, %(outcome)s, %(error)s)"
+        " ON CONFLICT (notification_id, attempt) DO NOTHING"
+    )
+
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[Any]], *, lease: timedelta) -> None:
+        self.pool = pool
+        self.lease = lease
+
+    @contextmanager
+    def session(self) -> Iterator[ClaimSession]:
+        """One delivery's statements, on one connection of the pool."""
+        session = ClaimSession(self)
+        try:
+            yield session
+        finally:
+            session.release()
+
+
+class ClaimSession:
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def claim(self, notification_id: UUID, now: datetime) -> Claimed | None:
+        """Take the notification for sending; None if another worker has it, it is
+        settled, or its next attempt is not due (a duplicate task changes nothing)."""
+        params = {"id": notification_id, "now": now, "lease_until": now + self.claims.lease}
+        return self._run(lambda conn: _claimed(conn, params))
+
+    def settle(
+        self,
+        claimed: Claimed,
+        now: datetime,
+        *,
+        outcome: str,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Record an attempt's outcome: ``sent``, ``retry`` (at ``next_attempt_at``),
+        ``failed`` or ``cancelled``; the attempt goes into the log with it."""
+        params = {
+            "id": claimed.id,
+            "status": "scheduled" if outcome == "retry" else outcome,
+            "error": error,
+            "sent_at": now if outcome == "sent" else None,
+            "next_attempt_at": next_attempt_at,
+            "now": now,
+            "attempt": claimed.attempts,
+            "outcome": outcome,
+        }
+        self._run(lambda conn: conn.execute(Claims.SETTLE, params).rowcount)
+
+    def _run(self, statement: Callable[[psycopg.Connection[Any]], T]) -> T:
+        try:
+            return statement(self._connection())
+        except psycopg.OperationalError:
+            if self.conn is None or not self.conn.broken:
+                raise
+            self.release()  # the pool drops a broken connection and opens another
+        return statement(self._connection())
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self.conn is None:
+            self.conn = self.claims.pool.getconn()
+        return self.conn
+
+    def release(self) -> None:
+        if self.conn is not None:
+            self.claims.pool.putconn(self.conn)
+            self.conn = None
+
+
+def _claimed(conn: psycopg.Connection[Any], params: dict[str, Any]) -> Claimed | None:
+    with conn.cursor(row_factory=class_row(Claimed)) as cursor:
+        return cursor.execute(Claims.CLAIM, params).fetchone()
