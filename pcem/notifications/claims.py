@@ -72,12 +72,14 @@ class Claims:
         " FROM claimed c LEFT JOIN notification_schedule s ON s.id = c.id"
         " LEFT JOIN user_settings u ON u.user_id = s.user_id"
     )
-    # The update is a CTE: it runs whether or not it matched (a lapsed lease, settled
-    # by the reconciler meanwhile), and the attempt is logged either way.
+    # The update is a CTE: it runs whether or not it matched (a lapsed lease, handed on
+    # by the reconciler meanwhile, perhaps claimed again: only the attempt that holds
+    # the claim settles it), and the attempt is logged either way.
     SETTLE = (
         "WITH settled AS (UPDATE notifications SET status = %(status)s,"
         " last_error = %(error)s, sent_at = %(sent_at)s, next_attempt_at = %(next_attempt_at)s,"
-        " lease_until = NULL, updated_at = %(now)s WHERE id = %(id)s AND status = 'sending')"
+        " lease_until = NULL, updated_at = %(now)s"
+        " WHERE id = %(id)s AND status = 'sending' AND attempts = %(attempt)s)"
         " INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
         " VALUES (%(id)s, %(attempt)s, %(now)s, %(outcome)s, %(error)s)"
         " ON CONFLICT (notification_id, attempt) DO NOTHING"

@@ -195,6 +195,23 @@ def test_what_a_killed_worker_held_is_handed_out_again_after_its_lease(world: Wo
     assert world.status(reminder).attempts == 2  # the one in flight, then this one
 
 
+def test_a_worker_whose_lease_lapsed_cannot_settle_the_next_workers_claim(
+    world: World,
+) -> None:
+    reminder = birthday(world)
+    world.tick(DUE)
+    with world.delivery.claims.session() as slow:
+        first = slow.claim(reminder, DUE)  # a worker stalls past its lease
+        assert first is not None
+        world.tick(DUE + timedelta(seconds=61))  # handed on
+        with world.delivery.claims.session() as next_worker:
+            assert next_worker.claim(reminder, DUE + timedelta(seconds=62)) is not None
+            slow.settle(first, DUE + timedelta(seconds=63), outcome="failed", error="late")
+
+    detail = world.status(reminder)
+    assert (detail.status, detail.attempts) == ("sending", 2)  # still the second's to settle
+
+
 def test_a_hand_out_the_broker_lost_is_handed_out_again(world: World) -> None:
     reminder = birthday(world)
     assert world.tick(DUE) == [reminder]  # published; the broker then loses it
