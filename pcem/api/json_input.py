@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from pcem.aggregates.person import (
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_METADATA_ENTRIES,
+    MAX_METADATA_KEYS,
+)
 from pcem.api.problems import FieldError, InvalidInputError
 
 _NO_NUL = r"^[^\x00]*$"
 _REF = "#/components/schemas/{}"
 JSON_OBJECT_REF = {"$ref": _REF.format("JsonObject")}
-IS_JSON_OBJECT = {"allOf": [JSON_OBJECT_REF]}  # as a Litestar schema_extra
 JSON_SCHEMAS: dict[str, Any] = {
     "JsonValue": {
         "anyOf": [
@@ -26,6 +31,53 @@ JSON_SCHEMAS: dict[str, Any] = {
     },
 }
 """Free-form JSON as :func:`reject_nul_characters` lets it through, for the OpenAPI document."""
+
+_SCALAR: list[dict[str, Any]] = [
+    {"type": "string", "pattern": _NO_NUL},
+    {"type": ["number", "boolean", "null"]},
+]
+
+
+def _metadata_schemas() -> dict[str, Any]:
+    """A person's metadata as the aggregate's rules allow it, one component per level of
+    nesting (JSON Schema has no depth limit of its own): ``Metadata`` is level 1, and
+    level ``MAX_METADATA_DEPTH`` holds no object or array."""
+    schemas: dict[str, Any] = {}
+    for depth in range(1, MAX_METADATA_DEPTH + 1):
+        inner = (
+            {"$ref": _REF.format(f"MetadataValue{depth + 1}")}
+            if depth < MAX_METADATA_DEPTH
+            else {"anyOf": _SCALAR}
+        )
+        name = "Metadata" if depth == 1 else f"MetadataObject{depth}"
+        schemas[name] = {
+            "type": "object",
+            "maxProperties": MAX_METADATA_KEYS,
+            "propertyNames": {"pattern": _NO_NUL},
+            "additionalProperties": inner,
+        }
+        if depth > 1:
+            # No maxItems: the total of keys and items is one count over every level,
+            # which JSON Schema cannot say (the description does).
+            schemas[f"MetadataArray{depth}"] = {"type": "array", "items": inner}
+            schemas[f"MetadataValue{depth}"] = {
+                "anyOf": [
+                    *_SCALAR,
+                    {"$ref": _REF.format(f"MetadataArray{depth}")},
+                    {"$ref": _REF.format(f"MetadataObject{depth}")},
+                ]
+            }
+    schemas["Metadata"]["description"] = (
+        f"Any JSON object: objects and arrays nested at most {MAX_METADATA_DEPTH} deep"
+        f" (this object included), at most {MAX_METADATA_KEYS} keys in any one object,"
+        f" {MAX_METADATA_ENTRIES} keys and array items in all, {MAX_METADATA_BYTES} bytes"
+        " encoded as JSON, and no NUL character."
+    )
+    return schemas
+
+
+JSON_SCHEMAS.update(_metadata_schemas())
+IS_METADATA = {"allOf": [{"$ref": _REF.format("Metadata")}]}  # as a Litestar schema_extra
 
 
 def reject_nul_characters(field: str, value: Any) -> None:

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from pcem.aggregates.person import Person
-from pcem.api.json_input import IS_JSON_OBJECT
+from pcem.api.json_input import IS_METADATA
 from pcem.projections.people_view import PersonRow
 from pcem.projections.relationships_view import RelationshipRow
 
@@ -21,7 +21,7 @@ _NO_NUL_PATTERN = r"^[^\x00]*$"
 FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
 LastName = Annotated[str, msgspec.Meta(max_length=100, pattern=_NO_NUL_PATTERN)]
 PrimaryContact = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL_PATTERN)]
-Metadata = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"extra": IS_JSON_OBJECT})]
+Metadata = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"extra": IS_METADATA})]
 
 
 class CreatePerson(msgspec.Struct, forbid_unknown_fields=True):
