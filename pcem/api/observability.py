@@ -12,6 +12,7 @@ headers are never logged: they can hold personal data and credentials.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -22,9 +23,13 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from pcem.api.metrics import Metrics
+
+# A client that went away before it was answered (nginx's 499): logged and measured as
+# that, not as a server error (load generators stopping mid-request made "500"s).
+CLIENT_CLOSED_REQUEST = 499
 
 log = structlog.get_logger("pcem.api.requests")
 
@@ -76,7 +81,14 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         status = 500  # if the response never starts, the client saw a failure
+        client_left = False
         request_id = request_id_of(scope)
+
+        async def receive_and_note_disconnect() -> ReceiveMessage:
+            nonlocal client_left
+            message = await receive()
+            client_left = client_left or message["type"] == "http.disconnect"
+            return message
 
         async def send_and_note_status(message: Message) -> None:
             nonlocal status
@@ -88,8 +100,13 @@ class RequestContextMiddleware:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id, user_id=None):
             try:  # the app answers every error itself (its exception handlers are inside)
-                await self.app(scope, receive, send_and_note_status)
+                await self.app(scope, receive_and_note_disconnect, send_and_note_status)
+            except asyncio.CancelledError:  # the server gave up on it: the client has gone
+                client_left = True
+                raise
             finally:
+                if client_left and status == 500:  # nobody was told anything: not our failure
+                    status = CLIENT_CLOSED_REQUEST
                 self._record(scope, str(scope.get("method")), status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, method: str, status: int, seconds: float) -> None:
@@ -108,7 +125,7 @@ class RequestContextMiddleware:
 
 def _level_of(status: int) -> int:
     """5xx is an error, except 503 (a dependency down, answered with Retry-After)."""
-    if status < 500:
+    if status < 500 or status == CLIENT_CLOSED_REQUEST:
         return logging.INFO
     return logging.WARNING if status == 503 else logging.ERROR
 

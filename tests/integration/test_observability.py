@@ -235,3 +235,28 @@ def test_every_connection_of_the_api_names_itself(
 
     assert len(names) >= 3  # the write side's, the read side's and the LISTEN connection
     assert set(names) == {f"pcem api {socket.gethostname()}:{process.pid}"}
+
+
+def test_a_client_that_leaves_before_its_answer_is_not_a_server_error(
+    live_url: str, token_for: TokenFactory
+) -> None:
+    host, port = live_url.removeprefix("http://").split(":")
+    token = token_for(f"user-{uuid.uuid4()}")
+    with socket.create_connection((host, int(port))) as sock:  # half a body, then gone
+        sock.sendall(
+            b"POST /api/v1/people HTTP/1.1\r\nHost: pcem\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n".encode()
+            + b'{"first_name": "Ad'
+        )
+
+    def requests_by_status() -> dict[str, float]:
+        text = httpx.get(f"{live_url}/metrics").text
+        found = re.findall(
+            r'pcem_http_request_duration_seconds_count\{method="POST",'
+            r'route="/api/v1/people",status="(\d+)"\} (\S+)',
+            text,
+        )
+        return {status: float(count) for status, count in found}
+
+    wait_until(lambda: "499" in requests_by_status(), 10, "the request to be counted")
+    assert "500" not in requests_by_status()
