@@ -74,7 +74,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -88,7 +88,7 @@ import psutil
 import psycopg
 import redis
 from bare_peer import busy_since, cpu_sample  # benchmarks/bare_peer.py
-from http_paths import process_times  # benchmarks/http_paths.py
+from http_paths import check_alive, process_times, wait_until  # benchmarks/http_paths.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -711,27 +711,6 @@ def stop_all(run: Run) -> None:
     run.processes.clear()
     for log in run.logs:
         log.close()
-
-
-def check_alive(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, process.args))} exited ({process.returncode})")
-
-
-def wait_until(
-    condition: Callable[[], bool],
-    seconds: float,
-    failure: str,
-    watched: list[subprocess.Popen[bytes]],
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        check_alive(watched)
-        if condition():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(failure)
 
 
 def cpu_by_role(

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 
 from pcem.projections.tracking import ProjectionTracking
 from pcem.settings import Settings
-from tests.integration.projection_helpers import pcem_env
+from tests.integration.projection_helpers import pcem_env, start_pcem
 from tests.load import Outcome
 from tests.polling import wait_until
 from tests.private_servers import spare_port
@@ -158,11 +158,7 @@ def _process(settings: Settings, *args: str) -> Iterator[subprocess.Popen[str]]:
 
 
 def _start(settings: Settings, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pcem.cli.main", *args],
-        env=pcem_env(settings, PCEM_LOG_LEVEL="WARNING"),
-        text=True,
-    )
+    return start_pcem(settings, *args, env_extra={"PCEM_LOG_LEVEL": "WARNING"})
 
 
 def _end(process: subprocess.Popen[str]) -> None:
