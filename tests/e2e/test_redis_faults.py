@@ -59,9 +59,9 @@ def create_and_read(url: str, token: str, *, min_position: bool) -> tuple[int, s
 def test_redis_stopped_under_load_degrades_read_your_writes_and_loses_nothing(
     settings: Settings, private_redis: PrivateRedis
 ) -> None:
-    tokens = tokens_for(settings, 50)
-    probe_user, probe = next(iter(tokens.items()))
-    with pcem_running(settings) as pcem:
+    tokens = tokens_for(settings, 51)
+    probe_user, probe = tokens.popitem()  # a user the load never writes as: its last
+    with pcem_running(settings) as pcem:  # position is the probe's own
         load = Load(pcem.url, tokens, CLIENTS, seed=6).start()
         try:
             wait_until(lambda: acknowledged(load) >= 30, 60, "commands to succeed")
