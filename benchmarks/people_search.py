@@ -21,9 +21,9 @@ from machine import describe  # benchmarks/machine.py (scripts run from this fol
 from psycopg import sql
 from sqlalchemy import create_engine
 
+from pcem.database.row_security import AsUserSync  # the API's role and user
 from pcem.migrate import migrate
 from pcem.projections.people_view import PeopleFilter, conditions  # PeopleView's own SQL
-from pcem.row_security import AsUserSync  # the API's role and user
 from pcem.settings import load_settings
 
 ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -15,7 +15,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 
-from pcem.projections.locks import application_name
+from pcem.database.connections import application_name
 from pcem.settings import DatabaseSettings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

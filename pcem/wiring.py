@@ -35,6 +35,7 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
+from pcem.database.connections import application_name
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
@@ -50,7 +51,6 @@ from pcem.projections.consistency import (
     ProjectionPositions,
     ReadYourWrites,
 )
-from pcem.projections.locks import application_name
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projections.supervisor import run_projector

@@ -1,5 +1,5 @@
 """Row-level security on every user-scoped table, and the role ``pcem_api`` the API's
-user reads and writes run as (``pcem.row_security``).
+user reads and writes run as (``pcem.database.row_security``).
 
 ``pcem_api`` is NOLOGIN: the API connects as the tables' owner, the one
 ``PCEM_DATABASE_URL``, and becomes ``pcem_api`` for one transaction at a time. It owns

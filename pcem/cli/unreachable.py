@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from pcem.projections.locks import application_name
+from pcem.database.connections import application_name
 from pcem.settings import DatabaseSettings, RedisSettings, Settings
 
 UNREACHABLE_EXIT_STATUS = 3

@@ -14,8 +14,8 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
+from pcem.database.row_security import AsUser
 from pcem.notifications.inbox import COLUMNS, NotificationRow
-from pcem.row_security import AsUser
 
 Key = tuple[datetime, UUID]  # (sent_at, id): where a stream is in a user's in-app feed
 

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import Engine, text
 
-from pcem.row_security import AsUserSync
+from pcem.database.row_security import AsUserSync
 
 OVERDUE_AFTER = timedelta(minutes=5)
 COLUMNS = (
@@ -63,7 +63,7 @@ _N_COLUMNS = ", ".join(f"n.{column.strip()}" for column in COLUMNS.split(","))
 
 class Inbox:
     """One user's notifications: every query is scoped by ``user_id``, and runs as
-    that user (``pcem.row_security``)."""
+    that user (``pcem.database.row_security``)."""
 
     GET = f"SELECT {_N_COLUMNS} FROM notifications n WHERE {_OWN}"  # noqa: S608 (constant)
     # Scoped by the notification's owner too: the policy of notification_attempts.

@@ -12,10 +12,10 @@ from sqlalchemy import Engine, text
 
 from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
+from pcem.database.connections import driver_connection
+from pcem.database.row_security import AsUserSync, user_snapshot
 from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
-from pcem.projections.writes import driver_connection
-from pcem.row_security import AsUserSync, user_snapshot
 
 EVENT_COLUMNS = (
     "id, person_id, title, event_date, all_day, is_special_event, recurrence, notes,"

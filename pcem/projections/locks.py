@@ -8,19 +8,15 @@ the ``application_name`` of that connection.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
+from pcem.database.connections import application_name
+
 TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
-
-
-def application_name(role: str) -> str:
-    return f"pcem {role} {socket.gethostname()}:{os.getpid()}"[:63]
 
 
 @contextmanager

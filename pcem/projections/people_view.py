@@ -15,7 +15,7 @@ import msgspec
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from pcem.row_security import AsUser
+from pcem.database.row_security import AsUser
 
 COLUMNS = "id, first_name, last_name, primary_contact, metadata, version, created_at, updated_at"
 

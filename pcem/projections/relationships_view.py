@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
-from pcem.row_security import AsUser
+from pcem.database.row_security import AsUser
 
 Direction = Literal["out", "in", "both"]
 

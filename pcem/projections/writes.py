@@ -36,6 +36,8 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, TextClause
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
+from pcem.database.connections import driver_connection
+
 _CURSOR_KEY = "pcem.projection_write_cursor"
 _DEFERRED_KEY = "pcem.projection_deferred_writes"
 
@@ -162,7 +164,3 @@ def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
     if cursor is None or cursor.closed or cursor.connection is not raw:
         cursor = conn.info[_CURSOR_KEY] = raw.cursor()
     return cursor
-
-
-def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
-    return cast("psycopg.Connection[Any]", conn.connection.driver_connection)

@@ -18,12 +18,12 @@ from uuid import UUID
 
 import pytest
 
+from pcem.database.connections import application_name
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
 from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
-from pcem.projections.locks import application_name
 from pcem.projections.people import PeopleProjection
 from pcem.projections.rebuild import Rebuild
 from pcem.settings import Settings

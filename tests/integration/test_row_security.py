@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
-from pcem.row_security import API_ROLE, AsUserSync
+from pcem.database.row_security import API_ROLE, AsUserSync
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory

@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
 
-from pcem.projections.writes import driver_connection
+from pcem.database.connections import driver_connection
 
 API_ROLE = "pcem_api"
 USER_SETTING = "pcem.user_id"
