@@ -38,8 +38,8 @@ from pcem.aggregates.person import Person
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.migrate import migrate
-from pcem.projections.rebuild import REBUILD_BATCH, Rebuild
-from pcem.projections.supervisor import all_projections
+from pcem.projections.catalog import all_projections
+from pcem.projector.rebuild import REBUILD_BATCH, Rebuild
 from pcem.settings import load_settings
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

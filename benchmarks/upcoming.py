@@ -41,7 +41,7 @@ from sqlalchemy import create_engine
 from pcem.cli.tokens import mint_token
 from pcem.migrate import migrate
 from pcem.projections.calendar_view import CalendarView, Occurrence
-from pcem.projections.horizon_keeper import advance_horizon
+from pcem.projector.horizon_keeper import advance_horizon
 from pcem.settings import load_settings
 
 ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

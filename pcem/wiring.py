@@ -53,8 +53,8 @@ from pcem.projections.consistency import (
 )
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
-from pcem.projections.supervisor import run_projector
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.supervisor import run_projector
+from pcem.projector.tracking import ProjectionTracking
 from pcem.settings import DatabaseSettings, Settings
 from pcem.support.access_log import SupportAccessLog
 from pcem.support.history import SupportHistory

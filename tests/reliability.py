@@ -17,7 +17,7 @@ import httpx
 import psycopg
 from sqlalchemy import create_engine
 
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.tracking import ProjectionTracking
 from pcem.settings import Settings
 from tests.integration.projection_helpers import pcem_env, start_pcem
 from tests.load import Outcome

@@ -16,9 +16,9 @@ from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.roles import OPERATOR, requires_role
 from pcem.commands.base import NotFoundError
 from pcem.notifications.inbox import FailedNotification
-from pcem.projections.rebuild import rebuild_track
-from pcem.projections.supervisor import all_projections
-from pcem.projections.tracking import ProjectionStatus
+from pcem.projections.catalog import all_projections
+from pcem.projector.rebuild import rebuild_track
+from pcem.projector.tracking import ProjectionStatus
 
 
 class ProjectionOut(msgspec.Struct):

@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 
 from pcem.notifications.stats import LATENCY_BUCKETS as DELIVERY_BUCKETS
 from pcem.notifications.stats import DeliveryFigures, DeliveryStats
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 

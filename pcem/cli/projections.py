@@ -15,7 +15,7 @@ from pcem.cli.progress import ProgressBar
 
 if TYPE_CHECKING:  # the heavy imports wait until a command runs, to keep --help quick
     from pcem.projections.base import Projection
-    from pcem.projections.verify import VerificationResult
+    from pcem.projector.verify import VerificationResult
     from pcem.wiring import Container
 
 INTERRUPTED = 130
@@ -44,7 +44,7 @@ def status() -> None:
 
 batch_size_option = click.option(
     "--batch-size",
-    default=10_000,  # pcem.projections.rebuild.REBUILD_BATCH (not imported: keeps --help quick)
+    default=10_000,  # pcem.projector.rebuild.REBUILD_BATCH (not imported: keeps --help quick)
     show_default=True,
     type=click.IntRange(1, 100_000),
     help="Events applied per transaction.",
@@ -63,7 +63,7 @@ def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
     Interrupted, a rebuild resumes where it stopped when run again (or a
     running `pcem projector` finishes it). Progress goes to stderr.
     """
-    from pcem.projections.supervisor import all_projections
+    from pcem.projections.catalog import all_projections
 
     if everything == (name is not None):
         raise click.UsageError("give one projection NAME, or --all")
@@ -84,11 +84,11 @@ def verify(name: str, batch_size: int) -> None:
     Prints each table's row counts and checksums and any rows that differ;
     exit status 1 if anything differs. The live tables are not touched.
     """
-    from pcem.projections.batches import ProjectionFailure
-    from pcem.projections.locks import holding
-    from pcem.projections.rebuild import RebuildError
-    from pcem.projections.shadow import ShadowError
-    from pcem.projections.verify import Verification, verify_track
+    from pcem.projector.batches import ProjectionFailure
+    from pcem.projector.locks import holding
+    from pcem.projector.rebuild import RebuildError
+    from pcem.projector.shadow import ShadowError
+    from pcem.projector.verify import Verification, verify_track
 
     projection = _projection(name)
     stop = stop_on_signals()
@@ -116,7 +116,7 @@ def verify(name: str, batch_size: int) -> None:
 
 
 def _projection(name: str) -> Projection:
-    from pcem.projections.supervisor import all_projections
+    from pcem.projections.catalog import all_projections
 
     known = {p.name: p for p in all_projections()}
     if name not in known:
@@ -139,9 +139,9 @@ def _rebuild_one(
     store: Container, projection: Projection, batch_size: int, stop: threading.Event
 ) -> None:
     """Rebuild here, or - while another process holds the rebuild - follow its progress."""
-    from pcem.projections.locks import holding
-    from pcem.projections.rebuild import rebuild_track
-    from pcem.projections.tracking import ProjectionTracking
+    from pcem.projector.locks import holding
+    from pcem.projector.rebuild import rebuild_track
+    from pcem.projector.tracking import ProjectionTracking
 
     track = rebuild_track(projection.name).name
     tracking = ProjectionTracking(store.engine)
@@ -170,9 +170,9 @@ def _rebuild_here(
     stop: threading.Event,
     bar: ProgressBar,
 ) -> None:
-    from pcem.projections.batches import ProjectionFailure
-    from pcem.projections.rebuild import Rebuild, RebuildError
-    from pcem.projections.shadow import ShadowError
+    from pcem.projector.batches import ProjectionFailure
+    from pcem.projector.rebuild import Rebuild, RebuildError
+    from pcem.projector.shadow import ShadowError
 
     rebuild = Rebuild(projection, store.engine, store.people.mapper, batch_size=batch_size)
     try:

@@ -11,7 +11,7 @@ written set-based.
 
 A projection owns the read tables it names in ``tables`` (parents before the
 tables that reference them), which is what lets an operator rebuild it aside
-and swap (``pcem.projections.rebuild``). For that to reproduce the same rows:
+and swap (``pcem.projector.rebuild``). For that to reproduce the same rows:
 handlers touch only their own tables, with unqualified names; rows take their
 keys and timestamps from events (no sequences, no ``now()``); and no other
 table references these. Handlers must not cause side effects beyond their

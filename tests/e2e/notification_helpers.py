@@ -28,8 +28,8 @@ from sqlalchemy import text
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.settings import Preferences
 from pcem.commands.base import Written
-from pcem.projections.supervisor import all_projections
-from pcem.projections.verify import Verification
+from pcem.projections.catalog import all_projections
+from pcem.projector.verify import Verification
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.integration.projection_helpers import start_pcem

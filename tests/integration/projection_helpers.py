@@ -16,7 +16,7 @@ from pcem.aggregates.person import Person
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.base import Projection
-from pcem.projections.runner import ProjectionRunner
+from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 
 

@@ -14,7 +14,7 @@ from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.horizon import Horizon
 from pcem.projections.people import PeopleProjection
-from pcem.projections.runner import ProjectionRunner
+from pcem.projector.runner import ProjectionRunner
 from tests.integration.projection_helpers import Database
 
 EMAIL = {"type": "email", "address": "ada@example.org"}

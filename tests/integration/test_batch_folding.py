@@ -20,9 +20,9 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.people import PeopleChanges, PeopleProjection
-from pcem.projections.rebuild import Rebuild
-from pcem.projections.runner import ProjectionRunner
 from pcem.projections.writes import deferred, deferring
+from pcem.projector.rebuild import Rebuild
+from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database
 

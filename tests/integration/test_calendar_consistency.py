@@ -16,7 +16,7 @@ from pcem.aggregates.person import Person
 from pcem.database.connections import driver_connection
 from pcem.database.row_security import user_snapshot
 from pcem.projections.horizon import Horizon
-from pcem.projections.horizon_keeper import advance_horizon
+from pcem.projector.horizon_keeper import advance_horizon
 from pcem.wiring import Container
 from tests.integration.api_helpers import PEOPLE, Client, create_person
 

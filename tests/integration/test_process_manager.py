@@ -25,7 +25,7 @@ from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
 from pcem.projections.people import PeopleProjection
-from pcem.projections.rebuild import Rebuild
+from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 from tests.integration.projection_helpers import Database

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pcem.projections.base import Projection
-from pcem.projections.shadow import check_rebuildable
-from pcem.projections.supervisor import all_projections
+from pcem.projections.catalog import all_projections
+from pcem.projector.shadow import check_rebuildable
 from pcem.wiring import Container
 
 

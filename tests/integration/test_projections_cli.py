@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from pcem.projections.people import PeopleProjection
-from pcem.projections.runner import ProjectionRunner
+from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, pcem_env
 from tests.integration.test_cli import pcem

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.tracking import ProjectionTracking
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, start_pcem
 from tests.polling import wait_until

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from pcem.projections import shadow
-from pcem.projections.batches import ProjectionFailure
 from pcem.projections.people import PeopleProjection
-from pcem.projections.rebuild import Rebuild
-from pcem.projections.runner import ProjectionRunner
-from pcem.projections.shadow import ShadowError
-from pcem.projections.verify import Verification
+from pcem.projector import shadow
+from pcem.projector.batches import ProjectionFailure
+from pcem.projector.rebuild import Rebuild
+from pcem.projector.runner import ProjectionRunner
+from pcem.projector.shadow import ShadowError
+from pcem.projector.verify import Verification
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, running
 from tests.polling import wait_until

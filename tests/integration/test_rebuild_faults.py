@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from pcem.projections.people import PeopleProjection
-from pcem.projections.runner import ProjectionRunner
+from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, start_pcem
 from tests.polling import wait_until

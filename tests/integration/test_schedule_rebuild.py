@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from pcem.projections.horizon_keeper import advance_horizon
 from pcem.projections.people import PeopleProjection
-from pcem.projections.rebuild import Rebuild
-from pcem.projections.verify import Verification
+from pcem.projector.horizon_keeper import advance_horizon
+from pcem.projector.rebuild import Rebuild
+from pcem.projector.verify import Verification
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database
 from tests.integration.schedule_helpers import EMAIL, IN_APP, Calendar, utc

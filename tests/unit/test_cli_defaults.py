@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pcem.cli.main import base_url
 from pcem.cli.projections import rebuild, verify
-from pcem.projections.rebuild import REBUILD_BATCH
+from pcem.projector.rebuild import REBUILD_BATCH
 
 
 def test_rebuild_and_verify_default_to_the_rebuilds_own_batch_size() -> None:

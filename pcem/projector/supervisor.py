@@ -9,17 +9,12 @@ import structlog
 from eventsourcing.application import Application
 from sqlalchemy import Engine
 
-from pcem.projections.base import Projection
-from pcem.projections.horizon_keeper import keep_horizon
-from pcem.projections.people import PeopleProjection
-from pcem.projections.rebuild_worker import RebuildWorker
-from pcem.projections.runner import ProjectionRunner
+from pcem.projections.catalog import all_projections
+from pcem.projector.horizon_keeper import keep_horizon
+from pcem.projector.rebuild_worker import RebuildWorker
+from pcem.projector.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
-
-
-def all_projections() -> list[Projection]:
-    return [PeopleProjection()]
 
 
 def run_projector(

@@ -16,11 +16,11 @@ from eventsourcing.persistence import Mapper
 from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
-from pcem.projections.batches import DATABASE_UNAVAILABLE, ProjectionFailure
-from pcem.projections.locks import holding
-from pcem.projections.rebuild import REBUILD, Rebuild, RebuildError
-from pcem.projections.shadow import ShadowError
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.batches import DATABASE_UNAVAILABLE, ProjectionFailure
+from pcem.projector.locks import holding
+from pcem.projector.rebuild import REBUILD, Rebuild, RebuildError
+from pcem.projector.shadow import ShadowError
+from pcem.projector.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 

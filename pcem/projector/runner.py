@@ -25,10 +25,10 @@ from eventsourcing.application import Application
 from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
-from pcem.projections.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
-from pcem.projections.failures import error_summary
-from pcem.projections.locks import holding
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
+from pcem.projector.failures import error_summary
+from pcem.projector.locks import holding
+from pcem.projector.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 

@@ -18,9 +18,9 @@ from eventsourcing.persistence import Mapper
 from sqlalchemy import Connection, Engine, text
 
 from pcem.projections.base import Projection
-from pcem.projections.batches import Track
-from pcem.projections.rebuild import REBUILD_BATCH, Progress, Rebuild
-from pcem.projections.shadow import LIVE_SCHEMA, qualified, quote
+from pcem.projector.batches import Track
+from pcem.projector.rebuild import REBUILD_BATCH, Progress, Rebuild
+from pcem.projector.shadow import LIVE_SCHEMA, qualified, quote
 
 EXAMPLES = 10
 

@@ -19,10 +19,10 @@ from sqlalchemy import Connection, Engine, text
 
 from pcem.database.connections import driver_connection
 from pcem.projections.base import Projection
-from pcem.projections.failures import error_summary
-from pcem.projections.shadow import LIVE_SCHEMA, quote
-from pcem.projections.tracking import ProjectionTracking
 from pcem.projections.writes import deferring, flush_deferred, pipelined
+from pcem.projector.failures import error_summary
+from pcem.projector.shadow import LIVE_SCHEMA, quote
+from pcem.projector.tracking import ProjectionTracking
 
 MAX_POSITION = 2**63 - 1
 FLUSH_EVERY = 250  # events between writes of a batch's deferred changes

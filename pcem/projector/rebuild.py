@@ -28,17 +28,17 @@ import structlog
 from eventsourcing.persistence import Mapper
 from sqlalchemy import Connection, Engine
 
-from pcem.projections import shadow
 from pcem.projections.base import Projection
-from pcem.projections.batches import (
+from pcem.projector import shadow
+from pcem.projector.batches import (
     DATABASE_UNAVAILABLE,
     MAX_POSITION,
     Batches,
     ProjectionFailure,
     Track,
 )
-from pcem.projections.shadow import LIVE_SCHEMA, ddl, qualified, quote
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.shadow import LIVE_SCHEMA, ddl, qualified, quote
+from pcem.projector.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 

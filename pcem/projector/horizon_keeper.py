@@ -20,10 +20,10 @@ from sqlalchemy import Engine, text
 
 from pcem.projections.calendar import VISIBLE_EVENT, materialise
 from pcem.projections.horizon import Horizon, current_horizon
-from pcem.projections.rebuild import rebuild_track
 from pcem.projections.schedule import extend_schedule
-from pcem.projections.shadow import schema_exists
-from pcem.projections.tracking import ProjectionTracking
+from pcem.projector.rebuild import rebuild_track
+from pcem.projector.shadow import schema_exists
+from pcem.projector.tracking import ProjectionTracking
 
 log = structlog.get_logger(__name__)
 
