@@ -25,7 +25,6 @@ import msgspec
 import psycopg
 import redis
 import redis.asyncio
-from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
@@ -46,11 +45,6 @@ from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import Ledger
 from pcem.notifications.stats import DeliveryStats
 from pcem.projections.calendar_view import CalendarView
-from pcem.projections.consistency import (
-    MAX_WAIT_SECONDS,
-    ProjectionPositions,
-    ReadYourWrites,
-)
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
 from pcem.projector.supervisor import run_projector
@@ -87,8 +81,6 @@ class Serving:
 
     pool: AsyncConnectionPool
     redis: redis.asyncio.Redis[bytes]
-    positions: ProjectionPositions
-    read_your_writes: ReadYourWrites
     people_view: PeopleView
     relationships_view: RelationshipsView
     in_app: InAppFeed
@@ -107,7 +99,7 @@ class Container:
         self.settings = settings
         self.role = role  # names this process's connections in pg_stat_activity
         self.pool_size = pool_size
-        self.read_wait_seconds = MAX_WAIT_SECONDS  # read-your-writes: the longest wait
+        self.read_wait_seconds = 5.0  # read-your-writes: the longest a query waits (API.md)
 
     # Connections
 
@@ -265,16 +257,11 @@ class Container:
         client = redis.asyncio.Redis.from_url(
             self.settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
         )
-        listen_dsn = make_conninfo(self.database.url, application_name=application_name(self.role))
-        positions = ProjectionPositions(pool, listen_dsn)
         await pool.open()
-        positions.start()
         try:
             yield Serving(
                 pool,
                 client,
-                positions,
-                ReadYourWrites(client, positions, self.read_wait_seconds),
                 PeopleView(pool),
                 RelationshipsView(pool),
                 InAppFeed(
@@ -286,7 +273,6 @@ class Container:
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
             )
         finally:
-            await positions.stop()
             await pool.close()
             await client.aclose()  # type: ignore[attr-defined]  # (types-redis predates it)
 

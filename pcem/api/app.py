@@ -26,6 +26,7 @@ from pcem.api.openapi import PUBLIC_PREFIXES, StrictStructSchemaPlugin, complete
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.rate_limiting import RateLimitMiddleware, answer_with_quota
+from pcem.api.read_your_writes import read_your_writes
 from pcem.api.relationships import RelationshipsController
 from pcem.api.settings import SettingsController
 from pcem.api.support import SupportController
@@ -64,8 +65,9 @@ def create_app(
 
     @asynccontextmanager
     async def serving(app: Litestar) -> AsyncIterator[None]:
-        async with container.serving() as parts:
+        async with container.serving() as parts, read_your_writes(container, parts) as ryw:
             app.state.serving = parts
+            app.state.read_your_writes = ryw
             yield
 
     app = Litestar(

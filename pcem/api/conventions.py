@@ -38,6 +38,7 @@ from litestar.types import Scope
 
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
+from pcem.api.read_your_writes import MAX_POSITION, ReadYourWrites
 from pcem.api.versions import IF_MATCH_PATTERN, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
@@ -50,7 +51,6 @@ from pcem.commands.idempotency import (
     current_key,
 )
 from pcem.identity.tokens import Principal
-from pcem.projections.consistency import MAX_POSITION
 from pcem.wiring import Container, Serving
 
 T = TypeVar("T")
@@ -180,7 +180,7 @@ class _InFlight:
     """This request's part in the conventions, for the hooks after the handler."""
 
     user_id: str
-    serving: Serving
+    read_your_writes: ReadYourWrites
     claim: Claim | None = None
 
 
@@ -194,14 +194,14 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     user = request.scope.get("user")
     if not isinstance(user, Principal):  # public routes
         return None
-    serving: Serving = request.app.state.serving
+    read_your_writes: ReadYourWrites = request.app.state.read_your_writes
     if projections := opt.get("reads"):
         minimum = parse_min_position(request.headers.get(MIN_POSITION_HEADER))
-        await serving.read_your_writes.wait(user.user_id, minimum, projections)
+        await read_your_writes.wait(user.user_id, minimum, projections)
         return None
     # Any other route may write: a PCEM-Position it answers is remembered, declared
     # a command or not, so forgetting the declaration cannot break read-your-writes.
-    _in_flight.set(state := _InFlight(user.user_id, serving))
+    _in_flight.set(state := _InFlight(user.user_id, read_your_writes))
     replay: Replay | None = opt.get("replay")
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if replay is None or key is None:
@@ -239,7 +239,7 @@ async def after_request(response: Response[Any]) -> Response[Any]:
         return response
     await _release(state)
     if position := int(response.headers.get(POSITION_HEADER) or 0):
-        await state.serving.read_your_writes.remember(state.user_id, position)
+        await state.read_your_writes.remember(state.user_id, position)
     return response
 
 

@@ -41,6 +41,7 @@ from pcem.aggregates.person import (
 )
 from pcem.aggregates.settings import InvalidSettingsError
 from pcem.api.observability import request_id_of
+from pcem.api.read_your_writes import PositionBeyondHeadError, ProjectionsBehindError
 from pcem.api.versions import IF_MATCH_PATTERN
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
 from pcem.commands.idempotency import (
@@ -53,7 +54,6 @@ from pcem.commands.idempotency import (
     InvalidIdempotencyKeyError,
 )
 from pcem.notifications.ledger import NotFailedError
-from pcem.projections.consistency import PositionBeyondHeadError, ProjectionsBehindError
 
 log = structlog.get_logger(__name__)
 

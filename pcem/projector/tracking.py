@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from pcem.projections.consistency import POSITIONS_CHANNEL
+# Every committed batch NOTIFYs "<name> <position>" here: the API waits on it
+# (read-your-writes) without polling.
+POSITIONS_CHANNEL = "pcem_projection_positions"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class ProjectionTracking:
     POSITION = text("SELECT position FROM projection_tracking WHERE name = :name")
     HEAD = text("SELECT coalesce(max(notification_id), 0) FROM pcem_events")
     LOCK_POSITION = text("SELECT position FROM projection_tracking WHERE name = :name FOR UPDATE")
-    # Every API process hears the move when the batch commits (pcem.projections.consistency).
+    # Every API process hears the move when the batch commits (pcem.api.read_your_writes).
     ADVANCE = text(
         "WITH moved AS (UPDATE projection_tracking SET position = :position, state = :state,"
         " error = NULL, failed_position = NULL, updated_at = now() WHERE name = :name"

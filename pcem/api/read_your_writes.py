@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import psycopg
 import redis
 import redis.asyncio
 import structlog
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
+
+from pcem.database.connections import application_name
+from pcem.projector.tracking import POSITIONS_CHANNEL
+from pcem.wiring import Container, Serving
 
 log = structlog.get_logger(__name__)
 
-POSITIONS_CHANNEL = "pcem_projection_positions"  # payload: "<name> <position>"
-MAX_WAIT_SECONDS = 5.0
 MAX_POSITION = 2**63 - 1
 _REMEMBER_SECONDS = 3600
 _RECHECK_SECONDS = 0.05  # a query at least this often while waiting, in case of a missed NOTIFY
@@ -138,7 +141,7 @@ class ReadYourWrites:
         self,
         client: redis.asyncio.Redis[bytes],
         positions: ProjectionPositions,
-        timeout: float = MAX_WAIT_SECONDS,
+        timeout: float,
     ) -> None:
         self.client = client
         self.positions = positions
@@ -169,6 +172,20 @@ class ReadYourWrites:
             log.warning("consistency.lookup_failed", error=type(error).__name__)
             return 0
         return int(value) if value else 0
+
+
+@contextlib.asynccontextmanager
+async def read_your_writes(container: Container, serving: Serving) -> AsyncIterator[ReadYourWrites]:
+    """This API process's read-your-writes, listening for positions while it serves."""
+    listen_dsn = make_conninfo(
+        container.database.url, application_name=application_name(container.role)
+    )
+    positions = ProjectionPositions(serving.pool, listen_dsn)
+    positions.start()
+    try:
+        yield ReadYourWrites(serving.redis, positions, container.read_wait_seconds)
+    finally:
+        await positions.stop()
 
 
 def _key(user_id: str) -> str:
