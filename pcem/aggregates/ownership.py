@@ -43,3 +43,12 @@ class FieldNotUpdatableError(ValueError):
             f"{', '.join(refused)} cannot be changed; changeable: {', '.join(updatable)}"
         )
         self.fields = refused
+
+
+class NotFoundError(LookupError):
+    """No such record for this user: another user's record is not found either (404),
+    so the write side and every read raise this one error."""
+
+    def __init__(self, kind: str, record_id: object) -> None:
+        super().__init__(f"{kind} {record_id} not found")
+        self.kind = kind

@@ -11,13 +11,12 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.api.conventions import Caller, Paging
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.roles import OPERATOR, requires_role
-from pcem.commands.base import NotFoundError
 from pcem.notifications.inbox import FailedNotification
-from pcem.projections.catalog import all_projections
-from pcem.projector.rebuild import rebuild_track
+from pcem.projector.requests import request_rebuild
 from pcem.projector.tracking import ProjectionStatus
 
 
@@ -69,15 +68,7 @@ class ProjectionsAdminController(Controller):
         The API keeps serving the current tables meanwhile. Asking again while a
         rebuild is pending or running changes nothing. Follow it in the list above.
         """
-        if name not in {p.name for p in all_projections()}:
-            raise NotFoundError("projection", name)
-        track = rebuild_track(name).name
-        tracking = caller.services.tracking
-        tracking.ensure(name)
-        tracking.request(track)
-        # The live row answers if the rebuild has already finished in between.
-        status = tracking.status(track) or tracking.status(name)
-        assert status is not None
+        status = request_rebuild(caller.services.tracking, name)
         return Response(
             ProjectionOut.from_status(status),
             status_code=202,

@@ -13,17 +13,17 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from pcem.aggregates.event import CalendarEvent, DateOutOfRangeError
 from pcem.aggregates.occurrences import in_calendar
+from pcem.aggregates.ownership import NotFoundError
 from pcem.api.calendar_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
 from pcem.api.instants import DATE_TIME, AsOf, instant
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
-from pcem.api.people import PEOPLE
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, no_content, versioned_response, written_response
-from pcem.commands.base import NotFoundError
+from pcem.commands.history import History, history_of
 from pcem.commands.idempotency import StoredResult
-from pcem.support.audit import History, history_of
+from pcem.projections.catalog import PEOPLE
 
 PATH = "/api/v1/events"
 MAX_RANGE = timedelta(days=366)

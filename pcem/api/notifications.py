@@ -21,15 +21,15 @@ from litestar.params import FromPath, FromQuery, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from prometheus_client import Gauge
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.pagination import Page, decode_cursor, decode_time_cursor, encode_cursor
 from pcem.api.pagination import encode_time_cursor as encode_due_cursor
-from pcem.api.people import PEOPLE
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.commands.base import NotFoundError
 from pcem.notifications.following import Follower, Sent
 from pcem.notifications.in_app import Key
 from pcem.notifications.inbox import NotificationDetail, NotificationRow
+from pcem.projections.catalog import PEOPLE
 
 PATH = "/api/v1/notifications"
 LAST_EVENT_ID = "Last-Event-ID"

@@ -10,6 +10,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.person import Person
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
@@ -19,12 +20,11 @@ from pcem.api.pagination import Page, decode_cursor, encode_cursor
 from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson, person_out
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, no_content, versioned_response, written_response
-from pcem.commands.base import NotFoundError
+from pcem.commands.history import History, history_of
 from pcem.commands.idempotency import StoredResult
+from pcem.projections.catalog import PEOPLE
 from pcem.projections.people_view import PeopleFilter
-from pcem.support.audit import History, history_of
 
-PEOPLE = "people"
 PATH = "/api/v1/people"
 _TEXT = r"^[^\x00]*$"
 MAX_KEYS = 20  # Litestar enforces max_items

@@ -30,7 +30,7 @@ from pcem.aggregates.event import (
     InvalidRecurrenceError,
     NaiveDateTimeError,
 )
-from pcem.aggregates.ownership import FieldNotUpdatableError
+from pcem.aggregates.ownership import FieldNotUpdatableError, NotFoundError
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
     MetadataTooComplexError,
@@ -43,7 +43,7 @@ from pcem.aggregates.settings import InvalidSettingsError
 from pcem.api.observability import request_id_of
 from pcem.api.read_your_writes import PositionBeyondHeadError, ProjectionsBehindError
 from pcem.api.versions import IF_MATCH_PATTERN
-from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
+from pcem.commands.base import ConcurrentWritesError, VersionMismatchError
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )

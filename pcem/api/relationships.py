@@ -9,14 +9,14 @@ from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.person import Person
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
-from pcem.api.people import PEOPLE
 from pcem.api.people_schemas import AddRelationship, RelationshipOut
 from pcem.api.versions import POSITION_HEADER, no_content
-from pcem.commands.base import NotFoundError
 from pcem.commands.idempotency import StoredResult
+from pcem.projections.catalog import PEOPLE
 
 
 def relationship_out(person: Person, relationship_id: FromPath[UUID]) -> RelationshipOut:

@@ -39,7 +39,7 @@ def history(aggregate_id: UUID, as_json: bool, operator: str) -> None:
     """Print the owner and every event of AGGREGATE_ID (a person, event or settings)."""
     import msgspec
 
-    from pcem.commands.base import NotFoundError
+    from pcem.aggregates.ownership import NotFoundError
     from pcem.logs import configure_logging
     from pcem.support.audit import support_history_of
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.aggregates.ownership import NotFoundError, OwnedAggregate, OwnedEvent
 from pcem.commands.group_commit import GroupCommit
 from pcem.commands.idempotency import current_key
 from pcem.eventstore.config import EVENT_STORE_NAME
@@ -150,12 +150,6 @@ class PcemApplication(Application[UUID]):
         if aggregate is None or not aggregate.is_visible:
             raise NotFoundError(kind.__name__, aggregate_id)
         return aggregate
-
-
-class NotFoundError(LookupError):
-    def __init__(self, kind: str, aggregate_id: UUID | str) -> None:
-        super().__init__(f"{kind} {aggregate_id} not found")
-        self.kind = kind
 
 
 class VersionMismatchError(Exception):

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.settings import Preferences, UserSettings, settings_id
-from pcem.commands.base import (
-    NotFoundError,
-    PcemApplication,
-    VersionMismatchError,
-    Written,
-    retried_on_conflict,
-)
+from pcem.commands.base import PcemApplication, VersionMismatchError, Written, retried_on_conflict
 
 
 class SettingsApplication(PcemApplication):

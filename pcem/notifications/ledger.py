@@ -25,7 +25,9 @@ from sqlalchemy import Connection, Engine, text
 
 from pcem.aggregates.wording import reminder
 
-DELIVER = "pcem.deliver"
+# What an outbox row asks for: hand its notification to a delivery. (Rows are
+# relayed as the processors' Celery task for it: ``pcem.processors.tasks``.)
+DELIVERY = "pcem.deliver"
 SWEEP_BATCH = 1000
 MAX_TICK_SECONDS = 30.0  # a tick's sweep stops here; the next one goes on
 # A reminder that fell due while PCEM was down is still sent late, but not once its
@@ -127,7 +129,7 @@ class Ledger:
         return total
 
     def _hand_out_params(self, now: datetime) -> dict[str, Any]:
-        return {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVER}
+        return {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVERY}
 
     def _create_due(self, conn: Connection, now: datetime) -> tuple[int, int]:
         """One batch of due reminders made notifications: (rows taken, notifications to send)."""
@@ -154,7 +156,7 @@ class Ledger:
             columns["last_error"].append(OCCURRENCE_PASSED if passed else None)
             columns["title"].append(wording.title)
             columns["body"].append(wording.body)
-        created = conn.execute(self.CREATE, {**columns, "now": now, "task": DELIVER}).rowcount
+        created = conn.execute(self.CREATE, {**columns, "now": now, "task": DELIVERY}).rowcount
         return len(due), created
 
     def retry_failed(self, now: datetime, notification_id: UUID | None = None) -> list[UUID]:
@@ -164,7 +166,7 @@ class Ledger:
             statement = self.RETRY_ALL if notification_id is None else self.RETRY_ONE
             ids = list(conn.execute(statement, {"now": now, "id": notification_id}).scalars())
             for moved in ids:
-                conn.execute(self.ENQUEUE, {"task": DELIVER, "id": moved})
+                conn.execute(self.ENQUEUE, {"task": DELIVERY, "id": moved})
         return ids
 
     def retry(self, notification_id: UUID, now: datetime) -> bool | None:

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from celery import Celery
 
-from pcem.notifications.ledger import DELIVER, Ledger
+from pcem.notifications.ledger import DELIVERY, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
@@ -30,6 +30,9 @@ from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 
 TICK = "pcem.tick"
+DELIVER = "pcem.deliver"
+# The task each kind of outbox message is relayed as.
+TASK_FOR_MESSAGE = {DELIVERY: DELIVER}
 SCHEDULE_QUEUE = "notification-schedule"
 DELIVERY_QUEUE = "delivery"
 
@@ -69,7 +72,8 @@ class ProcessManager:
     def deliver(self, notification_id: UUID) -> str:
         return self.delivery.deliver(notification_id, datetime.now(UTC))
 
-    def _publish(self, task: str, notification_id: UUID) -> None:
+    def _publish(self, message: str, notification_id: UUID) -> None:
+        task = TASK_FOR_MESSAGE[message]
         self.celery.send_task(task, args=[str(notification_id)], queue=DELIVERY_QUEUE)
 
 

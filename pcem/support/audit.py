@@ -1,67 +1,12 @@
-"""Events as support staff and users read them: ``AuditEntry`` of API.md."""
+"""An aggregate's history as support staff read it: any user's, with its owner."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
 
 import msgspec
 
 from pcem.aggregates.ownership import OwnedEvent
+from pcem.commands.history import AuditEntry, audit_entry
 from pcem.support.history import AggregateHistory
-
-# What a read shows instead of a channel's secret (a webhook's signing key): once
-# set, a secret never leaves PCEM (docs/api-decisions.md).
-SECRET_SHOWN_AS = "[redacted]"  # noqa: S105 (a marker, not a secret)
-_SECRET_FIELDS = frozenset({"secret"})
-
-# Envelope fields every event has; "changes" are the rest.
-_ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "user_id", "actor"}
-)
-
-
-class AuditEntry(msgspec.Struct):
-    version: int
-    type: str
-    occurred_at: datetime
-    actor: str
-    changes: dict[str, Any]
-
-
-class History(msgspec.Struct):
-    """A page of an aggregate's history, oldest first (``next_cursor`` as every list)."""
-
-    items: list[AuditEntry]
-    next_cursor: str | None
-
-
-def audit_entry(event: OwnedEvent) -> AuditEntry:
-    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
-    # Updates already carry exactly the fields they set.
-    changes = fields["changes"] if set(fields) == {"changes"} else fields
-    return AuditEntry(
-        version=event.originator_version,
-        type=getattr(type(event), "audit_type", type(event).__qualname__.replace(".", "")),
-        occurred_at=event.timestamp,
-        actor=event.actor,
-        changes=_without_secrets(changes),
-    )
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: SECRET_SHOWN_AS if k in _SECRET_FIELDS else _without_secrets(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_without_secrets(item) for item in value]
-    return value
-
-
-def history_of(events: list[OwnedEvent], next_cursor: str | None = None) -> History:
-    return History(items=[audit_entry(e) for e in events], next_cursor=next_cursor)
 
 
 class AggregateHistoryOut(msgspec.Struct):

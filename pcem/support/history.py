@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from pcem.aggregates.ownership import OwnedEvent
-from pcem.commands.base import NotFoundError, PcemApplication
+from pcem.aggregates.ownership import NotFoundError, OwnedEvent
+from pcem.commands.base import PcemApplication
 from pcem.support.access_log import Channel, SupportAccessLog
 
 

@@ -14,11 +14,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 
+from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.person import Person
 from pcem.api.app import create_app
 from pcem.api.conventions import Caller, command, query
 from pcem.api.versions import written_response
-from pcem.commands.base import NotFoundError
 from pcem.commands.idempotency import StoredResult
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
