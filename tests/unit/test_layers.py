@@ -7,23 +7,35 @@ hide behind a lazy import inside a function.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pcem"
-ENTRY_POINTS = {"api", "cli", "processors"}
-# What may import what, among the entry points (the CLI launches the API).
-ENTRY_POINT_MAY_IMPORT = {"cli": {"api", "processors"}, "api": set(), "processors": set()}
+
+# Every package and root module of pcem/, bottom first. A part may import its own
+# modules and any part of a lower layer; never a part of its own layer or above.
+LAYERS: list[set[str]] = [
+    {"aggregates", "settings", "database"},  # the domain; configuration; SQL plumbing
+    {"eventstore", "identity", "logs", "embedded", "migrate"},
+    {"commands", "projections", "notifications"},  # write side, read models, ledger
+    {"support", "projector"},  # support reads over commands; the engine over read models
+    {"wiring"},  # builds every part from the settings
+    {"api", "processors"},  # entry points: HTTP, Celery
+    {"cli"},  # launches the others
+]
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 INFRASTRUCTURE = ("sqlalchemy", "psycopg", "redis", "litestar", "celery", "kombu", "httpx")
 BUILDERS = ("create_engine", "ConnectionPool", "AsyncConnectionPool", "from_url")
 
+Source = tuple[str, ast.Module]
 
-def modules() -> Iterator[tuple[str, ast.Module]]:
+
+def modules() -> Iterator[Source]:
     for path in sorted(PACKAGE.rglob("*.py")):
         name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        yield name, ast.parse(path.read_text(), filename=str(path))
+        yield name.removesuffix(".__init__"), ast.parse(path.read_text(), filename=str(path))
 
 
 def imported(tree: ast.Module) -> Iterator[str]:
@@ -32,35 +44,80 @@ def imported(tree: ast.Module) -> Iterator[str]:
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
-def layer(module: str) -> str:
+def part(module: str) -> str:
+    """The package or root module of pcem/ that ``module`` belongs to."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 
 
-@pytest.mark.parametrize(
-    ("module", "tree"), list(modules()), ids=lambda v: v if isinstance(v, str) else ""
-)
-def test_nothing_imports_back_up_into_an_entry_point(module: str, tree: ast.Module) -> None:
-    own = layer(module)
-    allowed = ENTRY_POINT_MAY_IMPORT.get(own, set()) | {own}
-    for target in imported(tree):
-        target_layer = layer(target) if target.startswith("pcem.") else ""
-        if target_layer in ENTRY_POINTS:
-            assert target_layer in allowed, f"{module} imports {target}"
+def back_imports(sources: Iterable[Source]) -> list[str]:
+    """Every import that does not point down the layers."""
+    found = []
+    for module, tree in sources:
+        own = part(module)
+        for target in imported(tree):
+            if not target.startswith("pcem.") or part(target) == own:
+                continue
+            if RANK[part(target)] >= RANK[own]:
+                found.append(f"{module} imports {target}")
+    return sorted(set(found))
+
+
+def test_every_part_of_pcem_has_a_layer() -> None:
+    parts = {part(module) for module, _ in modules()} - {""}
+    assert parts == set(RANK)
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    assert back_imports(modules()) == []
+
+
+def test_a_planted_back_import_is_found() -> None:
+    planted = [
+        ("pcem.projections.people", ast.parse("from pcem.projector.tracking import x")),
+        ("pcem.commands.people", ast.parse("import pcem.projections.people_view")),
+        ("pcem.aggregates.person", ast.parse("def f():\n    from pcem.api import app")),
+        ("pcem.api.people", ast.parse("from pcem.wiring import Container")),  # down: fine
+    ]
+    assert back_imports(planted) == [
+        "pcem.aggregates.person imports pcem.api",
+        "pcem.aggregates.person imports pcem.api.app",
+        "pcem.commands.people imports pcem.projections.people_view",
+        "pcem.projections.people imports pcem.projector.tracking",
+        "pcem.projections.people imports pcem.projector.tracking.x",
+    ]
+
+
+def controllers() -> dict[str, ast.Module]:
+    def defines_controller(tree: ast.Module) -> bool:
+        return any(
+            isinstance(node, ast.ClassDef)
+            and any(isinstance(b, ast.Name) and b.id == "Controller" for b in node.bases)
+            for node in tree.body
+        )
+
+    return {m: t for m, t in modules() if part(m) == "api" and defines_controller(t)}
+
+
+def test_no_controller_imports_another() -> None:
+    found = controllers()
+    assert len(found) >= 9  # people, relationships, events, settings, notifications, …
+    for module, tree in found.items():
+        others = {target for target in imported(tree) if target in found} - {module}
+        assert not others, f"{module} imports {others}"
 
 
 @pytest.mark.parametrize(
     ("module", "tree"),
-    [(m, t) for m, t in modules() if layer(m) == "aggregates"],
+    [(m, t) for m, t in modules() if part(m) == "aggregates"],
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_the_domain_imports_no_infrastructure(module: str, tree: ast.Module) -> None:
     for target in imported(tree):
         assert not target.startswith(INFRASTRUCTURE), f"{module} imports {target}"
-        if target.startswith("pcem."):
-            assert layer(target) == "aggregates", f"{module} imports {target}"
 
 
 def test_only_the_wiring_builds_engines_pools_and_clients() -> None:
