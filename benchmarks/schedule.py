@@ -61,7 +61,7 @@ SELECT 'bench-' || u, (%(zones)s::text[])[1 + u %% %(n)s],
                               jsonb_build_object('type', 'in_app'))),
        1, now()
 FROM generate_series(0, %(users)s - 1) u;
-INSERT INTO projection_tracking (name) SELECT 'people' WHERE %(n)s > 0
+INSERT INTO projection_tracking (name) SELECT 'people_and_dates' WHERE %(n)s > 0
 """
 SWEEP = (
     "SELECT id, user_id, due_at FROM notification_schedule"

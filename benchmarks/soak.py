@@ -10,7 +10,7 @@ people across 1,000 users (tests/load.py: the same load as the fault tests).
 It prints throughput, latency percentiles, answers by status, each process's
 resident memory at the start and the end; then it checks that the events
 stored are exactly the commands acknowledged (tests/reliability.py) and that
-`pcem projections verify people` is clean. Meanwhile 50 of the users have a
+`pcem projections verify people_and_dates` is clean. Meanwhile 50 of the users have a
 webhook reminder each, due at the whole minutes of the run (soak_reminders.py,
 the broker on the same Redis database); once the last is due (and at most a
 minute more) it checks that each was delivered once, to its own user's hook.

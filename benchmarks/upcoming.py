@@ -146,7 +146,7 @@ def load(url: str, engine_url: str, args: argparse.Namespace) -> None:
         conn.execute(BARE)
     engine = create_engine(engine_url)
     with engine.begin() as c:
-        c.exec_driver_sql("INSERT INTO projection_tracking (name) VALUES ('people')")
+        c.exec_driver_sql("INSERT INTO projection_tracking (name) VALUES ('people_and_dates')")
     advance_horizon(engine, datetime.now(UTC).date())  # materialises every occurrence
     engine.dispose()
     with psycopg.connect(url, autocommit=True) as conn:

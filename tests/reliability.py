@@ -82,7 +82,7 @@ def verify_read_models(settings: Settings) -> str:
     caught up; its report. Raises if any read model differs from a fresh build."""
     wait_until(lambda: _lag(settings) == 0, 60, "the projector to catch up")
     result = subprocess.run(
-        [sys.executable, "-m", "pcem.cli.main", "projections", "verify", "people"],
+        [sys.executable, "-m", "pcem.cli.main", "projections", "verify", "people_and_dates"],
         env=pcem_env(settings),
         capture_output=True,
         text=True,
@@ -177,7 +177,7 @@ def _projecting(settings: Settings) -> bool:
         statuses = ProjectionTracking(engine).statuses()
     finally:
         engine.dispose()
-    return any(s.name == "people" and s.runner for s in statuses)
+    return any(s.name == "people_and_dates" and s.runner for s in statuses)
 
 
 def _answers(url: str) -> bool:

@@ -1,7 +1,7 @@
 """What every route gets by declaration, not by code in its handler.
 
 A route declares what it is with one of the option sets below, spread into
-its decorator (``@get("/", **query(PEOPLE))``), and the app-wide hooks here do
+its decorator (``@get("/", **query(PEOPLE_AND_DATES))``), and the app-wide hooks here do
 the rest for it:
 
 - ``query(*projections)``: before the handler runs, wait until those

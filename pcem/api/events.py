@@ -23,7 +23,7 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, no_content, versioned_response, written_response
 from pcem.commands.history import History, history_of
 from pcem.commands.idempotency import StoredResult
-from pcem.projections.catalog import PEOPLE
+from pcem.projections.catalog import PEOPLE_AND_DATES
 
 PATH = "/api/v1/events"
 MAX_RANGE = timedelta(days=366)
@@ -58,7 +58,7 @@ class EventsController(Controller):
         body = EventOut.of(written.aggregate)
         return written_response(body, written, status=201, location=f"{PATH}/{body.id}")
 
-    @get("/", operation_id="listEvents", sync_to_thread=True, **query(PEOPLE))
+    @get("/", operation_id="listEvents", sync_to_thread=True, **query(PEOPLE_AND_DATES))
     def list_events(
         self,
         caller: NamedDependency[Caller],
@@ -72,7 +72,7 @@ class EventsController(Controller):
         )
         return paging.page(rows, lambda r: encode_time_cursor(*r.sort_key))
 
-    @get("/upcoming", operation_id="upcomingEvents", sync_to_thread=True, **query(PEOPLE))
+    @get("/upcoming", operation_id="upcomingEvents", sync_to_thread=True, **query(PEOPLE_AND_DATES))
     def upcoming(
         self,
         caller: NamedDependency[Caller],
@@ -94,7 +94,9 @@ class EventsController(Controller):
         )
         return Upcoming(timezone=zone.key, items=items)
 
-    @get("/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True, **query(PEOPLE))
+    @get(
+        "/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True, **query(PEOPLE_AND_DATES)
+    )
     def get_event(
         self, event_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[EventOut]:

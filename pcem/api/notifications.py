@@ -29,7 +29,7 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.notifications.following import Follower, Sent
 from pcem.notifications.in_app import Key
 from pcem.notifications.inbox import NotificationDetail, NotificationRow
-from pcem.projections.catalog import PEOPLE
+from pcem.projections.catalog import PEOPLE_AND_DATES
 
 PATH = "/api/v1/notifications"
 LAST_EVENT_ID = "Last-Event-ID"
@@ -45,7 +45,7 @@ class NotificationsController(Controller):
     path = PATH
     tags = ["notifications"]
 
-    @get("/", operation_id="listNotifications", sync_to_thread=True, **query(PEOPLE))
+    @get("/", operation_id="listNotifications", sync_to_thread=True, **query(PEOPLE_AND_DATES))
     def list_notifications(
         self,
         caller: NamedDependency[Caller],
@@ -86,7 +86,7 @@ class NotificationsController(Controller):
         "/{notification_id:uuid}",
         operation_id="getNotification",
         sync_to_thread=True,
-        **query(PEOPLE),
+        **query(PEOPLE_AND_DATES),
     )
     def get_notification(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]

@@ -22,7 +22,7 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, no_content, versioned_response, written_response
 from pcem.commands.history import History, history_of
 from pcem.commands.idempotency import StoredResult
-from pcem.projections.catalog import PEOPLE
+from pcem.projections.catalog import PEOPLE_AND_DATES
 from pcem.projections.people_view import PeopleFilter
 
 PATH = "/api/v1/people"
@@ -71,7 +71,7 @@ class PeopleController(Controller):
         body = person_out(written.aggregate)
         return written_response(body, written, status=201, location=f"{PATH}/{body.id}")
 
-    @get("/{person_id:uuid}", operation_id="getPerson", **query(PEOPLE))
+    @get("/{person_id:uuid}", operation_id="getPerson", **query(PEOPLE_AND_DATES))
     async def get_person(
         self, person_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[PersonOut]:
@@ -89,7 +89,7 @@ class PeopleController(Controller):
         person = caller.services.people.as_of(caller.user_id, person_id, Person, moment)
         return versioned_response(person_out(person), person.version)
 
-    @get("/", operation_id="listPeople", **query(PEOPLE))
+    @get("/", operation_id="listPeople", **query(PEOPLE_AND_DATES))
     async def list_people(
         self,
         caller: NamedDependency[Caller],

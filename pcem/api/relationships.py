@@ -16,7 +16,7 @@ from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor
 from pcem.api.people_schemas import AddRelationship, RelationshipOut
 from pcem.api.versions import POSITION_HEADER, no_content
 from pcem.commands.idempotency import StoredResult
-from pcem.projections.catalog import PEOPLE
+from pcem.projections.catalog import PEOPLE_AND_DATES
 
 
 def relationship_out(person: Person, relationship_id: FromPath[UUID]) -> RelationshipOut:
@@ -66,7 +66,7 @@ class RelationshipsController(Controller):
             headers={POSITION_HEADER: str(written.position)},
         )
 
-    @get("/", operation_id="listRelationships", **query(PEOPLE))
+    @get("/", operation_id="listRelationships", **query(PEOPLE_AND_DATES))
     async def list_relationships(
         self,
         person_id: FromPath[UUID],

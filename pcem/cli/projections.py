@@ -59,6 +59,9 @@ batch_size_option = click.option(
 def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
     """Rebuild NAME's tables from the events, aside, then swap them in.
 
+    NAME is a projection of `pcem projections status` (people_and_dates; its former
+    name, people, is still accepted).
+
     The API keeps serving the old tables until the new ones are complete.
     Interrupted, a rebuild resumes where it stopped when run again (or a
     running `pcem projector` finishes it). Progress goes to stderr.
@@ -81,6 +84,8 @@ def rebuild(name: str | None, everything: bool, batch_size: int) -> None:
 def verify(name: str, batch_size: int) -> None:
     """Build NAME afresh, aside, and compare it with the live tables row by row.
 
+    NAME as for `rebuild` (people_and_dates, or its former name people).
+
     Prints each table's row counts and checksums and any rows that differ;
     exit status 1 if anything differs. The live tables are not touched.
     """
@@ -91,6 +96,7 @@ def verify(name: str, batch_size: int) -> None:
     from pcem.projector.verify import Verification, verify_track
 
     projection = _projection(name)
+    name = projection.name  # a former name answers with today's
     stop = stop_on_signals()
     bar = ProgressBar(name)
     with (
@@ -116,14 +122,13 @@ def verify(name: str, batch_size: int) -> None:
 
 
 def _projection(name: str) -> Projection:
-    from pcem.projections.catalog import all_projections
+    from pcem.projections.catalog import all_projections, projection_named
 
-    known = {p.name: p for p in all_projections()}
-    if name not in known:
-        raise click.BadParameter(
-            f"no projection {name!r}; there are: {', '.join(sorted(known))}", param_hint="NAME"
-        )
-    return known[name]
+    projection = projection_named(name)
+    if projection is None:
+        known = ", ".join(sorted(p.name for p in all_projections()))
+        raise click.BadParameter(f"no projection {name!r}; there are: {known}", param_hint="NAME")
+    return projection
 
 
 @contextmanager

@@ -1,12 +1,5 @@
-"""The people read model: the ``people`` and ``relationships`` tables, and the
-``people`` projection that applies them together with the calendar tables and
-the notification schedule.
-
-They are one projection because relationships and events reference people, and
-the schedule references events and follows settings: applying them in one
-ordered stream keeps every foreign key satisfied, and a reminder changes in the
-transaction of the event that changed it.
-"""
+"""The people read model: the ``people`` and ``relationships`` tables (applied in the
+``people_and_dates`` projection, ``pcem.projections.people_and_dates``)."""
 
 from __future__ import annotations
 
@@ -21,9 +14,7 @@ from sqlalchemy import Connection
 
 from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
-from pcem.projections.base import CompositeProjection, Projection
-from pcem.projections.calendar import CalendarTables
-from pcem.projections.schedule import ScheduleTables
+from pcem.projections.base import Projection
 from pcem.projections.writes import deferred
 
 
@@ -221,9 +212,3 @@ class PeopleTables(Projection):
     @process_event.register
     def _event_detached(self, event: Person.EventDetached, conn: Connection) -> None:
         deferred(conn, PeopleChanges).change(event, {})
-
-
-class PeopleProjection(CompositeProjection):
-    name = "people"
-    parts = (PeopleTables, CalendarTables, ScheduleTables)
-    tables = PeopleTables.tables + CalendarTables.tables + ScheduleTables.tables

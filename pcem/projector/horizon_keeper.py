@@ -4,7 +4,7 @@ For occurrences, correctness never depends on it: queries outside the horizon
 are computed from the events. It keeps the common query — the next days and
 months — a single index range scan. For the notification schedule it is what
 lists the reminders falling due within the next 40 days (``horizon.py``). It
-holds the people projection's tracking row while it works, so it never
+holds the people_and_dates projection's tracking row while it works, so it never
 interleaves with a batch of that projection.
 """
 
@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Engine, text
 
 from pcem.projections.calendar import VISIBLE_EVENT, materialise
+from pcem.projections.catalog import PEOPLE_AND_DATES
 from pcem.projections.horizon import Horizon, current_horizon
 from pcem.projections.schedule import extend_schedule
 from pcem.projector.rebuild import rebuild_track
@@ -38,7 +39,7 @@ DROP_BEFORE = text("DELETE FROM occurrences WHERE occurs_at < :before")
 SET_HORIZON = text("UPDATE occurrence_horizon SET starts_at = :starts_at, ends_at = :ends_at")
 
 
-def advance_horizon(engine: Engine, today: date, projection: str = "people") -> bool:
+def advance_horizon(engine: Engine, today: date, projection: str = PEOPLE_AND_DATES) -> bool:
     """Move the horizon, and the schedule's window with it, to ``Horizon.around(today)``
     if that is later; True if it moved."""
     target = Horizon.around(today)

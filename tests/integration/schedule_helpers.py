@@ -13,7 +13,7 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.horizon import Horizon
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.runner import ProjectionRunner
 from tests.integration.projection_helpers import Database
 
@@ -86,7 +86,10 @@ class Calendar:
 
     def catch_up(self) -> None:
         ProjectionRunner(
-            projection=PeopleProjection(), engine=self.db.engine, app=self.db.app, listen_dsn=""
+            projection=PeopleAndDatesProjection(),
+            engine=self.db.engine,
+            app=self.db.app,
+            listen_dsn="",
         ).catch_up()
 
     def rows(self, user_id: str) -> list[Any]:

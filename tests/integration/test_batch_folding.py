@@ -19,7 +19,8 @@ from pcem.aggregates.settings import Preferences, UserSettings
 from pcem.commands.calendar import CalendarApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.eventstore.config import eventsourcing_env
-from pcem.projections.people import PeopleChanges, PeopleProjection
+from pcem.projections.people import PeopleChanges
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projections.writes import deferred, deferring
 from pcem.projector.rebuild import Rebuild
 from pcem.projector.runner import ProjectionRunner
@@ -99,7 +100,11 @@ def test_tables_are_the_same_whether_events_are_folded_or_applied_one_by_one(
     write_calendar_history(db, "u1")
     write_calendar_history(db, "u2")
     ProjectionRunner(
-        projection=PeopleProjection(), engine=db.engine, app=db.app, listen_dsn="", batch_size=1
+        projection=PeopleAndDatesProjection(),
+        engine=db.engine,
+        app=db.app,
+        listen_dsn="",
+        batch_size=1,
     ).catch_up()
     one_by_one = db.checksums(*TABLES)
     assert db.scalar("SELECT count(*) FROM occurrences WHERE person_name LIKE 'Renamed%'") > 0
@@ -107,7 +112,7 @@ def test_tables_are_the_same_whether_events_are_folded_or_applied_one_by_one(
     assert stale_names(db) == 0
 
     # One batch holding every event: each row is written once, in its final state.
-    rebuilt = Rebuild(PeopleProjection(), db.engine, db.app.mapper, batch_size=1_000_000)
+    rebuilt = Rebuild(PeopleAndDatesProjection(), db.engine, db.app.mapper, batch_size=1_000_000)
     assert rebuilt.run(threading.Event())
 
     assert db.checksums(*TABLES) == one_by_one
@@ -124,11 +129,15 @@ def test_every_row_is_at_its_aggregates_version_one_by_one_and_folded(db: Databa
     settings.replace_settings("u3", Preferences())  # the defaults: a creation alone
     settings.close()
     ProjectionRunner(
-        projection=PeopleProjection(), engine=db.engine, app=db.app, listen_dsn="", batch_size=1
+        projection=PeopleAndDatesProjection(),
+        engine=db.engine,
+        app=db.app,
+        listen_dsn="",
+        batch_size=1,
     ).catch_up()
     assert row_versions(db) == aggregate_versions(db)
 
-    rebuilt = Rebuild(PeopleProjection(), db.engine, db.app.mapper, batch_size=1_000_000)
+    rebuilt = Rebuild(PeopleAndDatesProjection(), db.engine, db.app.mapper, batch_size=1_000_000)
     assert rebuilt.run(threading.Event())
 
     assert row_versions(db) == aggregate_versions(db)

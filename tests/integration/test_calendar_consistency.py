@@ -118,13 +118,13 @@ def test_horizon_window_is_whole_utc_days_around_today() -> None:
 def test_horizon_waits_while_the_people_projection_is_being_rebuilt(container: Container) -> None:
     # given a rebuild in progress (its shadow schema exists)
     with container.engine.begin() as conn:
-        conn.execute(text("CREATE SCHEMA rebuild_people"))
+        conn.execute(text("CREATE SCHEMA rebuild_people_and_dates"))
     try:
         # when the day comes to move the horizon far ahead
         moved = advance_horizon(container.engine, datetime.now(UTC).date() + timedelta(days=90))
     finally:
         with container.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA rebuild_people"))
+            conn.execute(text("DROP SCHEMA rebuild_people_and_dates"))
 
     # then it waits, so the rebuilt tables and the live ones share one horizon
     assert not moved

@@ -123,11 +123,11 @@ def test_token_rejects_bad_options(settings: Settings, args: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_projections_status_lists_people(settings: Settings, client: object) -> None:
+def test_projections_status_lists_people_and_dates(settings: Settings, client: object) -> None:
     result = pcem("projections", "status", env=env_of(settings))
 
     assert result.returncode == 0
-    assert "people" in result.stdout
+    assert "people_and_dates" in result.stdout
     assert "LAG" in result.stdout.splitlines()[0]
 
 

@@ -53,7 +53,7 @@ class NotesController(Controller):
         written = caller.services.people.create_person(caller.user_id, first_name=data.text)
         return written_response(Note(written.aggregate.id, data.text), written, status=201)
 
-    @get("/{note_id:uuid}", **query("people"))
+    @get("/{note_id:uuid}", **query("people_and_dates"))
     async def read(self, note_id: FromPath[UUID], caller: NamedDependency[Caller]) -> Note:
         row = await caller.serving.people_view.get(caller.user_id, note_id)
         if row is None:

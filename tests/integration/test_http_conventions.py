@@ -157,7 +157,7 @@ def test_readiness_reports_database_redis_and_projection_lag(client: Client) -> 
     assert response.status_code == 200
     body = response.json()
     assert body["database"] == "ok" and body["redis"] == "ok"
-    assert "lag" in body["projections"]["people"]
+    assert "lag" in body["projections"]["people_and_dates"]
 
 
 def test_openapi_describes_the_people_endpoints(client: Client) -> None:

@@ -41,3 +41,37 @@ def test_existing_occurrences_take_all_day_from_their_event(isolated: Settings) 
         ).all()
     engine.dispose()
     assert sorted(tuple(r) for r in rows) == [(False, False), (True, True)]
+
+
+def test_the_people_projection_resumes_as_people_and_dates_rebuild_included(
+    isolated: Settings,
+) -> None:
+    config = alembic_config(isolated.require_database())
+    command.downgrade(config, "0108")
+    engine = create_engine(isolated.require_database().sqlalchemy_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM projection_tracking"))
+        conn.execute(
+            text(
+                "INSERT INTO projection_tracking (name, position, state)"
+                " VALUES ('people', 42, 'running'), ('people@rebuild', 7, 'rebuilding')"
+            )
+        )
+        conn.execute(text("CREATE SCHEMA rebuild_people"))
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT name, position, state FROM projection_tracking ORDER BY name")
+        ).all()
+        schemas = conn.execute(
+            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'")
+        ).scalars()
+        found = set(schemas)
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("people_and_dates", 42, "running"),
+        ("people_and_dates@rebuild", 7, "rebuilding"),
+    ]
+    assert found == {"rebuild_people_and_dates"}

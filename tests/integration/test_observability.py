@@ -84,9 +84,9 @@ def test_metrics_show_projection_position_and_lag(client: Client, auth: dict[str
 
     text = client.get("/metrics").text
 
-    assert re.search(r'pcem_projection_position\{projection="people"\} [1-9]', text)
-    assert re.search(r'pcem_projection_lag\{projection="people"\} \d', text)
-    assert 'pcem_projection_failed{projection="people"} 0.0' in text
+    assert re.search(r'pcem_projection_position\{projection="people_and_dates"\} [1-9]', text)
+    assert re.search(r'pcem_projection_lag\{projection="people_and_dates"\} \d', text)
+    assert 'pcem_projection_failed{projection="people_and_dates"} 0.0' in text
 
 
 def test_metrics_show_the_depth_of_each_queue(client: Client, settings: Settings) -> None:

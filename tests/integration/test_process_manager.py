@@ -24,7 +24,7 @@ from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
 from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
@@ -255,7 +255,7 @@ def test_a_rebuilt_schedule_sends_nothing_again(world: World) -> None:
     world.tick(DUE)
     assert world.delivery.deliver(reminder, DUE) == "sent"
 
-    projection = PeopleProjection()
+    projection = PeopleAndDatesProjection()
     assert Rebuild(projection, world.cal.db.engine, world.cal.db.app.mapper).run(threading.Event())
     [row] = world.cal.rows(USER)
 

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from pcem.aggregates.person import Person
 from pcem.projections.base import Projection
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projections.writes import write
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, pcem_env, running
@@ -69,11 +69,11 @@ def test_a_poisoned_event_stops_only_its_projection_with_position_and_error(
     for name in ("Edsger", "Barbara"):
         db.create_person(name)
 
-    with running(db, PeopleProjection(), CountingProjection()):
-        wait_until(lambda: failed(db, "people"), 30, "people to fail")
+    with running(db, PeopleAndDatesProjection(), CountingProjection()):
+        wait_until(lambda: failed(db, "people_and_dates"), 30, "people_and_dates to fail")
         wait_until(lambda: db.position("counting") == db.head(), 30, "counting to catch up")
 
-        people = db.tracking("people")
+        people = db.tracking("people_and_dates")
         assert people.failed_position == poison
         assert people.position == poison - 1
         assert people.error == "RaiseException, SQLSTATE P0001"  # the position is beside it
@@ -92,9 +92,9 @@ def test_a_failure_records_what_went_wrong_but_no_row_data_and_says_it_once(
     db.create_person("Ada")
     twin = db.create_person("Ada")  # the DETAIL would quote it: Key (first_name)=(Ada)
 
-    with capture_logs() as logged, running(db, PeopleProjection()):
-        wait_until(lambda: failed(db, "people"), 30, "people to fail")
-        people = db.tracking("people")
+    with capture_logs() as logged, running(db, PeopleAndDatesProjection()):
+        wait_until(lambda: failed(db, "people_and_dates"), 30, "people_and_dates to fail")
+        people = db.tracking("people_and_dates")
     status = pcem("projections", "status", env=pcem_env(db.settings))
 
     summary = "UniqueViolation, SQLSTATE 23505, constraint people_unique_first_name, table people"
@@ -113,12 +113,14 @@ def test_a_failed_projection_resumes_from_its_position_once_the_cause_is_fixed(
     db.create_person("Poison")
     db.create_person("Grace")
 
-    with running(db, PeopleProjection()):
-        wait_until(lambda: failed(db, "people"), 30, "people to fail")
+    with running(db, PeopleAndDatesProjection()):
+        wait_until(lambda: failed(db, "people_and_dates"), 30, "people_and_dates to fail")
         db.execute("DROP TRIGGER reject_poison ON people")  # the fix
-        wait_until(lambda: db.position("people") == db.head(), 30, "people to resume")
+        wait_until(
+            lambda: db.position("people_and_dates") == db.head(), 30, "people_and_dates to resume"
+        )
 
-    people = db.tracking("people")
+    people = db.tracking("people_and_dates")
     assert (people.state, people.error, people.failed_position) == ("running", None, None)
     names = db.scalar("SELECT string_agg(first_name, ',' ORDER BY first_name) FROM people")
     assert names == "Ada,Grace,Poison"
@@ -136,9 +138,9 @@ def test_an_event_that_cannot_be_decoded_fails_at_its_own_position(db: Database)
     corrupt = db.head()
     db.create_person("Alan")
 
-    with running(db, PeopleProjection()):
-        wait_until(lambda: failed(db, "people"), 30, "people to fail")
-        people = db.tracking("people")
+    with running(db, PeopleAndDatesProjection()):
+        wait_until(lambda: failed(db, "people_and_dates"), 30, "people_and_dates to fail")
+        people = db.tracking("people_and_dates")
         assert (people.failed_position, people.position) == (corrupt, corrupt - 1)
         assert "MapperDeserialisationError" in people.error
 
@@ -148,6 +150,8 @@ def test_an_event_that_cannot_be_decoded_fails_at_its_own_position(db: Database)
             good=good,
             corrupt=corrupt,
         )
-        wait_until(lambda: db.position("people") == db.head(), 30, "people to resume")
+        wait_until(
+            lambda: db.position("people_and_dates") == db.head(), 30, "people_and_dates to resume"
+        )
 
-    assert db.tracking("people").state == "running"
+    assert db.tracking("people_and_dates").state == "running"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, pcem_env
@@ -19,7 +19,10 @@ def db(isolated: Settings) -> Iterator[Database]:
     database = Database(isolated)
     database.write_history("u1", 20)
     ProjectionRunner(
-        projection=PeopleProjection(), engine=database.engine, app=database.app, listen_dsn=""
+        projection=PeopleAndDatesProjection(),
+        engine=database.engine,
+        app=database.app,
+        listen_dsn="",
     ).catch_up()
     yield database
     database.close()
@@ -30,13 +33,20 @@ def run(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_verify_reports_identical_tables_with_exit_status_0(db: Database) -> None:
-    result = run(db, "verify", "people")
+    result = run(db, "verify", "people_and_dates")
 
     assert result.returncode == 0, result.stderr
     assert f"compared at event {db.head()}" in result.stdout
-    assert result.stdout.count("identical") == len(PeopleProjection.tables)
+    assert result.stdout.count("identical") == len(PeopleAndDatesProjection.tables)
     assert not {s for s in db.schemas() if s.startswith("verify_")}
-    assert db.tracking("people@verify") is None
+    assert db.tracking("people_and_dates@verify") is None
+
+
+def test_verify_accepts_the_former_name_people(db: Database) -> None:
+    result = run(db, "verify", "people")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("people_and_dates, compared at event")
 
 
 def test_verify_names_each_row_that_differs_with_exit_status_1(db: Database) -> None:
@@ -45,7 +55,7 @@ def test_verify_names_each_row_that_differs_with_exit_status_1(db: Database) -> 
     db.execute("UPDATE people SET first_name = 'Tampered' WHERE id = CAST(:id AS uuid)", id=person)
     db.execute("DELETE FROM relationships WHERE id = CAST(:id AS uuid)", id=relationship)
 
-    result = run(db, "verify", "people")
+    result = run(db, "verify", "people_and_dates")
 
     assert result.returncode == 1
     assert f"differs       id={person}" in result.stdout
@@ -65,14 +75,15 @@ def test_rebuild_all_rebuilds_every_projection(db: Database) -> None:
     result = run(db, "rebuild", "--all")
 
     assert result.returncode == 0, result.stderr
-    assert "people: rebuilt and swapped in" in result.stderr
+    assert "people_and_dates: rebuilt and swapped in" in result.stderr
     assert db.checksums("people", "relationships") == before
 
 
 def test_status_shows_a_failed_projection_with_its_event_and_error(db: Database) -> None:
     db.execute(
         "UPDATE projection_tracking SET state = 'failed', failed_position = 7,"
-        " error = 'KeyError at pcem/projections/people.py:80 (_created)' WHERE name = 'people'"
+        " error = 'KeyError at pcem/projections/people.py:80 (_created)'"
+        " WHERE name = 'people_and_dates'"
     )
 
     result = run(db, "status")

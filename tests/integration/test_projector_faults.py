@@ -38,11 +38,11 @@ def stop(*processes: subprocess.Popen[str]) -> None:
 
 def people_runner(db: Database) -> str | None:
     statuses = ProjectionTracking(db.engine).statuses()
-    return next((s.runner for s in statuses if s.name == "people"), None)
+    return next((s.runner for s in statuses if s.name == "people_and_dates"), None)
 
 
 def caught_up(db: Database) -> bool:
-    return db.position("people") == db.head()
+    return db.position("people_and_dates") == db.head()
 
 
 def test_killed_projector_resumes_without_losing_or_repeating_events(db: Database) -> None:
@@ -51,10 +51,12 @@ def test_killed_projector_resumes_without_losing_or_repeating_events(db: Databas
     projector = start_projector(db.settings)
     try:
         writer.start()  # events keep arriving while the projector works and dies
-        wait_until(lambda: db.position("people") > 0, 30, "the projector to make progress")
+        wait_until(
+            lambda: db.position("people_and_dates") > 0, 30, "the projector to make progress"
+        )
         projector.send_signal(signal.SIGKILL)
         projector.wait(timeout=10)
-        killed_at = db.position("people")
+        killed_at = db.position("people_and_dates")
         assert 0 < killed_at < db.head(), "the kill should land mid-stream"
 
         projector = start_projector(db.settings)
@@ -79,7 +81,7 @@ def test_of_two_projectors_one_applies_and_the_other_takes_over_when_it_is_kille
         leader = people_runner(db)
         leader_process = first if leader.endswith(f":{first.pid}") else second  # type: ignore[union-attr]
         standby = second if leader_process is first else first
-        wait_until(lambda: db.position("people") > 0, 30, "the leader to make progress")
+        wait_until(lambda: db.position("people_and_dates") > 0, 30, "the leader to make progress")
         assert writer.is_alive(), "the standby should have events left to apply"
         leader_process.send_signal(signal.SIGKILL)
         leader_process.wait(timeout=10)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector import shadow
 from pcem.projector.batches import ProjectionFailure
 from pcem.projector.rebuild import Rebuild
@@ -29,7 +29,7 @@ def db(isolated: Settings) -> Iterator[Database]:
 
 
 def rebuild(db: Database, batch_size: int = 2000) -> bool:
-    projection = PeopleProjection()
+    projection = PeopleAndDatesProjection()
     return Rebuild(projection, db.engine, db.app.mapper, batch_size=batch_size).run(
         threading.Event()
     )
@@ -37,7 +37,7 @@ def rebuild(db: Database, batch_size: int = 2000) -> bool:
 
 def catch_up(db: Database) -> None:
     ProjectionRunner(
-        projection=PeopleProjection(), engine=db.engine, app=db.app, listen_dsn=""
+        projection=PeopleAndDatesProjection(), engine=db.engine, app=db.app, listen_dsn=""
     ).catch_up()
 
 
@@ -55,8 +55,8 @@ def test_a_rebuild_reproduces_the_same_rows_and_table_definitions(db: Database) 
 
     assert db.checksums(*TABLES) == rows
     assert definition(db) == tables
-    assert db.position("people") == db.head()
-    assert db.tracking("people@rebuild") is None
+    assert db.position("people_and_dates") == db.head()
+    assert db.tracking("people_and_dates@rebuild") is None
     assert not {s for s in db.schemas() if s.startswith(("rebuild_", "retired_"))}
 
 
@@ -87,7 +87,7 @@ def test_grants_policies_and_triggers_survive_a_rebuild(db: Database) -> None:
 def test_a_rebuild_while_writes_continue_ends_identical_to_a_clean_build(db: Database) -> None:
     db.write_history("before", 30)
     writer = threading.Thread(target=db.write_history, args=("during", 100))
-    with running(db, PeopleProjection()):
+    with running(db, PeopleAndDatesProjection()):
         writer.start()
         wait_until(
             lambda: db.scalar("SELECT count(*) FROM people WHERE user_id = 'during'"),
@@ -99,9 +99,9 @@ def test_a_rebuild_while_writes_continue_ends_identical_to_a_clean_build(db: Dat
         assert writer.is_alive(), "the rebuild should finish while writes go on"
 
         writer.join()
-        wait_until(lambda: db.position("people") == db.head(), 30, "the live runner")
+        wait_until(lambda: db.position("people_and_dates") == db.head(), 30, "the live runner")
 
-    result = Verification(PeopleProjection(), db.engine, db.app.mapper).run(
+    result = Verification(PeopleAndDatesProjection(), db.engine, db.app.mapper).run(
         threading.Event(), lambda position, head: None
     )
     assert result is not None and result.identical
@@ -110,7 +110,7 @@ def test_a_rebuild_while_writes_continue_ends_identical_to_a_clean_build(db: Dat
 
 def test_a_rebuild_left_behind_by_an_older_table_definition_starts_again(db: Database) -> None:
     db.write_history("u1", 10)
-    stale = Rebuild(PeopleProjection(), db.engine, db.app.mapper, batch_size=10)
+    stale = Rebuild(PeopleAndDatesProjection(), db.engine, db.app.mapper, batch_size=10)
     stale.prepare()
     stale.build(threading.Event())
     db.execute("ALTER TABLE people ADD COLUMN nickname text")  # a migration meanwhile
@@ -154,7 +154,7 @@ def test_a_poisoned_event_fails_the_rebuild_at_its_position_until_fixed(db: Data
 
     with pytest.raises(ProjectionFailure):
         rebuild(db)
-    row = db.tracking("people@rebuild")
+    row = db.tracking("people_and_dates@rebuild")
     assert (row.state, row.failed_position, row.position) == ("failed", poison, poison - 1)
 
     db.execute("DROP TRIGGER reject_poison ON people")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, start_pcem
@@ -31,7 +31,10 @@ def db(isolated: Settings) -> Iterator[Database]:
     database.write_people("u1", 20_000, batch=500)
     database.write_history("u2", 20)
     ProjectionRunner(
-        projection=PeopleProjection(), engine=database.engine, app=database.app, listen_dsn=""
+        projection=PeopleAndDatesProjection(),
+        engine=database.engine,
+        app=database.app,
+        listen_dsn="",
     ).catch_up()
     yield database
     database.close()
@@ -39,7 +42,7 @@ def db(isolated: Settings) -> Iterator[Database]:
 
 def start_rebuild(db: Database, *options: str) -> subprocess.Popen[str]:
     return start_pcem(
-        db.settings, "projections", "rebuild", "people", *options, stderr=subprocess.PIPE
+        db.settings, "projections", "rebuild", "people_and_dates", *options, stderr=subprocess.PIPE
     )
 
 
@@ -55,13 +58,15 @@ def finish(process: subprocess.Popen[str]) -> str:
 
 
 def test_a_rebuild_killed_mid_build_resumes_where_it_stopped(db: Database) -> None:
-    live, live_position = db.checksums(*TABLES), db.position("people")
+    live, live_position = db.checksums(*TABLES), db.position("people_and_dates")
     process = start_rebuild(db, "--batch-size", "100")
-    wait_until(lambda: db.position("people@rebuild") > 0, 60, "the rebuild to make progress")
+    wait_until(
+        lambda: db.position("people_and_dates@rebuild") > 0, 60, "the rebuild to make progress"
+    )
     kill(process)
-    stopped_at = db.position("people@rebuild")
+    stopped_at = db.position("people_and_dates@rebuild")
     assert 0 < stopped_at < db.head(), "the kill should land mid-build"
-    assert (db.checksums(*TABLES), db.position("people")) == (live, live_position)
+    assert (db.checksums(*TABLES), db.position("people_and_dates")) == (live, live_position)
 
     stderr = finish(start_rebuild(db))
 
@@ -83,7 +88,7 @@ def test_a_rebuild_killed_while_waiting_to_swap_leaves_the_live_tables_whole(
         reader.exec_driver_sql("COMMIT")
 
     assert db.checksums(*TABLES) == live
-    assert db.tracking("people@rebuild").position == db.head()  # built, not swapped
+    assert db.tracking("people_and_dates@rebuild").position == db.head()  # built, not swapped
     finish(start_rebuild(db))
     assert db.checksums(*TABLES) == live
-    assert db.tracking("people@rebuild") is None
+    assert db.tracking("people_and_dates@rebuild") is None

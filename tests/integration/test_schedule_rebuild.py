@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from pcem.projections.people import PeopleProjection
+from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.horizon_keeper import advance_horizon
 from pcem.projector.rebuild import Rebuild
 from pcem.projector.verify import Verification
@@ -74,7 +74,7 @@ def live_history(cal: Calendar) -> None:
 
 
 def rebuild(cal: Calendar) -> None:
-    assert Rebuild(PeopleProjection(), cal.db.engine, cal.db.app.mapper, batch_size=7).run(
+    assert Rebuild(PeopleAndDatesProjection(), cal.db.engine, cal.db.app.mapper, batch_size=7).run(
         threading.Event()
     )
 
@@ -100,7 +100,7 @@ def test_a_rebuild_makes_the_rows_the_live_projection_made_as_the_window_moved(
 def test_verify_finds_no_difference_after_the_window_moved(cal: Calendar) -> None:
     live_history(cal)
 
-    result = Verification(PeopleProjection(), cal.db.engine, cal.db.app.mapper).run(
+    result = Verification(PeopleAndDatesProjection(), cal.db.engine, cal.db.app.mapper).run(
         threading.Event(), lambda position, head: None
     )
 
@@ -131,7 +131,7 @@ def test_the_keeper_lists_reminders_newly_in_the_window_and_drops_past_ones(
 
 def test_the_keeper_waits_while_a_rebuild_is_under_way(cal: Calendar) -> None:
     cal.person("u1", day(0))
-    pending = Rebuild(PeopleProjection(), cal.db.engine, cal.db.app.mapper)
+    pending = Rebuild(PeopleAndDatesProjection(), cal.db.engine, cal.db.app.mapper)
     pending.prepare()
 
     assert not advance_horizon(cal.db.engine, TODAY + timedelta(days=3))
