@@ -23,7 +23,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from pcem.aggregates import settings
 from pcem.aggregates.event import (
     DateOutOfRangeError,
     EventGoneError,
@@ -40,6 +39,7 @@ from pcem.aggregates.person import (
     SelfRelationshipError,
 )
 from pcem.aggregates.settings import InvalidSettingsError
+from pcem.aggregates.text_rules import TEXT_RULES
 from pcem.api.observability import request_id_of
 from pcem.api.versions import IF_MATCH_PATTERN
 from pcem.commands.base import ConcurrentWritesError, NotFoundError, VersionMismatchError
@@ -150,16 +150,8 @@ def _bad_request(exc: HTTPException) -> tuple[str, list[FieldError]]:
 # their own terms (a regex, a type name, a Python repr); a client is told what
 # is wrong and what is allowed instead, whatever the route.
 
-_VISIBLE_TEXT = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"  # as the schemas declare them
-_TEXT = r"^[^\x00]*$"
 PATTERN_WORDS = {
-    _VISIBLE_TEXT: "must contain a visible character, and no NUL",
-    _TEXT: "must not contain the NUL character (\\u0000)",
-    settings.EMAIL: "must be an email address such as a@example.org",
-    settings.PHONE: "must be an E.164 phone number such as +4915112345678",
-    settings.WEBHOOK_URL: "must be an http:// or https:// URL, without spaces",
-    settings.SECRET: "must be 16 to 256 characters, and no NUL",
-    settings.HH_MM: "must be HH:MM, 00:00 to 23:59",
+    **{rule.pattern: rule.words for rule in TEXT_RULES},
     IF_MATCH_PATTERN: 'must be * or an ETag such as W/"3"',  # documented; a mismatch is a 412
 }
 """What each pattern of the API's schemas means; msgspec quotes a pattern as its repr."""
