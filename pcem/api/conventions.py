@@ -39,7 +39,7 @@ from litestar.types import Scope
 from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.api.versions import IF_MATCH_PATTERN, POSITION_HEADER, expected_version
+from pcem.api.versions import IF_MATCH, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
@@ -304,7 +304,7 @@ _HEADER_SCHEMAS = {
     IDEMPOTENCY_HEADER: Schema(
         type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=NO_NUL.pattern
     ),
-    IF_MATCH_HEADER: Schema(type=OpenAPIType.STRING, pattern=IF_MATCH_PATTERN),
+    IF_MATCH_HEADER: Schema(type=OpenAPIType.STRING, pattern=IF_MATCH.pattern),
 }
 
 

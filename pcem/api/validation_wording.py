@@ -16,15 +16,12 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
-from pcem.aggregates.text_rules import TEXT_RULES
-from pcem.api.versions import IF_MATCH_PATTERN
+from pcem.aggregates.text_rules import TEXT_RULES, TextRule
+from pcem.api.versions import IF_MATCH
 
-PATTERN_WORDS = {
-    **{rule.pattern: rule.words for rule in TEXT_RULES},
-    IF_MATCH_PATTERN: 'must be * or an ETag such as W/"3"',  # documented; a mismatch is a 412
-}
-"""What each pattern of the API's schemas means; msgspec quotes a pattern as its repr."""
-_WORDS_BY_REPR = {repr(pattern): words for pattern, words in PATTERN_WORDS.items()}
+PATTERN_RULES: tuple[TextRule, ...] = (*TEXT_RULES, IF_MATCH)
+"""Every rule whose pattern a request's schema declares; each says what it means."""
+_RULE_BY_REPR = {repr(rule.pattern): rule for rule in PATTERN_RULES}  # as msgspec quotes it
 _TYPE_WORDS = {
     "str": "a string",
     "int": "an integer",
@@ -80,7 +77,8 @@ def in_words(message: str, where: Where) -> str:
 
 
 def _regex_words(match: re.Match[str], _: Where) -> str:
-    return _WORDS_BY_REPR.get(match["regex"], "is not in the expected format")
+    rule = _RULE_BY_REPR.get(match["regex"])
+    return rule.words if rule else "is not in the expected format"
 
 
 def _length_words(match: re.Match[str], _: Where) -> str:
