@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
@@ -12,29 +11,18 @@ from zoneinfo import available_timezones
 from eventsourcing.domain import Aggregate, event
 
 from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.aggregates.text_rules import EMAIL, HH_MM, PHONE, SECRET, WEBHOOK_URL, TextRule
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-3c1e-4d51-9f3c-6f1f5d9a2c10")
-# Patterns as the API's schema also declares them (so its errors name the field,
-# and its OpenAPI document carries them): plain ASCII classes and "$", which any
-# client's regex engine reads alike. Here they must match the whole value
-# (re.fullmatch: in Python "$" also matches before a trailing newline).
-HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_LEAD_TIMES = 10
 MAX_LEAD_DAYS = 365
-# Delivery channels, tagged by "type": the fields each needs, what they must match,
-# and their longest length.
-# \s differs between Python's re and the ECMAScript regexes of JSON Schema (\x1c-\x1f,
-# \x85, \ufeff): spelt out, the server and the OpenAPI document refuse the same text.
-_SPACE = r"\s\x00\x1c-\x1f\x85\ufeff"
-EMAIL = rf"^[^@{_SPACE}]+@[^@{_SPACE}]+\.[^@{_SPACE}]+$"
+# Delivery channels, tagged by "type": the fields each needs, the rule each keeps (as
+# the API's schema also declares it), and their longest length.
 MAX_EMAIL = 254
-PHONE = r"^\+[1-9][0-9]{6,14}$"  # E.164
 MAX_PHONE = 16
-WEBHOOK_URL = rf"^https?://[^{_SPACE}]+$"
 MAX_URL = 2048
-SECRET = r"^[^\x00]{16,256}$"  # noqa: S105 (a pattern, not a secret)
 MAX_SECRET = 256
-CHANNEL_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
+CHANNEL_FIELDS: dict[str, dict[str, tuple[TextRule, int]]] = {
     "email": {"address": (EMAIL, MAX_EMAIL)},
     "sms": {"phone": (PHONE, MAX_PHONE)},
     "webhook": {"url": (WEBHOOK_URL, MAX_URL), "secret": (SECRET, MAX_SECRET)},
@@ -116,8 +104,8 @@ def check_preferences(preferences: Preferences) -> None:
     problems = []
     if preferences.timezone not in known_timezones():
         problems.append(("timezone", "must be an IANA time zone such as Europe/Berlin"))
-    if not re.fullmatch(HH_MM, preferences.delivery_time):
-        problems.append(("notifications.delivery_time", "must be HH:MM, 00:00 to 23:59"))
+    if not HH_MM.matches(preferences.delivery_time):
+        problems.append(("notifications.delivery_time", HH_MM.words))
     leads = preferences.lead_time_days
     if len(leads) > MAX_LEAD_TIMES or len(set(leads)) != len(leads):
         problems.append(("notifications.lead_time_days", f"at most {MAX_LEAD_TIMES}, no repeats"))
@@ -140,10 +128,10 @@ def _channel_problems(channels: tuple[dict[str, Any], ...]) -> list[str]:
         else:
             problems += [
                 f"[{index}].{name}: not a valid {name}"
-                for name, (pattern, longest) in fields.items()
+                for name, (rule, longest) in fields.items()
                 if not isinstance(channel[name], str)
                 or len(channel[name]) > longest
-                or not re.fullmatch(pattern, channel[name])
+                or not rule.matches(channel[name])
             ]
     return problems
 

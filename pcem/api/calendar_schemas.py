@@ -11,14 +11,20 @@ from msgspec import UNSET, UnsetType
 
 from pcem.aggregates import settings
 from pcem.aggregates.settings import Preferences
+from pcem.aggregates.text_rules import (
+    EMAIL,
+    HH_MM,
+    NO_NUL,
+    PHONE,
+    SECRET,
+    VISIBLE_TEXT,
+    WEBHOOK_URL,
+)
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.projections.calendar_view import EventRow, Occurrence
 
-_TEXT = r"^[^\x00]*$"
-_VISIBLE = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
-
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_VISIBLE)]
-Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=_TEXT)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE_TEXT.pattern)]
+Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL.pattern)]
 RecurrenceName = Literal["none", "yearly", "monthly", "weekly"]
 # A calendar date (all day) or an instant: parse_event_date() takes either.
 _DATE_OR_INSTANT = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
@@ -81,10 +87,10 @@ class Upcoming(msgspec.Struct):
 
 # Settings: channels are a union tagged by "type".
 
-Email = Annotated[str, msgspec.Meta(max_length=settings.MAX_EMAIL, pattern=settings.EMAIL)]
-Phone = Annotated[str, msgspec.Meta(max_length=settings.MAX_PHONE, pattern=settings.PHONE)]
-WebhookURL = Annotated[str, msgspec.Meta(max_length=settings.MAX_URL, pattern=settings.WEBHOOK_URL)]
-Secret = Annotated[str, msgspec.Meta(max_length=settings.MAX_SECRET, pattern=settings.SECRET)]
+Email = Annotated[str, msgspec.Meta(max_length=settings.MAX_EMAIL, pattern=EMAIL.pattern)]
+Phone = Annotated[str, msgspec.Meta(max_length=settings.MAX_PHONE, pattern=PHONE.pattern)]
+WebhookURL = Annotated[str, msgspec.Meta(max_length=settings.MAX_URL, pattern=WEBHOOK_URL.pattern)]
+Secret = Annotated[str, msgspec.Meta(max_length=settings.MAX_SECRET, pattern=SECRET.pattern)]
 LeadDays = Annotated[int, msgspec.Meta(ge=0, le=settings.MAX_LEAD_DAYS)]
 
 
@@ -126,7 +132,7 @@ Channel = EmailChannel | SMSChannel | WebhookChannel | InAppChannel
 class NotificationSettings(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
     lead_time_days: LeadTimes = msgspec.field(default_factory=lambda: [7, 1, 0])
-    delivery_time: Annotated[str, msgspec.Meta(pattern=settings.HH_MM)] = "09:00"
+    delivery_time: Annotated[str, msgspec.Meta(pattern=HH_MM.pattern)] = "09:00"
     channels: list[Channel] = msgspec.field(default_factory=lambda: [InAppChannel()])
 
 

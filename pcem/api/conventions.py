@@ -36,10 +36,11 @@ from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.types import Scope
 
+from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.read_your_writes import MAX_POSITION, ReadYourWrites
-from pcem.api.versions import IF_MATCH_PATTERN, POSITION_HEADER, expected_version
+from pcem.api.versions import IF_MATCH, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
@@ -301,9 +302,9 @@ _IF_MATCH_DOC = 'Apply only if the resource is at this version (an ETag, W/"<ver
 _HEADER_SCHEMAS = {
     MIN_POSITION_HEADER: Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_POSITION),
     IDEMPOTENCY_HEADER: Schema(
-        type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[^\x00]*$"
+        type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern=NO_NUL.pattern
     ),
-    IF_MATCH_HEADER: Schema(type=OpenAPIType.STRING, pattern=IF_MATCH_PATTERN),
+    IF_MATCH_HEADER: Schema(type=OpenAPIType.STRING, pattern=IF_MATCH.pattern),
 }
 
 

@@ -10,15 +10,15 @@ from pcem.aggregates.person import (
     MAX_METADATA_ENTRIES,
     MAX_METADATA_KEYS,
 )
+from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.problems import FieldError, InvalidInputError
 
-_NO_NUL = r"^[^\x00]*$"
 _REF = "#/components/schemas/{}"
 JSON_OBJECT_REF = {"$ref": _REF.format("JsonObject")}
 JSON_SCHEMAS: dict[str, Any] = {
     "JsonValue": {
         "anyOf": [
-            {"type": "string", "pattern": _NO_NUL},
+            {"type": "string", "pattern": NO_NUL.pattern},
             {"type": ["number", "boolean", "null"]},
             {"type": "array", "items": {"$ref": _REF.format("JsonValue")}},
             JSON_OBJECT_REF,
@@ -26,14 +26,14 @@ JSON_SCHEMAS: dict[str, Any] = {
     },
     "JsonObject": {
         "type": "object",
-        "propertyNames": {"pattern": _NO_NUL},
+        "propertyNames": {"pattern": NO_NUL.pattern},
         "additionalProperties": {"$ref": _REF.format("JsonValue")},
     },
 }
 """Free-form JSON as :func:`reject_nul_characters` lets it through, for the OpenAPI document."""
 
 _SCALAR: list[dict[str, Any]] = [
-    {"type": "string", "pattern": _NO_NUL},
+    {"type": "string", "pattern": NO_NUL.pattern},
     {"type": ["number", "boolean", "null"]},
 ]
 
@@ -53,7 +53,7 @@ def _metadata_schemas() -> dict[str, Any]:
         schemas[name] = {
             "type": "object",
             "maxProperties": MAX_METADATA_KEYS,
-            "propertyNames": {"pattern": _NO_NUL},
+            "propertyNames": {"pattern": NO_NUL.pattern},
             "additionalProperties": inner,
         }
         if depth > 1:
@@ -83,7 +83,7 @@ IS_METADATA = {"allOf": [{"$ref": _REF.format("Metadata")}]}  # as a Litestar sc
 def reject_nul_characters(field: str, value: Any) -> None:
     """PostgreSQL's jsonb cannot store U+0000 in keys or strings: refuse it up front."""
     if _contains_nul(value):
-        raise InvalidInputError([FieldError(field, "must not contain the NUL character (\\u0000)")])
+        raise InvalidInputError([FieldError(field, NO_NUL.words)])
 
 
 def _contains_nul(value: Any) -> bool:
@@ -92,10 +92,10 @@ def _contains_nul(value: Any) -> bool:
     pending = [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
+        if isinstance(item, str) and not NO_NUL.matches(item):
             return True
         if isinstance(item, dict):
-            if any("\x00" in key for key in item):
+            if not all(NO_NUL.matches(key) for key in item):
                 return True
             pending.extend(item.values())
         elif isinstance(item, list):

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.person import Person
+from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
 from pcem.api.instants import AsOf, instant
@@ -26,11 +27,15 @@ from pcem.projections.catalog import PEOPLE_AND_DATES
 from pcem.projections.people_view import PeopleFilter
 
 PATH = "/api/v1/people"
-_TEXT = r"^[^\x00]*$"
 MAX_KEYS = 20  # Litestar enforces max_items
 MAX_KEY_LENGTH = 200
 _KEY_ITEMS = {
-    "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": _TEXT}
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": NO_NUL.pattern,
+    }
 }
 # A JSON text in a query parameter (the document gives it as the parameter's ``content``).
 _JSON_OBJECT = {"contentMediaType": "application/json", "contentSchema": JSON_OBJECT_REF}
@@ -94,7 +99,7 @@ class PeopleController(Controller):
         self,
         caller: NamedDependency[Caller],
         paging: NamedDependency[Paging],
-        q: Annotated[str | None, QueryParameter(max_length=200, pattern=_TEXT)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL.pattern)] = None,
         has_key: Annotated[
             list[str] | None, QueryParameter(max_items=MAX_KEYS, schema_extra=_KEY_ITEMS)
         ] = None,
@@ -198,7 +203,7 @@ class PeopleController(Controller):
 
 def _has_keys(values: list[str] | None) -> tuple[str, ...]:
     keys = tuple(values or ())
-    if any(not k or len(k) > MAX_KEY_LENGTH or "\x00" in k for k in keys):
+    if any(not k or len(k) > MAX_KEY_LENGTH or not NO_NUL.matches(k) for k in keys):
         raise InvalidInputError(
             [FieldError("has_key", f"each key must be 1..{MAX_KEY_LENGTH} characters")]
         )

@@ -9,18 +9,14 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from pcem.aggregates.person import Person
+from pcem.aggregates.text_rules import NO_NUL, VISIBLE_TEXT
 from pcem.api.json_input import IS_METADATA
 from pcem.projections.people_view import PersonRow
 from pcem.projections.relationships_view import RelationshipRow
 
-# At least one visible character, and no NUL (PostgreSQL text cannot hold it); the
-# whitespace is spelt out so that Python and JSON Schema regexes agree on it.
-_NAME_PATTERN = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
-_NO_NUL_PATTERN = r"^[^\x00]*$"
-
-FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NAME_PATTERN)]
-LastName = Annotated[str, msgspec.Meta(max_length=100, pattern=_NO_NUL_PATTERN)]
-PrimaryContact = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL_PATTERN)]
+FirstName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=VISIBLE_TEXT.pattern)]
+LastName = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL.pattern)]
+PrimaryContact = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL.pattern)]
 Metadata = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"extra": IS_METADATA})]
 
 
@@ -68,7 +64,9 @@ class UpdatePerson(msgspec.Struct, forbid_unknown_fields=True):
         return None if isinstance(self.metadata, UnsetType) else self.metadata
 
 
-RelationshipType = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=_NAME_PATTERN)]
+RelationshipType = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=50, pattern=VISIBLE_TEXT.pattern)
+]
 
 
 class AddRelationship(msgspec.Struct, forbid_unknown_fields=True):

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from litestar import Response
 
+from pcem.aggregates.text_rules import TextRule
 from pcem.commands.base import Written
 
 T = TypeVar("T")
@@ -15,7 +16,9 @@ POSITION_HEADER = "PCEM-Position"
 
 ETAG_PATTERN = r'^W/"[0-9]{1,18}"$'
 """An ETag PCEM sends; ``If-Match`` takes it, its strong form ``"<version>"`` or ``*``."""
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,18}")$'
+IF_MATCH = TextRule(r'^(\*|(W/)?"[0-9]{1,18}")$', 'must be * or an ETag such as W/"3"')
+"""``If-Match`` as documented; what does not match it is not refused, but matches no
+version: a 412 (see :func:`expected_version`)."""
 _ETAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')
 _NEVER_MATCHES = -1
 

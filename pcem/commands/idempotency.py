@@ -24,6 +24,7 @@ import redis
 import structlog
 from sqlalchemy import Engine, text
 
+from pcem.aggregates.text_rules import NO_NUL
 from pcem.eventstore.recorder import IdempotencyRecord
 
 log = structlog.get_logger(__name__)
@@ -157,6 +158,6 @@ class Claim:
 
 
 def valid_key(header: str) -> str:
-    if not 1 <= len(header) <= MAX_KEY_LENGTH or "\x00" in header:
+    if not 1 <= len(header) <= MAX_KEY_LENGTH or not NO_NUL.matches(header):
         raise InvalidIdempotencyKeyError()
     return header
