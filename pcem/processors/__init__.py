@@ -1,7 +1,7 @@
-"""The notification process manager's home.
-
-It will hold the ledger, the scheduler's sweep and the delivery worker (Celery
-tasks as thin shells over plain functions). What is here so far is what the
-worker calls to send: the wording of a reminder (``wording``) and one provider
-per channel behind one interface (``providers``).
+"""The notification process manager at work: Celery tasks as thin shells over plain
+functions (``tasks``), the scheduler's tick (``ticks``), the outbox relay (``relay``),
+a delivery (``delivery``) and one provider per channel behind one interface
+(``providers``). Its durable state — the ledger, outbox, claims and inbox — is
+``pcem.notifications``, below it; the wording of a reminder is domain code
+(``pcem.aggregates.wording``).
 """
