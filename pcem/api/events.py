@@ -14,8 +14,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pcem.aggregates.event import CalendarEvent, DateOutOfRangeError
 from pcem.aggregates.occurrences import in_calendar
 from pcem.aggregates.ownership import NotFoundError
-from pcem.api.calendar_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.conventions import Caller, Paging, command, query
+from pcem.api.events_schemas import CreateEvent, EventOut, Upcoming, UpdateEvent
 from pcem.api.history import after_version, page_of
 from pcem.api.instants import DATE_TIME, AsOf, instant
 from pcem.api.pagination import Page, decode_time_cursor, encode_time_cursor

@@ -6,8 +6,8 @@ from litestar import Controller, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from pcem.api.calendar_schemas import SettingsBody
 from pcem.api.conventions import Caller, command
+from pcem.api.settings_schemas import SettingsBody
 from pcem.api.versions import versioned_response, written_response
 
 

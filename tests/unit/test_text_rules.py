@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from pcem.aggregates.text_rules import TEXT_RULES, TextRule
-from pcem.api import calendar_schemas, people_schemas
+from pcem.api import events_schemas, people_schemas, settings_schemas
 from pcem.api.json_input import JSON_SCHEMAS
 from pcem.api.validation_wording import PATTERN_RULES, Where, in_words
 
@@ -105,7 +105,9 @@ def test_the_rules_are_anchored_and_distinct() -> None:
     assert all(r.pattern.startswith("^") and r.pattern.endswith("$") for r in PATTERN_RULES)
 
 
-@pytest.mark.parametrize("module", [people_schemas, calendar_schemas], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [people_schemas, events_schemas, settings_schemas], ids=lambda m: m.__name__
+)
 def test_every_pattern_of_a_request_body_is_a_rule(module: ModuleType) -> None:
     structs = [
         value
