@@ -87,7 +87,7 @@ def test_redis_stopped_under_load_degrades_read_your_writes_and_loses_nothing(
             assert status == 200 and remembered == position.encode()
         finally:
             outcome = load.stop()
-
-    assert outcome.server_errors() == {}, outcome.statuses  # not even a 503
-    assert outcome.slowest < BOUNDED_ANSWER_SECONDS, outcome.slowest
-    assert_nothing_lost(settings, outcome)
+        # While the projector still runs: the read models catch up, then are verified.
+        assert outcome.server_errors() == {}, outcome.statuses  # not even a 503
+        assert outcome.slowest < BOUNDED_ANSWER_SECONDS, outcome.slowest
+        assert_nothing_lost(settings, outcome)
