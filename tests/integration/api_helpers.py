@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 PEOPLE = "/api/v1/people"
 FAILING = "/api/v1/test-failures"
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any]
 
 
 def create_person(client: Any, auth: dict[str, str], **body: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import httpx
 import jwt
@@ -13,7 +14,7 @@ from litestar.testing import TestClient
 from tests.conftest import JWT_SECRET, TokenFactory
 from tests.integration.api_helpers import bearer
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any]
 
 
 @pytest.mark.parametrize(

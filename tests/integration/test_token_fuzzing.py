@@ -54,7 +54,7 @@ from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any]
 Signer = Callable[[bytes], bytes]
 
 FUZZ = settings(
