@@ -689,7 +689,9 @@ def server_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @contextmanager
-def no_server_failure(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[str, Any]]]:
+def no_server_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[list[structlog.typing.EventDict]]:
     """Nothing logged as a failure of the server, by structlog or the standard library."""
     with (
         server_logs(caplog),
@@ -708,11 +710,11 @@ def no_server_failure(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[st
     assert refused, "the requests' log lines were not captured"
 
 
-def logged(logs: list[dict[str, Any]], request_id: str) -> dict[str, Any]:
+def logged(logs: list[structlog.typing.EventDict], request_id: str) -> structlog.typing.EventDict:
     """The request's ``http.request`` line. A real server writes it just after the
     response has gone out, so the client may be faster: wait for it."""
 
-    def lines() -> list[dict[str, Any]]:
+    def lines() -> list[structlog.typing.EventDict]:
         return [e for e in logs if e["event"] == "http.request" and e["request_id"] == request_id]
 
     wait_until(lines, 10, f"the log line of request {request_id}")
@@ -720,7 +722,7 @@ def logged(logs: list[dict[str, Any]], request_id: str) -> dict[str, Any]:
     return line
 
 
-def settled(api: httpx.Client, logs: list[dict[str, Any]]) -> None:
+def settled(api: httpx.Client, logs: list[structlog.typing.EventDict]) -> None:
     """A last request to a real server, whose log line comes after all the others'."""
     request_id = f"settle-{uuid.uuid4().hex}"
     assert api.get("/health/live", headers={"X-Request-ID": request_id}).status_code == 200
