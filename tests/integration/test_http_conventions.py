@@ -73,10 +73,10 @@ def test_a_valid_token_with_other_characters_around_it_is_refused(
     for sent in (token + other, other + token):
         authorization = f"Bearer {sent}".encode("latin-1")  # as the server decodes headers
         if other < "\x80":  # uvicorn refuses control characters itself (400)
-            response = client.get("/api/v1/people", headers={"Authorization": authorization})
+            response = client.get("/api/v1/people", headers={b"Authorization": authorization})
         else:  # the test client would send NEL and NBSP as UTF-8; uvicorn passes the byte
             response = httpx.get(
-                f"{live_url}/api/v1/people", headers={"Authorization": authorization}
+                f"{live_url}/api/v1/people", headers={b"Authorization": authorization}
             )
 
         assert response.status_code == 401, repr(sent)

@@ -662,7 +662,7 @@ class Fuzzer:
 
     def refused_everywhere(self, token: str | bytes) -> None:
         self.tokens += 1
-        headers = {"Authorization": authorization(token)}
+        headers = {b"Authorization": authorization(token)}
         for operation in self.operations:
             body = {} if operation.method in ("POST", "PUT", "PATCH") else None
             response = self.api.request(
@@ -798,7 +798,7 @@ def test_the_unmutated_tokens_are_valid_so_the_mutations_are_what_is_refused(
     }
     for name, (api, token) in valid.items():
         assert (
-            api.get("/api/v1/people", headers={"Authorization": authorization(token)}).json()[
+            api.get("/api/v1/people", headers={b"Authorization": authorization(token)}).json()[
                 "items"
             ]
             == []
@@ -808,11 +808,11 @@ def test_the_unmutated_tokens_are_valid_so_the_mutations_are_what_is_refused(
         for operation in fuzzer.operations:
             if operation.method != "GET":
                 continue  # reads only: a valid token must not change anything here
-            headers, accepted = {"Authorization": authorization(token)}, {200, 403, 404}
+            headers, accepted = {b"Authorization": authorization(token)}, {200, 403, 404}
             if operation.template in STREAMS:
                 # A stream never ends by itself, and the test client waits for the end:
                 # an unusable Last-Event-ID makes it answer 400, past the token's check.
-                headers["Last-Event-ID"], accepted = "not-an-event-id", {400}
+                headers[b"Last-Event-ID"], accepted = b"not-an-event-id", {400}
             response = api.get(operation.path, headers=headers)
             assert response.status_code in accepted, (name, operation, response.text)
 
@@ -985,7 +985,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
     token = valid_hs256()
     verifier = client.app.state.verifier
     people = "/api/v1/people"
-    assert client.get(people, headers={"Authorization": authorization(token)}).status_code == 200
+    assert client.get(people, headers={b"Authorization": authorization(token)}).status_code == 200
     assert token in verifier._verified  # remembered: the next requests skip PyJWT
     fuzzer = Fuzzer.of(client)
 
@@ -994,7 +994,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
     def run(mutated: str | bytes) -> None:
         for _ in range(2):  # refused, and refused again: a failure is not remembered
             assert_refused(
-                client.get(people, headers={"Authorization": authorization(mutated)}),
+                client.get(people, headers={b"Authorization": authorization(mutated)}),
                 f"{mutated!r:.200}",
             )
         fuzzer.tokens += 1
@@ -1003,7 +1003,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
 
     with no_server_failure(caplog):
         run()
-    assert client.get(people, headers={"Authorization": authorization(token)}).status_code == 200
+    assert client.get(people, headers={b"Authorization": authorization(token)}).status_code == 200
     print(f"\nmutations of a remembered token: {fuzzer.tokens} tokens, 2 requests each")
 
 
@@ -1036,7 +1036,7 @@ def test_an_8_mb_token_through_uvicorn_is_refused_without_holding_the_event_loop
     live_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = valid_hs256() + "A" * 8_000_000
-    headers = {"Authorization": authorization(token), "X-Request-ID": "token-of-8-mb"}
+    headers = {b"Authorization": authorization(token), b"X-Request-ID": b"token-of-8-mb"}
 
     with no_server_failure(caplog) as logs, httpx.Client(base_url=live_url, timeout=30) as api:
         assert_refused(api.get("/api/v1/people", headers=headers), "8 MB")
@@ -1075,7 +1075,7 @@ def test_control_characters_are_refused_by_uvicorn_before_the_app(
     token = valid_hs256()
     with server_logs(caplog), httpx.Client(base_url=live_url, timeout=10) as api:
         response = api.get(
-            "/api/v1/people", headers={"Authorization": authorization(token + character)}
+            "/api/v1/people", headers={b"Authorization": authorization(token + character)}
         )
         assert response.status_code == 400
         assert api.get("/health/live").status_code == 200
