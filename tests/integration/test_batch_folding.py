@@ -139,7 +139,9 @@ def aggregate_versions(db: Database) -> dict[tuple[str, str], tuple[int, datetim
     tables = {Person: "people", CalendarEvent: "events", UserSettings: "user_settings"}
     with db.engine.connect() as conn:
         ids = conn.execute(text("SELECT DISTINCT originator_id FROM pcem_events")).scalars()
-        aggregates = [db.app.repository.get(i) for i in ids]
+        aggregates: list[Person | CalendarEvent | UserSettings] = [
+            db.app.repository.get(i) for i in ids
+        ]
     return {
         (tables[type(a)], a.user_id if isinstance(a, UserSettings) else str(a.id)): (
             a.version,

@@ -34,6 +34,8 @@ def service(isolated: Settings) -> Iterator[str]:
 class Loop(threading.Thread):
     """Calls ``step`` until stopped; keeps what went wrong."""
 
+    failures: list[str]
+
     def __init__(self, step: Any) -> None:
         super().__init__(daemon=True)
         self.step, self.stopped, self.rounds, self.failures = step, threading.Event(), 0, []

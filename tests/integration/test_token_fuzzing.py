@@ -166,7 +166,7 @@ def valid_hs256() -> str:
     return compact(HS256, claims(), SECRET)
 
 
-def public_pem(key: Any) -> bytes:
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -346,7 +346,7 @@ HEADER_EXTRAS = st.sampled_from(
 )
 
 
-def pem_variants(key: Any) -> dict[str, bytes]:
+def pem_variants(key: rsa.RSAPrivateKey) -> dict[str, bytes]:
     """What an attacker might use as an HMAC secret: the public key, spelt every way."""
     pem = public_pem(key)
     public = key.public_key()
@@ -664,7 +664,9 @@ class Fuzzer:
         self.tokens += 1
         headers = {b"Authorization": authorization(token)}
         for operation in self.operations:
-            body = {} if operation.method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, Any] | None = (
+                {} if operation.method in ("POST", "PUT", "PATCH") else None
+            )
             response = self.api.request(
                 operation.method, operation.path, headers=headers, json=body
             )
