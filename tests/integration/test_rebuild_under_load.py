@@ -86,4 +86,5 @@ def test_the_api_answers_correctly_throughout_a_rebuild(
 
 def rebuilding(api: httpx.Client, operator: dict[str, str]) -> bool:
     names = {p["name"]: p for p in api.get("/api/v1/admin/projections", headers=operator).json()}
-    return names.get("people@rebuild", {}).get("state") == "rebuilding"
+    state: str | None = names.get("people@rebuild", {}).get("state")
+    return state == "rebuilding"
