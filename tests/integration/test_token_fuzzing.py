@@ -225,7 +225,8 @@ def replaced_characters(draw: st.DrawFn, token: str, segment: int) -> str:
     for position in positions:
         old = chars[position]
         chars[position] = draw(
-            st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c, o=old: c != o)
+            # mypy types a lambda's defaulted parameter as a required one
+            st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c, o=old: c != o)  # type: ignore[arg-type]
         )
     parts[segment] = "".join(chars)
     return ".".join(parts)
