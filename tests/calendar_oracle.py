@@ -37,7 +37,7 @@ def brute_force(
     day = start.astimezone(zone).date() - timedelta(days=2)
     while day <= end.astimezone(zone).date() + timedelta(days=2):
         at = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
-        if happens_on(first, schedule.recurrence, day) and start <= at < end:  # type: ignore[arg-type]
+        if happens_on(first, schedule.recurrence, day) and start <= at < end:
             found.append(Occurrence(at, day))
         day += timedelta(days=1)
     return found

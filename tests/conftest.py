@@ -114,7 +114,7 @@ def projector(container: Container) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def client(container: Container, projector: None) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def client(container: Container, projector: None) -> Iterator[TestClient[Any]]:
     app = create_app(container)
     app.on_shutdown.clear()  # the session's container outlives each client
     with TestClient(app) as test_client:

@@ -96,7 +96,8 @@ def _lag(settings: Settings) -> int:
     with psycopg.connect(settings.require_database().url) as conn:
         row = conn.execute(
             "SELECT (SELECT coalesce(max(notification_id), 0) FROM pcem_events)"
-            " - coalesce((SELECT position FROM projection_tracking WHERE name = 'people_and_dates'), 0)"
+            " - coalesce((SELECT position FROM projection_tracking"
+            "             WHERE name = 'people_and_dates'), 0)"
         ).fetchone()
     return int(row[0]) if row else -1
 

@@ -67,7 +67,7 @@ def embedded_postgres_pid(data_dir: Path) -> int:
 def is_running(pid: int) -> bool:
     """Running, not merely a zombie (a container's init may not reap the daemon)."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)  # psutil is untyped
     except psutil.NoSuchProcess:
         return False
 

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import redis
 from litestar import Controller, get
 from litestar.testing import TestClient
 
 PEOPLE = "/api/v1/people"
 FAILING = "/api/v1/test-failures"
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any]
 
 
-def create_person(client: Any, auth: dict[str, str], **body: Any) -> dict[str, Any]:
+def create_person(client: httpx.Client, auth: dict[str, str], **body: Any) -> dict[str, Any]:
     response = client.post(PEOPLE, json={"first_name": "Ada", **body}, headers=auth)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
-def relate(client: Any, auth: dict[str, str], source: str, target: str, type: str) -> Any:
+def relate(
+    client: httpx.Client, auth: dict[str, str], source: str, target: str, type: str
+) -> httpx.Response:
     return client.post(
         f"{PEOPLE}/{source}/relationships", json={"target_id": target, "type": type}, headers=auth
     )

@@ -21,8 +21,8 @@ EMAIL = {"type": "email", "address": "ada@example.org"}
 IN_APP = {"type": "in_app"}
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class Calendar:

@@ -148,7 +148,9 @@ def aggregate_versions(db: Database) -> dict[tuple[str, str], tuple[int, datetim
     tables = {Person: "people", CalendarEvent: "events", UserSettings: "user_settings"}
     with db.engine.connect() as conn:
         ids = conn.execute(text("SELECT DISTINCT originator_id FROM pcem_events")).scalars()
-        aggregates = [db.app.repository.get(i) for i in ids]
+        aggregates: list[Person | CalendarEvent | UserSettings] = [
+            db.app.repository.get(i) for i in ids
+        ]
     return {
         (tables[type(a)], a.user_id if isinstance(a, UserSettings) else str(a.id)): (
             a.version,
@@ -208,7 +210,8 @@ def test_a_change_set_ends_as_its_events_would_one_by_one(db: Database) -> None:
         changes.relate(related(second, t, "colleague"))  # added again, then removed
         changes.unrelate(second)
         changes.create(person(p, "Again", 1))  # a creation delivered twice
-        changes.change(SimpleNamespace(originator_id=q, originator_version=4, timestamp=at),
+        # A stand-in for an OwnedEvent: change() reads only these three of its attributes.
+        changes.change(SimpleNamespace(originator_id=q, originator_version=4, timestamp=at),  # type: ignore[arg-type]
                        {"metadata": None})  # fmt: skip
 
     with db.engine.connect() as conn:

@@ -59,9 +59,9 @@ def test_deleting_a_person_whose_events_cannot_be_hidden_changes_nothing(
         container.people.delete_person(user_id, person_id)
 
     # then the first write (the person's deletion) did not happen either
-    person = container.people.repository.get(person_id)
+    person: object = container.people.repository.get(person_id)
     assert isinstance(person, Person) and not person.is_deleted
-    events = [container.calendar.repository.get(e) for e in person.event_ids]
+    events: list[object] = [container.calendar.repository.get(e) for e in person.event_ids]
     assert all(isinstance(e, CalendarEvent) and not e.is_hidden for e in events)
     assert client.get(f"{PEOPLE}/{ada['id']}", headers=auth).status_code == 200
     assert (

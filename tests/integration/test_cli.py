@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import cast
 
 import httpx
 import jwt
@@ -109,7 +110,7 @@ def test_token_mints_a_verifiable_token_with_roles_and_lifetime(settings: Settin
     )
 
     assert result.returncode == 0
-    claims = jwt.decode(result.stdout.strip(), settings.jwt.secret, algorithms=["HS256"])
+    claims = jwt.decode(result.stdout.strip(), cast(str, settings.jwt.secret), algorithms=["HS256"])
     assert claims["sub"] == "alice"
     assert claims["roles"] == ["support"]
     assert 14 * 60 <= claims["exp"] - claims["iat"] <= 15 * 60

@@ -32,7 +32,8 @@ def listening(client: redis.Redis[bytes], user_id: str) -> Any:
     """A subscription that Redis has confirmed, so nothing published after is missed."""
     pubsub = client.pubsub()
     pubsub.subscribe(inbox_channel(user_id))
-    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    confirmation = pubsub.get_message(timeout=2)
+    assert confirmation is not None and confirmation["type"] == "subscribe"
     return pubsub
 
 

@@ -33,7 +33,7 @@ def test_a_request_id_the_caller_sends_is_echoed(client: Client, auth: dict[str,
 
 @pytest.mark.parametrize("sent", [None, b"", b"x" * 129, "bad \u00e9".encode("latin-1"), b"a;b"])
 def test_without_a_usable_request_id_one_is_made_up(client: Client, sent: bytes | None) -> None:
-    headers = {} if sent is None else {"X-Request-ID": sent}
+    headers = {} if sent is None else {b"X-Request-ID": sent}
 
     response = client.get("/health/live", headers=headers)
 

@@ -260,7 +260,9 @@ def test_requests_are_served_unlimited_while_redis_is_down(
 
 
 @contextmanager
-def captured_warnings() -> Iterator[list[dict[str, Any]]]:
-    capture: AbstractContextManager[list[dict[str, Any]]] = structlog.testing.capture_logs()
+def captured_warnings() -> Iterator[list[structlog.typing.EventDict]]:
+    capture: AbstractContextManager[list[structlog.typing.EventDict]] = (
+        structlog.testing.capture_logs()
+    )
     with capture as logs:
         yield logs

@@ -34,6 +34,8 @@ def service(isolated: Settings) -> Iterator[str]:
 class Loop(threading.Thread):
     """Calls ``step`` until stopped; keeps what went wrong."""
 
+    failures: list[str]
+
     def __init__(self, step: Any) -> None:
         super().__init__(daemon=True)
         self.step, self.stopped, self.rounds, self.failures = step, threading.Event(), 0, []
@@ -84,4 +86,5 @@ def test_the_api_answers_correctly_throughout_a_rebuild(
 
 def rebuilding(api: httpx.Client, operator: dict[str, str]) -> bool:
     names = {p["name"]: p for p in api.get("/api/v1/admin/projections", headers=operator).json()}
-    return names.get("people_and_dates@rebuild", {}).get("state") == "rebuilding"
+    state: str | None = names.get("people_and_dates@rebuild", {}).get("state")
+    return state == "rebuilding"

@@ -54,7 +54,7 @@ from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any]
 Signer = Callable[[bytes], bytes]
 
 FUZZ = settings(
@@ -166,7 +166,7 @@ def valid_hs256() -> str:
     return compact(HS256, claims(), SECRET)
 
 
-def public_pem(key: Any) -> bytes:
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -225,7 +225,8 @@ def replaced_characters(draw: st.DrawFn, token: str, segment: int) -> str:
     for position in positions:
         old = chars[position]
         chars[position] = draw(
-            st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c, o=old: c != o)
+            # mypy types a lambda's defaulted parameter as a required one
+            st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c, o=old: c != o)  # type: ignore[arg-type]
         )
     parts[segment] = "".join(chars)
     return ".".join(parts)
@@ -346,7 +347,7 @@ HEADER_EXTRAS = st.sampled_from(
 )
 
 
-def pem_variants(key: Any) -> dict[str, bytes]:
+def pem_variants(key: rsa.RSAPrivateKey) -> dict[str, bytes]:
     """What an attacker might use as an HMAC secret: the public key, spelt every way."""
     pem = public_pem(key)
     public = key.public_key()
@@ -662,9 +663,11 @@ class Fuzzer:
 
     def refused_everywhere(self, token: str | bytes) -> None:
         self.tokens += 1
-        headers = {"Authorization": authorization(token)}
+        headers = {b"Authorization": authorization(token)}
         for operation in self.operations:
-            body = {} if operation.method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, Any] | None = (
+                {} if operation.method in ("POST", "PUT", "PATCH") else None
+            )
             response = self.api.request(
                 operation.method, operation.path, headers=headers, json=body
             )
@@ -689,7 +692,9 @@ def server_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @contextmanager
-def no_server_failure(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[str, Any]]]:
+def no_server_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[list[structlog.typing.EventDict]]:
     """Nothing logged as a failure of the server, by structlog or the standard library."""
     with (
         server_logs(caplog),
@@ -708,11 +713,11 @@ def no_server_failure(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[st
     assert refused, "the requests' log lines were not captured"
 
 
-def logged(logs: list[dict[str, Any]], request_id: str) -> dict[str, Any]:
+def logged(logs: list[structlog.typing.EventDict], request_id: str) -> structlog.typing.EventDict:
     """The request's ``http.request`` line. A real server writes it just after the
     response has gone out, so the client may be faster: wait for it."""
 
-    def lines() -> list[dict[str, Any]]:
+    def lines() -> list[structlog.typing.EventDict]:
         return [e for e in logs if e["event"] == "http.request" and e["request_id"] == request_id]
 
     wait_until(lines, 10, f"the log line of request {request_id}")
@@ -720,7 +725,7 @@ def logged(logs: list[dict[str, Any]], request_id: str) -> dict[str, Any]:
     return line
 
 
-def settled(api: httpx.Client, logs: list[dict[str, Any]]) -> None:
+def settled(api: httpx.Client, logs: list[structlog.typing.EventDict]) -> None:
     """A last request to a real server, whose log line comes after all the others'."""
     request_id = f"settle-{uuid.uuid4().hex}"
     assert api.get("/health/live", headers={"X-Request-ID": request_id}).status_code == 200
@@ -796,7 +801,7 @@ def test_the_unmutated_tokens_are_valid_so_the_mutations_are_what_is_refused(
     }
     for name, (api, token) in valid.items():
         assert (
-            api.get("/api/v1/people", headers={"Authorization": authorization(token)}).json()[
+            api.get("/api/v1/people", headers={b"Authorization": authorization(token)}).json()[
                 "items"
             ]
             == []
@@ -806,11 +811,11 @@ def test_the_unmutated_tokens_are_valid_so_the_mutations_are_what_is_refused(
         for operation in fuzzer.operations:
             if operation.method != "GET":
                 continue  # reads only: a valid token must not change anything here
-            headers, accepted = {"Authorization": authorization(token)}, {200, 403, 404}
+            headers, accepted = {b"Authorization": authorization(token)}, {200, 403, 404}
             if operation.template in STREAMS:
                 # A stream never ends by itself, and the test client waits for the end:
                 # an unusable Last-Event-ID makes it answer 400, past the token's check.
-                headers["Last-Event-ID"], accepted = "not-an-event-id", {400}
+                headers[b"Last-Event-ID"], accepted = b"not-an-event-id", {400}
             response = api.get(operation.path, headers=headers)
             assert response.status_code in accepted, (name, operation, response.text)
 
@@ -983,7 +988,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
     token = valid_hs256()
     verifier = client.app.state.verifier
     people = "/api/v1/people"
-    assert client.get(people, headers={"Authorization": authorization(token)}).status_code == 200
+    assert client.get(people, headers={b"Authorization": authorization(token)}).status_code == 200
     assert token in verifier._verified  # remembered: the next requests skip PyJWT
     fuzzer = Fuzzer.of(client)
 
@@ -992,7 +997,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
     def run(mutated: str | bytes) -> None:
         for _ in range(2):  # refused, and refused again: a failure is not remembered
             assert_refused(
-                client.get(people, headers={"Authorization": authorization(mutated)}),
+                client.get(people, headers={b"Authorization": authorization(mutated)}),
                 f"{mutated!r:.200}",
             )
         fuzzer.tokens += 1
@@ -1001,7 +1006,7 @@ def test_a_mutation_of_a_remembered_valid_token_is_refused_and_never_remembered(
 
     with no_server_failure(caplog):
         run()
-    assert client.get(people, headers={"Authorization": authorization(token)}).status_code == 200
+    assert client.get(people, headers={b"Authorization": authorization(token)}).status_code == 200
     print(f"\nmutations of a remembered token: {fuzzer.tokens} tokens, 2 requests each")
 
 
@@ -1034,7 +1039,7 @@ def test_an_8_mb_token_through_uvicorn_is_refused_without_holding_the_event_loop
     live_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = valid_hs256() + "A" * 8_000_000
-    headers = {"Authorization": authorization(token), "X-Request-ID": "token-of-8-mb"}
+    headers = {b"Authorization": authorization(token), b"X-Request-ID": b"token-of-8-mb"}
 
     with no_server_failure(caplog) as logs, httpx.Client(base_url=live_url, timeout=30) as api:
         assert_refused(api.get("/api/v1/people", headers=headers), "8 MB")
@@ -1073,7 +1078,7 @@ def test_control_characters_are_refused_by_uvicorn_before_the_app(
     token = valid_hs256()
     with server_logs(caplog), httpx.Client(base_url=live_url, timeout=10) as api:
         response = api.get(
-            "/api/v1/people", headers={"Authorization": authorization(token + character)}
+            "/api/v1/people", headers={b"Authorization": authorization(token + character)}
         )
         assert response.status_code == 400
         assert api.get("/health/live").status_code == 200

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from sqlalchemy import text
 
 import pcem.aggregates
@@ -151,7 +151,7 @@ def test_reads_follow_every_event_of_every_aggregate(
     _check_settings(world, container)
 
 
-def _histories(container: Container, w: World) -> Iterator[Aggregate.Event]:
+def _histories(container: Container, w: World) -> Iterator[DomainEventProtocol[UUID]]:
     store = container.people.repository.event_store
     for aggregate_id in (*w.people, *w.events, str(settings_id(w.user_id))):
         yield from store.get(UUID(aggregate_id))
@@ -163,7 +163,7 @@ def _wait_for_projections(w: World) -> None:
 
 
 def _check_person(w: World, container: Container, person_id: str) -> None:
-    person = container.people.repository.get(UUID(person_id))
+    person: Person = container.people.repository.get(UUID(person_id))
     assert _read_row(container, "people", person_id) == (person.version, person.modified_on)
     url = f"{PEOPLE}/{person_id}"
     got = w.client.get(url, headers=w.auth)
@@ -183,7 +183,7 @@ def _check_person(w: World, container: Container, person_id: str) -> None:
 
 
 def _check_event(w: World, container: Container, event_id: str) -> None:
-    event = container.calendar.repository.get(UUID(event_id))
+    event: CalendarEvent = container.calendar.repository.get(UUID(event_id))
     assert _read_row(container, "events", event_id) == (event.version, event.modified_on)
     url = f"{EVENTS}/{event_id}"
     got = w.client.get(url, headers=w.auth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -22,10 +23,20 @@ def person() -> Person:
     return Person.create(user_id="alice", actor="alice", first_name="Ada")
 
 
-def birthday(event_date: date | datetime = date(1990, 6, 1), **fields: str) -> CalendarEvent:
+class Fields(TypedDict, total=False):
+    """What a test may set beyond ``birthday``'s own: ``CalendarEvent.create``'s options."""
+
+    is_special_event: bool
+    recurrence: str
+    notes: str
+
+
+def birthday(
+    event_date: date | datetime = date(1990, 6, 1), **fields: Unpack[Fields]
+) -> CalendarEvent:
     return CalendarEvent.create(
         actor="alice", person=person(), title="Birthday", event_date=event_date, **fields
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_an_event_belongs_to_its_persons_user_and_keeps_a_canonical_date() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
@@ -72,7 +72,7 @@ def test_writes_that_arrive_during_a_commit_share_the_next_transaction() -> None
     assert store.transactions[0] == ["first"]
     assert sorted(store.transactions[1]) == ["a1", "a2", "b", "c"]
     assert len(store.transactions) == 2
-    positions = [outcomes[name] for name in ("a1", "b", "c")]
+    positions = [cast(int, outcomes[name]) for name in ("a1", "b", "c")]
     assert sorted(positions) == sorted(set(positions))  # each its own last position
     assert outcomes["first"] == 1
 

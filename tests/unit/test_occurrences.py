@@ -14,8 +14,8 @@ from pcem.aggregates.occurrences import RECURRENCES, Occurrence, Schedule, occur
 from tests.calendar_oracle import ZONES, brute_force
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def all_day(day: date, recurrence: str = "yearly") -> Schedule:
