@@ -4,14 +4,18 @@ security, so a query that forgets its ``user_id`` still sees only that user's ro
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
-from pcem.database.row_security import API_ROLE, AsUserSync
+from pcem.database.row_security import API_ROLE, AsUser, AsUserSync
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -160,3 +164,60 @@ def test_the_role_and_the_user_end_with_the_statements_they_were_sent_with(
 
     assert (role, user) == (API_ROLE, "someone")
     assert tuple(after) == (True, "")
+
+
+WHO = "SELECT current_user, current_setting('pcem.user_id', true)"
+
+
+async def _one(reads: AsUser) -> list[tuple[Any, ...]]:
+    return await reads.fetchall("someone", WHO, {})
+
+
+async def _each(reads: AsUser) -> list[tuple[Any, ...]]:
+    [rows, _] = await reads.fetch_each("someone", (WHO, {}), ("SELECT 1", {}))
+    return rows
+
+
+async def _snapshot(reads: AsUser) -> list[tuple[Any, ...]]:
+    async with reads.snapshot("someone", binary=True) as snapshot:
+        await snapshot.fetchall(("SELECT 1", {}))
+        [rows] = await snapshot.fetchall((WHO, {}), last=True)
+    return rows
+
+
+async def _snapshot_left_open(reads: AsUser) -> list[tuple[Any, ...]]:
+    async with reads.snapshot("someone") as snapshot:  # no read marked last
+        [rows] = await snapshot.fetchall((WHO, {}))
+    return rows
+
+
+@pytest.mark.parametrize("read", [_one, _each, _snapshot, _snapshot_left_open])
+def test_on_the_async_pool_the_role_and_the_user_end_with_their_statements(
+    settings: Settings,
+    read: Callable[[AsUser], Awaitable[list[tuple[Any, ...]]]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What the API's views do: afterwards the connection is the owner's, with no user,
+    and ended its own transaction (the pool had nothing to roll back)."""
+
+    async def read_then_look() -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
+        async with AsyncConnectionPool(
+            settings.require_database().url,
+            min_size=1,
+            max_size=1,  # one connection, reused
+            kwargs={"autocommit": True},
+            open=False,
+        ) as pool:
+            rows = await read(AsUser(pool))
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT current_user = session_user, current_setting('pcem.user_id', true)"
+                )
+                return rows, await cursor.fetchone()
+
+    with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
+        rows, after = asyncio.run(read_then_look())
+
+    assert rows == [(API_ROLE, "someone")]
+    assert after == (True, "")
+    assert not [r for r in caplog.records if r.name == "psycopg.pool"]
