@@ -83,6 +83,7 @@ class Serving:
     redis: redis.asyncio.Redis[bytes]
     people_view: PeopleView
     relationships_view: RelationshipsView
+    calendar_view: CalendarView
     in_app: InAppFeed
     rate_limits: RateLimits
 
@@ -174,15 +175,11 @@ class Container:
     def idempotency(self) -> Idempotency:
         return Idempotency(self.engine, self.redis)
 
-    # The read side
+    # The read side (the views that answer a user are on the API's event loop: Serving)
 
     @cached_property
     def tracking(self) -> ProjectionTracking:
         return ProjectionTracking(self.engine)
-
-    @cached_property
-    def calendar_view(self) -> CalendarView:
-        return CalendarView(self.reads)
 
     # Notifications: the ledger (the process manager's state) and its reads
 
@@ -264,6 +261,7 @@ class Container:
                 client,
                 PeopleView(pool),
                 RelationshipsView(pool),
+                CalendarView(pool),
                 InAppFeed(
                     SentInApp(pool),
                     client,

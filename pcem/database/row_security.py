@@ -10,8 +10,8 @@ before one Sync form one (implicit) transaction, and only the last exit syncs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -28,11 +28,6 @@ _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 Query = tuple[str, Mapping[str, Any] | Sequence[Any]]
 Row = tuple[Any, ...]
-
-
-def enter(cursor: psycopg.Cursor[Any], user_id: str) -> None:
-    """Become ``pcem_api`` reading for ``user_id``, until the transaction ends."""
-    cursor.execute(_ENTER, (user_id,), prepare=True)
 
 
 class AsUser:
@@ -128,21 +123,3 @@ class AsUserSync:
                 raw.execute(_ENTER, (user_id,), prepare=True)
                 cursors = [raw.execute(q, p, prepare=True) for q, p in queries]
             return [cursor.fetchall() for cursor in cursors]
-
-
-@contextmanager
-def user_snapshot(cursor: psycopg.Cursor[Any], user_id: str) -> Iterator[None]:
-    """The statements inside read one snapshot of the database (a transaction of its
-    own, REPEATABLE READ, read only, even on an autocommit connection) for ``user_id``."""
-    with cursor.connection.pipeline():  # one round trip, as BEGIN alone took
-        cursor.execute(_BEGIN_SNAPSHOT)
-        enter(cursor, user_id)
-    try:
-        yield
-    except BaseException:
-        connection = cursor.connection
-        if not connection.broken:  # a lost connection is the pool's to discard
-            with suppress(psycopg.Error):  # the error that brought us here is the news
-                connection.rollback()
-        raise
-    cursor.execute("COMMIT")

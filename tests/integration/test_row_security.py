@@ -113,21 +113,23 @@ def test_an_unscoped_query_on_the_apis_connections_sees_only_the_callers_rows(
         assert client.get(EVENTS, headers=auth).status_code == 200  # waits for the projector
     forgetful = "SELECT DISTINCT user_id FROM people"  # no WHERE user_id = ...
 
-    async def on_the_async_pool(user: str) -> list[tuple[str, ...]]:
-        async with container.serving() as serving:
-            return await serving.people_view.reads.fetchall(user, forgetful, {})
+    forgetful_events = "SELECT DISTINCT user_id FROM events"
 
-    def on_the_engine(user: str) -> list[list[tuple[str, ...]]]:
-        return container.calendar_view.reads.fetchall(
-            user, (forgetful, {}), ("SELECT DISTINCT user_id FROM events", {})
-        )
+    async def every_way_a_view_reads(user: str) -> list[list[tuple[Any, ...]]]:
+        async with container.serving() as serving:
+            one = await serving.people_view.reads.fetchall(user, forgetful, {})
+            each = await serving.calendar_view.reads.fetch_each(
+                user, (forgetful, {}), (forgetful_events, {})
+            )
+            async with serving.calendar_view.reads.snapshot(user, binary=True) as snapshot:
+                [first] = await snapshot.fetchall((forgetful, {}))
+                [last] = await snapshot.fetchall((forgetful_events, {}), last=True)
+            return [one, *each, first, last]
 
     for user in users:
-        assert asyncio.run(on_the_async_pool(user)) == [(user,)]
-        assert on_the_engine(user) == [[(user,)], [(user,)]]
+        assert asyncio.run(every_way_a_view_reads(user)) == [[(user,)]] * 5
     # No user: nothing at all.
-    assert asyncio.run(on_the_async_pool("")) == []
-    assert on_the_engine("") == [[], []]
+    assert asyncio.run(every_way_a_view_reads("")) == [[]] * 5
 
 
 def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(
