@@ -110,7 +110,9 @@ class Snapshot:
 
 class AsUserSync:
     """An engine's connections, one user at a time (in autocommit, so each call's
-    statements are one transaction of their own)."""
+    statements are one transaction of their own). No view holds it: they are all async,
+    on ``AsUser``. It is for blocking code that must read as the API reads, such as
+    ``benchmarks/people_search.py`` explaining its plans."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
