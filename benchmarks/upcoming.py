@@ -36,8 +36,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine
 
+from pcem.aggregates.settings import Preferences
 from pcem.cli.tokens import mint_token
 from pcem.migrate import migrate
 from pcem.projections.calendar_view import CalendarView, Occurrence
@@ -70,9 +72,11 @@ SELECT md5('e' || u || '-' || e)::uuid, 'bench-' || u, md5('p' || u || '-' || (e
        '', 1, now(), now()
 FROM generate_series(0, %(users)s - 1) u, generate_series(0, %(events)s - 1) e
 """
+# Every user with the default notification settings (the horizon keeper reads them
+# to extend the notification schedule, and refuses an empty object).
 FILL_SETTINGS = """
 INSERT INTO user_settings (user_id, timezone, notifications, version, updated_at)
-SELECT 'bench-' || u, (%(zones)s::text[])[1 + u %% %(n)s], '{}', 1, now()
+SELECT 'bench-' || u, (%(zones)s::text[])[1 + u %% %(n)s], %(notifications)s, 1, now()
 FROM generate_series(0, %(users)s - 1) u
 """
 BARE = """
@@ -139,7 +143,11 @@ def load(url: str, engine_url: str, args: argparse.Namespace) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(FILL_PEOPLE, {"users": args.users})
         conn.execute(FILL_EVENTS, {"users": args.users, "events": args.events_per_user})
-        conn.execute(FILL_SETTINGS, {"users": args.users, "zones": ZONES, "n": len(ZONES)})
+        notifications = Jsonb(Preferences().as_dict()["notifications"])
+        conn.execute(
+            FILL_SETTINGS,
+            {"users": args.users, "zones": ZONES, "n": len(ZONES), "notifications": notifications},
+        )
         conn.execute(
             "UPDATE occurrence_horizon SET starts_at = '2000-01-01', ends_at = '2000-01-02'"
         )

@@ -77,12 +77,15 @@ def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) ->
 
 @dataclass
 class Serving:
-    """What one API process needs on its event loop (built in its lifespan)."""
+    """What one API process needs on its event loop (built in its lifespan): among
+    them every view that answers a user, as that user."""
 
     pool: AsyncConnectionPool
     redis: redis.asyncio.Redis[bytes]
     people_view: PeopleView
     relationships_view: RelationshipsView
+    calendar_view: CalendarView
+    inbox: Inbox
     in_app: InAppFeed
     rate_limits: RateLimits
 
@@ -174,17 +177,13 @@ class Container:
     def idempotency(self) -> Idempotency:
         return Idempotency(self.engine, self.redis)
 
-    # The read side
+    # The read side (the views that answer a user are on the API's event loop: Serving)
 
     @cached_property
     def tracking(self) -> ProjectionTracking:
         return ProjectionTracking(self.engine)
 
-    @cached_property
-    def calendar_view(self) -> CalendarView:
-        return CalendarView(self.reads)
-
-    # Notifications: the ledger (the process manager's state) and its reads
+    # Notifications: the ledger (the process manager's state) and its operators' reads
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -210,10 +209,6 @@ class Container:
     def claims(self) -> Claims:
         lease = timedelta(seconds=self.settings.notifications.lease_seconds)
         return Claims(self.delivery_pool, lease=lease)
-
-    @cached_property
-    def inbox(self) -> Inbox:
-        return Inbox(self.engine)
 
     @cached_property
     def failed_notifications(self) -> FailedSet:
@@ -264,6 +259,8 @@ class Container:
                 client,
                 PeopleView(pool),
                 RelationshipsView(pool),
+                CalendarView(pool),
+                Inbox(pool),
                 InAppFeed(
                     SentInApp(pool),
                     client,

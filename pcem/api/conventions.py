@@ -14,7 +14,7 @@ the rest for it:
   result) without reaching the handler, a different body is a 422, a
   concurrent duplicate a 409, and the key reaches the save by context.
 
-Handlers take one dependency, ``caller`` (who is calling, and the services),
+Handlers take one dependency, ``caller`` (who is calling, what serves them),
 and list routes a second, ``paging`` (``limit``, ``cursor``, the page).
 """
 
@@ -94,7 +94,17 @@ def command(
 
 
 class Caller:
-    """The authenticated caller and what a handler may use on their behalf.
+    """The authenticated caller and what a handler may use on their behalf:
+
+    - ``serving`` for reads: every view that answers a user from the read models
+      and the ledger, async on the event loop, as the user (``pcem_api``, under
+      row-level security) — and the one change made that way, marking a
+      notification read (the ledger's row, not an event);
+    - ``services`` (the container) for commands: the event store's use cases,
+      blocking, run through ``in_thread`` or a ``sync_to_thread`` handler, with
+      their own reads of it (settings, ``as_of``, history: the use case checks
+      the owner); and the operators' reads of every user (admin, support),
+      which are not one user's.
 
     A plain class, not a dataclass: Litestar's signature model would otherwise
     inspect (and evaluate) the annotations of everything it holds."""

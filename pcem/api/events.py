@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
@@ -23,6 +22,7 @@ from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.versions import etag, no_content, versioned_response, written_response
 from pcem.commands.history import History, history_of
 from pcem.commands.idempotency import StoredResult
+from pcem.projections.calendar_view import Between, NextDays, Span
 from pcem.projections.catalog import PEOPLE_AND_DATES
 
 PATH = "/api/v1/events"
@@ -58,8 +58,8 @@ class EventsController(Controller):
         body = EventOut.of(written.aggregate)
         return written_response(body, written, status=201, location=f"{PATH}/{body.id}")
 
-    @get("/", operation_id="listEvents", sync_to_thread=True, **query(PEOPLE_AND_DATES))
-    def list_events(
+    @get("/", operation_id="listEvents", **query(PEOPLE_AND_DATES))
+    async def list_events(
         self,
         caller: NamedDependency[Caller],
         paging: NamedDependency[Paging],
@@ -67,13 +67,13 @@ class EventsController(Controller):
     ) -> Page[EventOut]:
         """Your events, oldest first, optionally of one person."""
         after = decode_time_cursor(paging.cursor) if paging.cursor else None
-        rows = caller.services.calendar_view.page(
+        rows = await caller.serving.calendar_view.page(
             caller.user_id, person_id, after=after, limit=paging.fetch
         )
         return paging.page(rows, lambda r: encode_time_cursor(*r.sort_key))
 
-    @get("/upcoming", operation_id="upcomingEvents", sync_to_thread=True, **query(PEOPLE_AND_DATES))
-    def upcoming(
+    @get("/upcoming", operation_id="upcomingEvents", **query(PEOPLE_AND_DATES))
+    async def upcoming(
         self,
         caller: NamedDependency[Caller],
         days: Annotated[int | None, QueryParameter(ge=1, le=366)] = None,
@@ -85,31 +85,29 @@ class EventsController(Controller):
     ) -> Upcoming:
         """Occurrences in the next ``days`` local days (from today's local midnight; default
         30), or in the UTC range ``from``..``to`` (at most 366 days), sorted by ``occurs_at``."""
-        now = datetime.now(UTC)
-        zone, items = caller.services.calendar_view.upcoming(
-            caller.user_id,
-            lambda zone: _range(zone, now.astimezone(zone).date(), days, from_, to),
-            special_only=special_only,
-            now=now,
+        span = _span(days, from_, to)
+        zone, items = await caller.serving.calendar_view.upcoming(
+            caller.user_id, span, special_only=special_only, now=datetime.now(UTC)
         )
         return Upcoming(timezone=zone.key, items=items)
 
-    @get(
-        "/{event_id:uuid}", operation_id="getEvent", sync_to_thread=True, **query(PEOPLE_AND_DATES)
-    )
-    def get_event(
+    @get("/{event_id:uuid}", operation_id="getEvent", **query(PEOPLE_AND_DATES))
+    async def get_event(
         self, event_id: FromPath[UUID], caller: NamedDependency[Caller], as_of: AsOf = None
     ) -> Response[EventOut]:
         """One of your events; 404 if missing, deleted, its person deleted, or not yours.
         With ``as_of``, the event as it was at that moment (from the event store)."""
         if as_of is not None:
-            moment = instant("as_of", as_of)
-            event = caller.services.calendar.as_of(caller.user_id, event_id, CalendarEvent, moment)
-            return versioned_response(EventOut.of(event), event.version)
-        row = caller.services.calendar_view.get(caller.user_id, event_id)
+            return await caller.in_thread(self._as_of, caller, event_id, instant("as_of", as_of))
+        row = await caller.serving.calendar_view.get(caller.user_id, event_id)
         if row is None:
             raise NotFoundError("Event", event_id)
         return Response(row, headers={"ETag": etag(row.version)})
+
+    @staticmethod
+    def _as_of(caller: Caller, event_id: UUID, moment: datetime) -> Response[EventOut]:
+        event = caller.services.calendar.as_of(caller.user_id, event_id, CalendarEvent, moment)
+        return versioned_response(EventOut.of(event), event.version)
 
     @patch(
         "/{event_id:uuid}",
@@ -159,12 +157,11 @@ class EventsController(Controller):
         return history_of(*page_of(paging, event_id, events))
 
 
-def _range(
-    zone: ZoneInfo, today: date, days: int | None, from_: str | None, to: str | None
-) -> tuple[datetime, datetime]:
+def _span(days: int | None, from_: str | None, to: str | None) -> Span:
+    """The range an upcoming request asks for, checked; the view resolves it in the
+    user's zone (``days`` counts local days from today's local midnight)."""
     if from_ is None and to is None:
-        span = timedelta(days=days or 30)
-        return _local_midnight(today, zone), _local_midnight(today + span, zone)
+        return NextDays(days or 30)
     if days is not None or from_ is None or to is None:
         raise InvalidInputError(
             [FieldError("from", "give both from and to, or days, but not days with from/to")]
@@ -177,8 +174,4 @@ def _range(
         raise InvalidInputError([FieldError("to", "must be later than from")])
     if end - start > MAX_RANGE:
         raise InvalidInputError([FieldError("to", "the range may span at most 366 days")])
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    return Between(start.astimezone(UTC), end.astimezone(UTC))

@@ -45,8 +45,8 @@ class NotificationsController(Controller):
     path = PATH
     tags = ["notifications"]
 
-    @get("/", operation_id="listNotifications", sync_to_thread=True, **query(PEOPLE_AND_DATES))
-    def list_notifications(
+    @get("/", operation_id="listNotifications", **query(PEOPLE_AND_DATES))
+    async def list_notifications(
         self,
         caller: NamedDependency[Caller],
         paging: NamedDependency[Paging],
@@ -55,7 +55,7 @@ class NotificationsController(Controller):
     ) -> Page[NotificationRow]:
         """Your notifications, newest ``due_at`` first, optionally of one status or channel."""
         before = decode_time_cursor(paging.cursor) if paging.cursor else None
-        rows = caller.services.inbox.page(
+        rows = await caller.serving.inbox.page(
             caller.user_id, status=status, channel=channel, before=before, limit=paging.fetch
         )
         return paging.page(rows, lambda row: encode_due_cursor(*row.sort_key))
@@ -85,14 +85,13 @@ class NotificationsController(Controller):
     @get(
         "/{notification_id:uuid}",
         operation_id="getNotification",
-        sync_to_thread=True,
         **query(PEOPLE_AND_DATES),
     )
-    def get_notification(
+    async def get_notification(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> NotificationDetail:
         """One of your notifications, with every attempt to deliver it; 404 if not yours."""
-        detail = caller.services.inbox.get(caller.user_id, notification_id)
+        detail = await caller.serving.inbox.get(caller.user_id, notification_id)
         if detail is None:
             raise NotFoundError("Notification", notification_id)
         return detail
@@ -101,14 +100,14 @@ class NotificationsController(Controller):
         "/{notification_id:uuid}/read",
         operation_id="readNotification",
         status_code=200,
-        sync_to_thread=True,
         **command(writes_events=False),  # the ledger's row, not an event
     )
-    def read(
+    async def read(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> NotificationRow:
         """Mark it read: ``read_at`` is set the first time, and kept on every later read."""
-        row = caller.services.inbox.mark_read(caller.user_id, notification_id, datetime.now(UTC))
+        now = datetime.now(UTC)
+        row = await caller.serving.inbox.mark_read(caller.user_id, notification_id, now)
         if row is None:
             raise NotFoundError("Notification", notification_id)
         return row

@@ -1,5 +1,9 @@
 """Reads of the ledger: a user's notifications (the in-app inbox), the failed set,
-and how many are overdue. Every user-facing query takes ``user_id`` first."""
+and how many are overdue. Every user-facing query takes ``user_id`` first.
+
+The inbox is async, on the API's psycopg pool, as the user; the operators' reads
+(the failed set, the overdue count) are every user's, on the SQLAlchemy engine.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, text
 
-from pcem.database.row_security import AsUserSync
+from pcem.database.row_security import AsUser
 
 OVERDUE_AFTER = timedelta(minutes=5)
 COLUMNS = (
@@ -76,10 +81,10 @@ class Inbox:
         f" WHERE {_OWN} RETURNING {_N_COLUMNS}"
     )
 
-    def __init__(self, engine: Engine) -> None:
-        self.reads = AsUserSync(engine)
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.reads = AsUser(pool)
 
-    def page(
+    async def page(
         self,
         user_id: str,
         *,
@@ -103,24 +108,28 @@ class Inbox:
             f" WHERE {' AND '.join(where)}{_PERSON_SHOWN}"
             " ORDER BY n.due_at DESC, n.id DESC LIMIT %(limit)s"
         )
-        [rows] = self.reads.fetchall(user_id, (statement, params))
+        rows = await self.reads.fetchall(user_id, statement, params)
         return [NotificationRow(*row) for row in rows]
 
-    def get(self, user_id: str, notification_id: UUID) -> NotificationDetail | None:
+    async def get(self, user_id: str, notification_id: UUID) -> NotificationDetail | None:
         params = {"user_id": user_id, "id": notification_id}
-        rows, attempts = self.reads.fetchall(user_id, (self.GET, params), (self.ATTEMPTS, params))
+        rows, attempts = await self.reads.fetch_each(
+            user_id, (self.GET, params), (self.ATTEMPTS, params)
+        )
         if not rows:
             return None
         detail = NotificationDetail(*rows[0])
         detail.attempt_log = [Attempt(*a) for a in attempts]
         return detail
 
-    def mark_read(
+    async def mark_read(
         self, user_id: str, notification_id: UUID, now: datetime
     ) -> NotificationRow | None:
-        """Set ``read_at`` (once: reading again keeps the first time); None if not found."""
+        """Set ``read_at`` (once: reading again keeps the first time); None if not found.
+        An UPDATE as the user (``pcem_api`` may update ``read_at`` and ``updated_at``),
+        committed with the round trip's Sync."""
         params = {"user_id": user_id, "id": notification_id, "now": now}
-        [rows] = self.reads.fetchall(user_id, (self.MARK_READ, params))
+        rows = await self.reads.fetchall(user_id, self.MARK_READ, params)
         return NotificationRow(*rows[0]) if rows else None
 
 

@@ -1,19 +1,24 @@
-"""Queries over the calendar read model. Every method takes ``user_id`` first."""
+"""Queries over the calendar read model. Every method takes ``user_id`` first.
+
+Async, on the API's psycopg pool, as the user (``pcem.database.row_security``): a
+read costs no thread hop, and rows become Structs straight from psycopg's tuples.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Engine, text
+from psycopg_pool import AsyncConnectionPool
 
 from pcem.aggregates.event import CalendarEvent, schedule_of
 from pcem.aggregates.occurrences import occurrences
-from pcem.database.connections import driver_connection
-from pcem.database.row_security import AsUserSync, user_snapshot
+from pcem.database.row_security import AsUser, Row
 from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
 
@@ -23,7 +28,35 @@ EVENT_COLUMNS = (
 )
 
 
-Window = Callable[[ZoneInfo], tuple[datetime, datetime]]
+@dataclass(frozen=True)
+class NextDays:
+    """The next ``days`` local days: from the user's local midnight today, in their zone."""
+
+    days: int
+
+    def window(self, zone: ZoneInfo, today: date) -> tuple[datetime, datetime]:
+        end = today + timedelta(days=self.days)
+        return _local_midnight(today, zone), _local_midnight(end, zone)
+
+
+@dataclass(frozen=True)
+class Between:
+    """A range of instants (aware, in UTC), whatever the user's zone."""
+
+    start: datetime
+    end: datetime
+
+    def window(self, zone: ZoneInfo, today: date) -> tuple[datetime, datetime]:
+        return self.start, self.end
+
+
+# Which occurrences the upcoming query answers: a range already valid (the API checks
+# it), which the view resolves in the zone it reads, in its snapshot.
+Span = NextDays | Between
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 class EventRow(msgspec.Struct):
@@ -87,22 +120,21 @@ class CalendarView:
         " AND (is_special_event OR NOT %(special_only)s)"
         " ORDER BY occurs_at, event_id"
     )
-    USER_EVENTS = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
+    USER_EVENTS = VISIBLE_EVENT + " AND e.user_id = %(user_id)s"
     ZONE_AND_HORIZON = (
         "SELECT (SELECT timezone FROM user_settings WHERE user_id = %(user_id)s),"
         " starts_at, ends_at FROM occurrence_horizon"
     )
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.reads = AsUserSync(engine)
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.reads = AsUser(pool)
 
-    def get(self, user_id: str, event_id: UUID) -> EventRow | None:
+    async def get(self, user_id: str, event_id: UUID) -> EventRow | None:
         params = {"user_id": user_id, "id": event_id}
-        [rows] = self.reads.fetchall(user_id, (self.GET_EVENT, params))
+        rows = await self.reads.fetchall(user_id, self.GET_EVENT, params)
         return EventRow(*rows[0]) if rows else None
 
-    def page(
+    async def page(
         self,
         user_id: str,
         person_id: UUID | None,
@@ -123,66 +155,86 @@ class CalendarView:
             f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608
             " ORDER BY created_at, id LIMIT %(limit)s"
         )
-        [rows] = self.reads.fetchall(user_id, (statement, params))
+        rows = await self.reads.fetchall(user_id, statement, params)
         return [EventRow(*r) for r in rows]
 
-    def upcoming(
+    async def upcoming(
         self,
         user_id: str,
-        window: Window,
+        span: Span,
         *,
         special_only: bool,
         now: datetime,
         materialised: bool = True,
     ) -> tuple[ZoneInfo, list[Occurrence]]:
         """The user's zone, and the occurrences with ``start <= occurs_at < end`` for the
-        ``window`` computed in that zone (``days_until`` counted from ``now``'s date
+        ``span`` resolved in that zone (``days_until`` counted from ``now``'s date
         there): read from the materialised table inside the horizon, computed from the
         events outside it (or always, with ``materialised=False``: the tests compare)."""
-        # On the pooled connection's psycopg connection, in binary: SQLAlchemy's
-        # result rows and text decoding cost more than the query (docs/performance.md).
+        # In binary: text decoding costs more than the query (docs/performance.md).
         # One snapshot: a zone change or a horizon move committing between the
-        # statements must not mix its before and after into one answer.
-        with (
-            self.engine.connect() as conn,
-            driver_connection(conn).cursor(binary=True) as cursor,
-            user_snapshot(cursor, user_id),
-        ):
-            cursor.execute(self.ZONE_AND_HORIZON, {"user_id": user_id}, prepare=True)
-            timezone, starts_at, ends_at = cursor.fetchall()[0]  # the horizon: one row
+        # statements must not mix its before and after into one answer. Two round
+        # trips: BEGIN, the user and the zone; then the rows and COMMIT.
+        async with self.reads.snapshot(user_id, binary=True) as snapshot:
+            [[state]] = await snapshot.fetchall((self.ZONE_AND_HORIZON, {"user_id": user_id}))
+            timezone, starts_at, ends_at = state  # the horizon: one row
             zone = ZoneInfo(timezone or "UTC")
-            start, end = window(zone)
             today = now.astimezone(zone).date()
+            start, end = span.window(zone, today)
             if materialised and Horizon(starts_at, ends_at).covers(start, end):
-                cursor.execute(
-                    self.UPCOMING,
-                    {
-                        "user_id": user_id,
-                        "start": start,
-                        "end": end,
-                        "today": today,
-                        "special_only": special_only,
-                    },
-                    prepare=True,
-                )
-                return zone, [Occurrence(*row) for row in cursor.fetchall()]
-            events = conn.execute(self.USER_EVENTS, {"user_id": user_id}).all()
-        return zone, sorted(
-            (
-                Occurrence(
-                    e.id,
-                    e.person_id,
-                    e.person_name,
-                    e.title,
-                    e.is_special_event,
-                    o.occurs_at,
-                    o.local_date,
-                    (o.local_date - today).days,
-                    e.all_day,
-                )
-                for e in events
-                if e.is_special_event or not special_only
-                for o in occurrences(schedule_of(e.event_date, e.recurrence), zone, start, end)
-            ),
-            key=lambda row: row.sort_key,
-        )
+                params = {
+                    "user_id": user_id,
+                    "start": start,
+                    "end": end,
+                    "today": today,
+                    "special_only": special_only,
+                }
+                [rows] = await snapshot.fetchall((self.UPCOMING, params), last=True)
+                return zone, [Occurrence(*row) for row in rows]
+            [events] = await snapshot.fetchall((self.USER_EVENTS, {"user_id": user_id}), last=True)
+        return zone, _computed(events, zone, start, end, today, special_only=special_only)
+
+
+class _VisibleEvent(NamedTuple):
+    """A row of ``VISIBLE_EVENT``."""
+
+    id: UUID
+    user_id: str
+    person_id: UUID
+    title: str
+    event_date: str
+    all_day: bool
+    recurrence: str
+    is_special_event: bool
+    person_name: str
+
+
+def _computed(
+    events: Iterable[Row],
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    today: date,
+    *,
+    special_only: bool,
+) -> list[Occurrence]:
+    """The occurrences of ``events`` (rows of ``VISIBLE_EVENT``) in ``start..end``."""
+    return sorted(
+        (
+            Occurrence(
+                e.id,
+                e.person_id,
+                e.person_name,
+                e.title,
+                e.is_special_event,
+                o.occurs_at,
+                o.local_date,
+                (o.local_date - today).days,
+                e.all_day,
+            )
+            for e in (_VisibleEvent(*row) for row in events)
+            if e.is_special_event or not special_only
+            for o in occurrences(schedule_of(e.event_date, e.recurrence), zone, start, end)
+        ),
+        key=lambda row: row.sort_key,
+    )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 import redis
 from litestar import Controller, get
 from litestar.testing import TestClient
 
+from pcem.wiring import Container, Serving
+
 PEOPLE = "/api/v1/people"
 FAILING = "/api/v1/test-failures"
 Client = TestClient[Any]
+T = TypeVar("T")
 
 
 def create_person(client: httpx.Client, auth: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -30,6 +35,17 @@ def relate(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def served(container: Container, read: Callable[[Serving], Awaitable[T]]) -> T:
+    """``read`` run on the API's event-loop parts (the views), as a test calls a view:
+    on a ``Container.serving()`` of its own, in an event loop of its own."""
+
+    async def run() -> T:
+        async with container.serving() as serving:
+            return await read(serving)
+
+    return asyncio.run(run())
 
 
 class FailingController(Controller):

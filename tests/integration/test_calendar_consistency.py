@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.person import Person
-from pcem.database.connections import driver_connection
-from pcem.database.row_security import user_snapshot
+from pcem.database.row_security import AsUser
+from pcem.projections.calendar_view import Between, Occurrence
 from pcem.projections.horizon import Horizon
 from pcem.projector.horizon_keeper import advance_horizon
+from pcem.settings import Settings
 from pcem.wiring import Container
-from tests.integration.api_helpers import PEOPLE, Client, create_person
+from tests.integration.api_helpers import PEOPLE, Client, create_person, served
 
 EVENTS = "/api/v1/events"
 
@@ -95,12 +100,16 @@ def test_advancing_the_horizon_materialises_the_new_days(
     assert moved
     assert (stored.starts_at, stored.ends_at) == (horizon.starts_at, horizon.ends_at)
     now = datetime.now(UTC)
-    materialised, computed = (
-        container.calendar_view.upcoming(
-            user_id, lambda zone: tail, special_only=False, now=now, materialised=stored
+
+    def answer(*, materialised: bool) -> list[Occurrence]:
+        return served(
+            container,
+            lambda serving: serving.calendar_view.upcoming(
+                user_id, Between(*tail), special_only=False, now=now, materialised=materialised
+            ),
         )[1]
-        for stored in (True, False)
-    )
+
+    materialised, computed = answer(materialised=True), answer(materialised=False)
     assert len(materialised) >= 4
     assert materialised == computed
     assert not advance_horizon(container.engine, later - timedelta(days=1))  # never backwards
@@ -132,22 +141,42 @@ def test_horizon_waits_while_the_people_projection_is_being_rebuilt(container: C
 
 @pytest.mark.parametrize("failure", ["SELECT 1 / 0", "raise in Python"])
 def test_a_failed_snapshot_read_hands_its_connection_back_idle(
-    container: Container, failure: str
+    settings: Settings, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with container.calendar_view.engine.connect() as conn:  # autocommit, as the views run
-        driver = driver_connection(conn)
-        with (
-            pytest.raises((psycopg.errors.DivisionByZero, LookupError)),
-            driver.cursor() as cursor,
-            user_snapshot(cursor, "someone"),
-        ):
-            cursor.execute("SELECT count(*) FROM occurrence_horizon")
-            if failure.startswith("SELECT"):
-                cursor.execute(failure)
-            raise LookupError(failure)
+    async def fail_then_look() -> tuple[bool, TransactionStatus, tuple[Any, ...] | None]:
+        # One autocommit connection, as the API's pool has them.
+        async with AsyncConnectionPool(
+            settings.require_database().url,
+            min_size=1,
+            max_size=1,
+            kwargs={"autocommit": True},
+            open=False,
+        ) as pool:
+            reads = AsUser(pool)
+            with pytest.raises((psycopg.errors.DivisionByZero, LookupError)):
+                async with reads.snapshot("someone") as snapshot:
+                    [[(pid,)]] = await snapshot.fetchall(
+                        ("SELECT pg_backend_pid() FROM occurrence_horizon", {})
+                    )
+                    if failure.startswith("SELECT"):
+                        await snapshot.fetchall((failure, {}))
+                    raise LookupError(failure)
+            async with pool.connection() as conn:
+                same = conn.info.backend_pid == pid  # kept, not replaced
+                status = conn.info.transaction_status
+                cursor = await conn.execute(
+                    "SELECT current_user = session_user, current_setting('pcem.user_id', true)"
+                )
+                return same, status, await cursor.fetchone()
 
-        assert driver.info.transaction_status == TransactionStatus.IDLE
-        assert conn.execute(text("SELECT 1")).scalar() == 1
+    with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
+        same, status, after = asyncio.run(fail_then_look())
+
+    assert same
+    assert status == TransactionStatus.IDLE
+    assert after == (True, "")
+    # The snapshot rolled back itself: the pool had nothing to roll back.
+    assert not [r for r in caplog.records if "rolling back" in r.getMessage()]
 
 
 def test_a_hard_purge_of_a_person_takes_their_events_and_occurrences(

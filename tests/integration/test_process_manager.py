@@ -19,7 +19,7 @@ from uuid import UUID
 import pytest
 
 from pcem.database.connections import application_name
-from pcem.notifications.inbox import FailedSet, Inbox, Overdue
+from pcem.notifications.inbox import FailedSet, NotificationDetail, Overdue
 from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
 from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
@@ -28,6 +28,7 @@ from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
+from tests.integration.api_helpers import served
 from tests.integration.projection_helpers import Database
 from tests.integration.receivers import Answer, HttpServer, Request, http_server
 from tests.integration.schedule_helpers import Calendar, utc
@@ -37,6 +38,11 @@ TODAY = date(2027, 3, 1)
 NOON = utc(2027, 3, 1, 12)
 DUE = utc(2027, 3, 10, 8)  # 09:00 in Berlin
 SECRET = "a-webhook-secret-of-the-user"
+
+
+def inbox_get(container: Container, notification_id: UUID) -> NotificationDetail | None:
+    """The notification as the user reads it (``GET /notifications/{id}``'s view)."""
+    return served(container, lambda serving: serving.inbox.get(USER, notification_id))
 
 
 @dataclass
@@ -71,7 +77,7 @@ class World:
         return [notification_id for _, notification_id in self.published]
 
     def status(self, notification_id: UUID) -> Any:
-        detail = Inbox(self.container.engine).get(USER, notification_id)
+        detail = inbox_get(self.container, notification_id)
         assert detail is not None
         return detail
 
@@ -165,7 +171,7 @@ def test_a_person_deleted_before_the_due_time_gets_nothing_sent(world: World) ->
 
     assert world.tick(DUE) == []
     assert world.server.requests == []
-    assert Inbox(world.container.engine).get(USER, reminder) is None
+    assert inbox_get(world.container, reminder) is None
 
 
 def test_a_notification_no_longer_wanted_when_its_worker_takes_it_is_cancelled(

@@ -4,14 +4,18 @@ security, so a query that forgets its ``user_id`` still sees only that user's ro
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
-from pcem.database.row_security import API_ROLE, AsUserSync
+from pcem.database.row_security import API_ROLE, AsUser, AsUserSync
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -109,21 +113,23 @@ def test_an_unscoped_query_on_the_apis_connections_sees_only_the_callers_rows(
         assert client.get(EVENTS, headers=auth).status_code == 200  # waits for the projector
     forgetful = "SELECT DISTINCT user_id FROM people"  # no WHERE user_id = ...
 
-    async def on_the_async_pool(user: str) -> list[tuple[str, ...]]:
-        async with container.serving() as serving:
-            return await serving.people_view.reads.fetchall(user, forgetful, {})
+    forgetful_events = "SELECT DISTINCT user_id FROM events"
 
-    def on_the_engine(user: str) -> list[list[tuple[str, ...]]]:
-        return container.calendar_view.reads.fetchall(
-            user, (forgetful, {}), ("SELECT DISTINCT user_id FROM events", {})
-        )
+    async def every_way_a_view_reads(user: str) -> list[list[tuple[Any, ...]]]:
+        async with container.serving() as serving:
+            one = await serving.people_view.reads.fetchall(user, forgetful, {})
+            each = await serving.calendar_view.reads.fetch_each(
+                user, (forgetful, {}), (forgetful_events, {})
+            )
+            async with serving.calendar_view.reads.snapshot(user, binary=True) as snapshot:
+                [first] = await snapshot.fetchall((forgetful, {}))
+                [last] = await snapshot.fetchall((forgetful_events, {}), last=True)
+            return [one, *each, first, last]
 
     for user in users:
-        assert asyncio.run(on_the_async_pool(user)) == [(user,)]
-        assert on_the_engine(user) == [[(user,)], [(user,)]]
+        assert asyncio.run(every_way_a_view_reads(user)) == [[(user,)]] * 5
     # No user: nothing at all.
-    assert asyncio.run(on_the_async_pool("")) == []
-    assert on_the_engine("") == [[], []]
+    assert asyncio.run(every_way_a_view_reads("")) == [[]] * 5
 
 
 def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(
@@ -160,3 +166,60 @@ def test_the_role_and_the_user_end_with_the_statements_they_were_sent_with(
 
     assert (role, user) == (API_ROLE, "someone")
     assert tuple(after) == (True, "")
+
+
+WHO = "SELECT current_user, current_setting('pcem.user_id', true)"
+
+
+async def _one(reads: AsUser) -> list[tuple[Any, ...]]:
+    return await reads.fetchall("someone", WHO, {})
+
+
+async def _each(reads: AsUser) -> list[tuple[Any, ...]]:
+    [rows, _] = await reads.fetch_each("someone", (WHO, {}), ("SELECT 1", {}))
+    return rows
+
+
+async def _snapshot(reads: AsUser) -> list[tuple[Any, ...]]:
+    async with reads.snapshot("someone", binary=True) as snapshot:
+        await snapshot.fetchall(("SELECT 1", {}))
+        [rows] = await snapshot.fetchall((WHO, {}), last=True)
+    return rows
+
+
+async def _snapshot_left_open(reads: AsUser) -> list[tuple[Any, ...]]:
+    async with reads.snapshot("someone") as snapshot:  # no read marked last
+        [rows] = await snapshot.fetchall((WHO, {}))
+    return rows
+
+
+@pytest.mark.parametrize("read", [_one, _each, _snapshot, _snapshot_left_open])
+def test_on_the_async_pool_the_role_and_the_user_end_with_their_statements(
+    settings: Settings,
+    read: Callable[[AsUser], Awaitable[list[tuple[Any, ...]]]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What the API's views do: afterwards the connection is the owner's, with no user,
+    and ended its own transaction (the pool had nothing to roll back)."""
+
+    async def read_then_look() -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
+        async with AsyncConnectionPool(
+            settings.require_database().url,
+            min_size=1,
+            max_size=1,  # one connection, reused
+            kwargs={"autocommit": True},
+            open=False,
+        ) as pool:
+            rows = await read(AsUser(pool))
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT current_user = session_user, current_setting('pcem.user_id', true)"
+                )
+                return rows, await cursor.fetchone()
+
+    with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
+        rows, after = asyncio.run(read_then_look())
+
+    assert rows == [(API_ROLE, "someone")]
+    assert after == (True, "")
+    assert not [r for r in caplog.records if r.name == "psycopg.pool"]

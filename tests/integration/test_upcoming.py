@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 
-from pcem.projections.calendar_view import Occurrence
+from pcem.projections.calendar_view import Between, Occurrence
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
-from tests.integration.api_helpers import Client, bearer, create_person
+from tests.integration.api_helpers import Client, bearer, create_person, served
 
 EVENTS = "/api/v1/events"
 SETTINGS = "/api/v1/me/settings"
@@ -333,12 +334,15 @@ def test_materialised_occurrences_equal_computed_ones(
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def answer(*, materialised: bool) -> list[Occurrence]:
-        return container.calendar_view.upcoming(
-            user_id,
-            lambda zone: (start, start + timedelta(days=366)),
-            special_only=False,
-            now=start,
-            materialised=materialised,
+        return served(
+            container,
+            lambda serving: serving.calendar_view.upcoming(
+                user_id,
+                Between(start, start + timedelta(days=366)),
+                special_only=False,
+                now=start,
+                materialised=materialised,
+            ),
         )[1]
 
     materialised, computed = answer(materialised=True), answer(materialised=False)
@@ -357,18 +361,23 @@ def test_an_answer_never_mixes_a_zone_change_committed_while_it_is_read(
     upcoming(client, auth)  # the projection has caught up
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    def window_while_the_zone_changes(zone: Any) -> tuple[datetime, datetime]:
-        # Called between the zone's read and the occurrences' read.
-        client.put(SETTINGS, json=settings_body("Asia/Kathmandu"), headers=auth)
-        upcoming(client, auth)  # the projection has moved every occurrence
-        return start, start + timedelta(days=366)
+    class WhileTheZoneChanges(Between):
+        def window(self, zone: ZoneInfo, today: date) -> tuple[datetime, datetime]:
+            # Resolved between the zone's read and the occurrences' read.
+            client.put(SETTINGS, json=settings_body("Asia/Kathmandu"), headers=auth)
+            upcoming(client, auth)  # the projection has moved every occurrence
+            return super().window(zone, today)
 
-    zone, items = container.calendar_view.upcoming(
-        user_id, window_while_the_zone_changes, special_only=False, now=start
-    )
-    zone_now, items_now = container.calendar_view.upcoming(
-        user_id, lambda zone: (start, start + timedelta(days=366)), special_only=False, now=start
-    )
+    def answer(span: Between) -> tuple[ZoneInfo, list[Occurrence]]:
+        return served(
+            container,
+            lambda serving: serving.calendar_view.upcoming(
+                user_id, span, special_only=False, now=start
+            ),
+        )
+
+    zone, items = answer(WhileTheZoneChanges(start, start + timedelta(days=366)))
+    zone_now, items_now = answer(Between(start, start + timedelta(days=366)))
 
     assert (zone.key, [o.occurs_at.strftime("%H:%M") for o in items]) == ("UTC", ["00:00"])
     assert (zone_now.key, [o.occurs_at.strftime("%H:%M") for o in items_now]) == (
