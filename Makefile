@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: dev test lint check clean chromium
+.PHONY: dev test test-fast lint check clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ dev: $(BIN)/.installed
 ## two worker processes, each with its own database, Redis databases and RabbitMQ vhost.
 test: $(BIN)/.installed chromium
 	$(BIN)/pytest -n 2 --dist worksteal
+
+## The loop to live in while changing code (under 2 minutes): the same suite without
+## the tests marked `slow` (faults, soaks, fuzzing, real process starts and clocks),
+## which `make test` and CI still run.
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -n 2 --dist worksteal -m "not slow"
 
 ## Lint and type-check.
 lint: $(BIN)/.installed

@@ -93,6 +93,7 @@ def write_calendar_history(db: Database, user_id: str) -> None:
         settings.close()
 
 
+@pytest.mark.slow  # many rounds: hundreds of events projected one batch each, then rebuilt
 def test_tables_are_the_same_whether_events_are_folded_or_applied_one_by_one(
     db: Database,
 ) -> None:

@@ -19,6 +19,10 @@ from pcem.settings import Settings
 from tests.polling import wait_until
 from tests.servers import PostgresServer
 
+# Every test here starts `pcem` as a process: over a second of imports each, before
+# it does anything. They run in `make test` and CI, not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 COMMANDS = [
     [],
     ["dev"],
@@ -167,7 +171,6 @@ def _live(url: str) -> bool:
         return False
 
 
-@pytest.mark.slow
 def test_migrate_runs_concurrently_on_a_fresh_database(
     postgres: PostgresServer, settings: Settings
 ) -> None:
@@ -230,7 +233,6 @@ UNREACHABLE_DATABASE = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", UNREACHABLE_DATABASE, ids=" ".join)
 def test_an_unreachable_database_is_one_line_naming_variable_and_address(
     settings: Settings, closed_port: int, command: list[str]
@@ -248,7 +250,6 @@ def test_an_unreachable_database_is_one_line_naming_variable_and_address(
     ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", [["scheduler"], ["worker"]], ids=" ".join)
 def test_an_unreachable_broker_is_one_line(
     settings: Settings, closed_port: int, command: list[str]

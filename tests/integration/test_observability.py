@@ -131,6 +131,7 @@ def _answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.slow  # starts `pcem api` as a process
 def test_logs_are_json_with_request_and_user_ids_and_never_the_token(
     api_process: tuple[str, subprocess.Popen[str]], token_for: TokenFactory
 ) -> None:
@@ -161,6 +162,7 @@ def test_logs_are_json_with_request_and_user_ids_and_never_the_token(
     assert {line["status"] for line in requests} >= {201, 401, 200}
 
 
+@pytest.mark.slow  # starts `pcem api` as a process
 def test_requests_no_route_takes_are_logged_once_too(
     api_process: tuple[str, subprocess.Popen[str]], token_for: TokenFactory
 ) -> None:
@@ -209,6 +211,7 @@ def test_a_request_is_logged_at_the_level_its_status_calls_for(
     assert (line["log_level"], line["status"]) == (level, status)
 
 
+@pytest.mark.slow  # starts `pcem api` as a process
 def test_every_connection_of_the_api_names_itself(
     api_process: tuple[str, subprocess.Popen[str]],
     token_for: TokenFactory,

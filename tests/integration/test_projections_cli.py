@@ -13,6 +13,9 @@ from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, pcem_env
 from tests.integration.test_cli import pcem
 
+# Each test starts `pcem projections` as a process (see tests/integration/test_cli.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def db(isolated: Settings) -> Iterator[Database]:

@@ -140,6 +140,7 @@ def test_the_keeper_waits_while_a_rebuild_is_under_way(cal: Calendar) -> None:
     assert advance_horizon(cal.db.engine, TODAY + timedelta(days=3))
 
 
+@pytest.mark.slow  # many rounds: 25 days of the keeper and 5 rebuilds
 def test_day_by_day_the_keeper_lists_what_a_rebuild_lists_for_every_kind_of_date(
     cal: Calendar,
 ) -> None:

@@ -157,6 +157,7 @@ def test_there_is_no_route_to_change_the_access_log(
         assert response.status_code == 405
 
 
+@pytest.mark.slow  # starts `pcem` as a process
 def test_the_cli_prints_the_same_history_and_records_the_operator(
     client: Client,
     auth: dict[str, str],
@@ -178,6 +179,7 @@ def test_the_cli_prints_the_same_history_and_records_the_operator(
     assert [r.channel for r in accesses(container, ada["id"])][-2:] == ["cli", "cli"]
 
 
+@pytest.mark.slow  # starts `pcem` as a process
 def test_the_cli_says_when_an_id_is_unknown_or_malformed(settings: Settings) -> None:
     unknown = pcem("audit", "history", str(uuid.uuid4()), env=pcem_env(settings))
     malformed = pcem("audit", "history", "not-a-uuid", env=pcem_env(settings))
@@ -186,6 +188,7 @@ def test_the_cli_says_when_an_id_is_unknown_or_malformed(settings: Settings) -> 
     assert malformed.returncode == 2 and "Traceback" not in malformed.stderr
 
 
+@pytest.mark.slow  # starts `pcem` as a process
 def test_a_webhook_secret_never_shows_in_a_support_read(
     client: Client,
     auth: dict[str, str],

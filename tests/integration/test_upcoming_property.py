@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,9 @@ from tests.calendar_oracle import ZONES, brute_force
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import Client, bearer, create_person
 from tests.integration.test_upcoming import SETTINGS, add_event, settings_body, upcoming
+
+# Fuzzing: a hundred random cases, each through the real API, projector and PostgreSQL.
+pytestmark = pytest.mark.slow
 
 TODAY = datetime.now(UTC).replace(tzinfo=None)
 
