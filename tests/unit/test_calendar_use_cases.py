@@ -18,9 +18,9 @@ from pcem.aggregates.event import (
     NaiveDateTimeError,
 )
 from pcem.aggregates.occurrences import occurrences
-from pcem.aggregates.ownership import FieldNotUpdatableError
+from pcem.aggregates.ownership import FieldNotUpdatableError, NotFoundError
 from pcem.aggregates.person import Person, PersonDeletedError
-from pcem.commands.base import NotFoundError, VersionMismatchError
+from pcem.commands.base import VersionMismatchError
 from pcem.commands.calendar import CalendarApplication
 from tests.unit.in_memory import InMemoryPcem, in_memory_pcem
 

@@ -11,7 +11,7 @@ import eventsourcing.domain
 import pytest
 
 from pcem.aggregates.event import CalendarEvent, EventGoneError
-from pcem.aggregates.ownership import FieldNotUpdatableError
+from pcem.aggregates.ownership import FieldNotUpdatableError, NotFoundError
 from pcem.aggregates.person import (
     DuplicateRelationshipError,
     MetadataTooLargeError,
@@ -20,7 +20,7 @@ from pcem.aggregates.person import (
     RelationshipNotFoundError,
     SelfRelationshipError,
 )
-from pcem.commands.base import NotFoundError, VersionMismatchError
+from pcem.commands.base import VersionMismatchError
 from pcem.commands.people import PeopleApplication
 from tests.unit.in_memory import InMemoryPcem, in_memory_pcem
 
