@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import freezegun
@@ -42,7 +42,26 @@ def _real_time_once_unfrozen(
         return True
 
 
+def _frozen_or_real_now(now: Callable[[], datetime] = freezegun.api.get_current_time) -> datetime:
+    """The same race one step later: the freezer may be popped between the check above
+    and the read of its time (or its zone offset); the time is real again by then."""
+    try:
+        return now()
+    except IndexError:
+        return freezegun.api.real_datetime.now(UTC).replace(tzinfo=None)
+
+
+def _offset_once_unfrozen() -> timedelta:
+    try:
+        return freezegun.api.tz_offsets[-1]
+    except IndexError:
+        return timedelta(0)
+
+
 freezegun.api._should_use_real_time = _real_time_once_unfrozen
+freezegun.api.get_current_time = _frozen_or_real_now
+freezegun.api.FakeDate._tz_offset = staticmethod(_offset_once_unfrozen)  # type: ignore[method-assign]
+freezegun.api.FakeDatetime._tz_offset = staticmethod(_offset_once_unfrozen)  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
