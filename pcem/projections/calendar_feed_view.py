@@ -21,6 +21,7 @@ EVENTS = (
     " e.recurrence, e.notes, e.created_at, greatest(e.updated_at, p.updated_at)"
     " FROM events e JOIN people p ON p.id = e.person_id"
     " WHERE e.user_id = %(user_id)s AND e.deleted_at IS NULL AND NOT e.hidden"
+    " AND p.user_id = %(user_id)s"  # lets the planner take the user's people by index
     " AND p.deleted_at IS NULL ORDER BY e.created_at, e.id"
 )
 ZONE = "SELECT timezone FROM user_settings WHERE user_id = %(user_id)s"
