@@ -157,12 +157,14 @@ def _utc(at: datetime) -> str:
 
 
 def _floating(at: datetime) -> str:
-    """``at``'s wall-clock time as RFC 5545 writes it (isoformat: a third of strftime's cost)."""
-    return at.replace(microsecond=0, tzinfo=None).isoformat().replace("-", "").replace(":", "")
+    """``at``'s wall-clock time to the second, as RFC 5545 writes it: the first 19
+    characters of isoformat (YYYY-MM-DDTHH:MM:SS, 4-digit years) at a third of strftime's
+    cost, with or without microseconds and offset after them."""
+    return at.isoformat()[:19].replace("-", "").replace(":", "")
 
 
 def _date(day: date) -> str:
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    return day.isoformat().replace("-", "")
 
 
 def _text(value: str) -> str:
