@@ -16,15 +16,9 @@ from litestar.testing import TestClient
 from pcem.api.app import create_app
 from pcem.settings import Settings
 from tests.conftest import TokenFactory
+from tests.ical_reader import parsed
 from tests.integration.api_helpers import Client, bearer, create_person
-from tests.integration.feed_helpers import (
-    EVENTS,
-    FEED,
-    add_event,
-    caught_up,
-    make_feed,
-    parsed,
-)
+from tests.integration.feed_helpers import EVENTS, FEED, add_event, caught_up, make_feed
 from tests.integration.test_rate_limits import low_limits_container
 
 PROBLEM = "application/problem+json"

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.ical_reader import expanded
 from tests.integration.api_helpers import Client, create_person
-from tests.integration.feed_helpers import add_event, caught_up, expanded, make_feed, set_zone
+from tests.integration.feed_helpers import add_event, caught_up, make_feed, set_zone
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 YEARS = 5

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import TokenFactory
+from tests.ical_reader import parsed
 from tests.integration.api_helpers import bearer
-from tests.integration.feed_helpers import EVENTS, FEED, parsed
+from tests.integration.feed_helpers import EVENTS, FEED
 
 VDIRSYNCER = Path(sys.executable).with_name("vdirsyncer")
 

@@ -12,7 +12,7 @@ import pytest
 from pcem.aggregates.event import schedule_of
 from pcem.aggregates.occurrences import occurrences
 from pcem.projections.ical_feed import FeedEvent, render
-from tests.integration.feed_helpers import expanded, parsed
+from tests.ical_reader import expanded, parsed
 
 CHANGED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 START, END = datetime(2024, 1, 1, tzinfo=UTC), datetime(2034, 1, 1, tzinfo=UTC)
