@@ -111,6 +111,7 @@ class RateLimitSettings:
 
     per_user_per_minute: int = 600  # PCEM_RATE_LIMIT_PER_MINUTE: a valid token's user
     anonymous_per_minute: int = 60  # PCEM_RATE_LIMIT_ANON_PER_MINUTE: a client address
+    feed_per_minute: int = 30  # PCEM_RATE_LIMIT_FEED_PER_MINUTE: calendar feed fetches, an address
     trusted_proxies: tuple[str, ...] = ()  # PCEM_TRUSTED_PROXIES: X-Forwarded-For from these
 
 
@@ -414,6 +415,13 @@ def _rate_limits(env: Mapping[str, str]) -> RateLimitSettings:
             env,
             "PCEM_RATE_LIMIT_ANON_PER_MINUTE",
             defaults.anonymous_per_minute,
+            MAX_RATE_PER_MINUTE,
+            1,
+        ),
+        feed_per_minute=_count(
+            env,
+            "PCEM_RATE_LIMIT_FEED_PER_MINUTE",
+            defaults.feed_per_minute,
             MAX_RATE_PER_MINUTE,
             1,
         ),

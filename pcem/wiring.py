@@ -36,6 +36,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
+from pcem.identity.calendar_feeds import CalendarFeeds
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
 from pcem.notifications.claims import Claims
@@ -44,6 +45,7 @@ from pcem.notifications.in_app import SentInApp
 from pcem.notifications.inbox import FailedSet, Inbox, Overdue
 from pcem.notifications.ledger import Ledger
 from pcem.notifications.stats import DeliveryStats
+from pcem.projections.calendar_feed_view import CalendarFeedView
 from pcem.projections.calendar_view import CalendarView
 from pcem.projections.people_view import PeopleView
 from pcem.projections.relationships_view import RelationshipsView
@@ -88,6 +90,8 @@ class Serving:
     inbox: Inbox
     in_app: InAppFeed
     rate_limits: RateLimits
+    calendar_feeds: CalendarFeeds
+    calendar_feed_view: CalendarFeedView
 
 
 class Container:
@@ -268,6 +272,8 @@ class Container:
                     keepalive_seconds=self.stream_keepalive_seconds,
                 ),
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
+                CalendarFeeds(pool),
+                CalendarFeedView(pool),
             )
         finally:
             await pool.close()

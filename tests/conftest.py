@@ -88,6 +88,7 @@ def settings_for(database_url: str, redis_url: str, **extra: str) -> Settings:
             # Far above what any test sends in a minute; a test of the limits sets its own.
             "PCEM_RATE_LIMIT_PER_MINUTE": "1000000",
             "PCEM_RATE_LIMIT_ANON_PER_MINUTE": "1000000",
+            "PCEM_RATE_LIMIT_FEED_PER_MINUTE": "1000000",
             **extra,
         }
     )

@@ -16,13 +16,19 @@ from litestar.types import ControllerRouterHandler
 from pcem.api import conventions
 from pcem.api.admin import NotificationsAdminController, ProjectionsAdminController
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
+from pcem.api.calendar_feed import CalendarFeedController, FeedController
 from pcem.api.docs_ui import docs_assets, docs_page
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
 from pcem.api.metrics import Metrics, MetricsController
 from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
-from pcem.api.openapi import PUBLIC_PREFIXES, StrictStructSchemaPlugin, complete_document
+from pcem.api.openapi import (
+    PUBLIC_PREFIXES,
+    TOKEN_IN_PATH_PREFIXES,
+    StrictStructSchemaPlugin,
+    complete_document,
+)
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
 from pcem.api.rate_limiting import RateLimitMiddleware, answer_with_quota
@@ -37,6 +43,7 @@ from pcem.wiring import Container
 
 MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = tuple(f"^{prefix}" for prefix in PUBLIC_PREFIXES)  # no token, no rate limit
+FEED_PATHS = tuple(f"^{prefix}/" for prefix in TOKEN_IN_PATH_PREFIXES)  # no bearer; per address
 ROUTES = [
     PeopleController,
     RelationshipsController,
@@ -48,6 +55,8 @@ ROUTES = [
     ProjectionsAdminController,
     NotificationsAdminController,
     SupportController,
+    CalendarFeedController,
+    FeedController,
 ]
 
 
@@ -57,7 +66,7 @@ def create_app(
     """The API over ``container``; ``extra_routes`` join the same conventions (tests)."""
     auth = DefineMiddleware(
         JWTAuthenticationMiddleware,
-        exclude=list(PUBLIC_PATHS),
+        exclude=[*PUBLIC_PATHS, *FEED_PATHS],
         # Every method, OPTIONS too (Litestar lets it through by default, for CORS
         # preflights, which PCEM does not serve): the role guards then met no user, a 500.
         exclude_http_methods=[],
@@ -73,7 +82,8 @@ def create_app(
     app = Litestar(
         route_handlers=[*ROUTES, docs_assets(), *extra_routes],
         dependencies=conventions.DEPENDENCIES,
-        middleware=[RateLimitMiddleware(exempt=PUBLIC_PATHS), auth],  # counted, then refused
+        # Counted, then refused.
+        middleware=[RateLimitMiddleware(exempt=PUBLIC_PATHS, feeds=FEED_PATHS), auth],
         before_request=conventions.before_request,
         after_request=conventions.after_request,
         after_exception=[conventions.after_exception],

@@ -31,6 +31,9 @@ from pcem.api.versions import ETAG_PATTERN, POSITION_HEADER
 
 PUBLIC_PREFIXES = ("/health", "/metrics", "/schema")
 """Routes without authentication, rate limits or a user's data."""
+TOKEN_IN_PATH_PREFIXES = ("/feeds",)
+"""Routes whose URL holds their credential (a calendar feed): no bearer token, but
+rate limited per client address."""
 
 _REF = "#/components/schemas/{name}"
 _INTEGER = {"type": "integer", "minimum": 0}
@@ -99,6 +102,10 @@ def is_public(path: str) -> bool:
     return path.startswith(PUBLIC_PREFIXES)
 
 
+def needs_bearer(path: str) -> bool:
+    return not path.startswith((*PUBLIC_PREFIXES, *TOKEN_IN_PATH_PREFIXES))
+
+
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """A Struct that refuses unknown fields is documented with ``additionalProperties:
     false``, so clients (and generated ones) know a stray field is a 400."""
@@ -127,6 +134,51 @@ def complete_document(app: Litestar) -> None:
         operation = document["paths"].get(path, {}).get(method)
         if operation is not None:
             _complete(operation, handler, path, schemas, versioned=path in versioned)
+        if "documented_as" in handler.opt and path in document["paths"]:
+            _rename(document["paths"], path, *handler.opt["documented_as"])
+
+
+def _rename(paths: dict[str, Any], path: str, documented: str, old: str, new: str) -> None:
+    """A route Litestar cannot spell (a parameter inside a path segment, ``{token}.ics``)
+    documented as clients call it."""
+    item = paths.pop(path)
+    paths[documented] = item
+    for operation in item.values():
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "path" and parameter.get("name") == old:
+                parameter["name"] = new
+
+
+def _document_entity_tag(operation: dict[str, Any]) -> None:
+    """A read whose ETag is its content's: ``If-None-Match`` answers 304 with the same
+    validators and caching headers."""
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "The ETag of a copy you hold: 304 with no body if it is current.",
+            "schema": {"type": "string"},
+        }
+    )
+    headers = {
+        "ETag": {
+            "description": "A strong entity tag of the content: equal content, equal tag.",
+            "required": True,
+            "schema": {"type": "string", "pattern": '^"[A-Za-z0-9_-]+"$'},
+        },
+        "Cache-Control": {
+            "description": "`private, no-cache`: revalidate with `If-None-Match` each time.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    }
+    responses = operation["responses"]
+    responses["200"]["headers"] = {**responses["200"].get("headers", {}), **headers}
+    responses["304"] = {
+        "description": "Not Modified: your copy (`If-None-Match`) is current.",
+        "headers": headers,
+    }
 
 
 def _operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
@@ -149,7 +201,7 @@ def _complete(
 ) -> None:
     responses: dict[str, Any] = operation["responses"]
     public = is_public(path)
-    if public:
+    if not needs_bearer(path):
         operation["security"] = []
     for parameter in operation.get("parameters", []):
         _as_sent(parameter)
@@ -162,8 +214,10 @@ def _complete(
             )
             _document_success_headers(code, response, handler, versioned=versioned_answer)
     responses.pop("400", None)  # Litestar's own, as application/json
-    for status in _problem_statuses(operation, handler, public, schemas):
+    for status in _problem_statuses(operation, handler, path, public, schemas):
         responses[str(status)] = _problem_answer(status)
+    if handler.opt.get("entity_tag"):
+        _document_entity_tag(operation)
 
 
 def _as_sent(parameter: dict[str, Any]) -> None:
@@ -175,7 +229,11 @@ def _as_sent(parameter: dict[str, Any]) -> None:
 
 
 def _problem_statuses(
-    operation: dict[str, Any], handler: HTTPRouteHandler, public: bool, schemas: dict[str, Any]
+    operation: dict[str, Any],
+    handler: HTTPRouteHandler,
+    path: str,
+    public: bool,
+    schemas: dict[str, Any],
 ) -> list[int]:
     opt = handler.opt
     parameters = operation.get("parameters", [])
@@ -183,13 +241,15 @@ def _problem_statuses(
     replay = opt.get("replay") is not None
     statuses = {
         400: has_body or any(p["in"] != "path" for p in parameters),
-        401: not public,
+        401: needs_bearer(path),
         403: any(
             isinstance(guard, RoleGuard)
             for layer in handler.ownership_layers
             for guard in layer.guards or ()
         ),
-        404: any(p["in"] == "path" for p in parameters) or _names_a_resource(operation, schemas),
+        404: any(p["in"] == "path" for p in parameters)
+        or _names_a_resource(operation, schemas)
+        or bool(opt.get("may_be_missing")),  # a resource of the caller's they may lack
         409: bool(opt.get("writes_events") or opt.get("conflicts")),  # concurrent writers
         412: bool(opt.get("conditional")),
         413: has_body or replay,  # a replayable POST reads its body for the fingerprint

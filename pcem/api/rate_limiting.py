@@ -3,6 +3,8 @@ refuses any: a flood of invalid tokens is limited per client address, a user's
 requests per user (``pcem.identity.rate_limits``). Over the limit: 429
 problem+json with ``Retry-After``; every counted answer carries the IETF
 ``RateLimit-Policy`` and ``RateLimit`` fields (draft-ietf-httpapi-ratelimit-headers).
+A calendar feed's fetches (no bearer token: the URL is the credential) are counted
+per client address on a limit of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pcem.api.auth import valid_principal
-from pcem.identity.rate_limits import ANONYMOUS, USER, Quota, RateLimits
+from pcem.identity.rate_limits import ANONYMOUS, FEED, USER, Quota, RateLimits
 
 _QUOTA = "pcem_rate_limit_headers"  # in the scope's state, for the answer
 
@@ -29,26 +31,32 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, exempt: tuple[str, ...]) -> None:
+    def __init__(self, exempt: tuple[str, ...], feeds: tuple[str, ...]) -> None:
         # By the request's path, as authentication excludes them (a route's own path
         # is relative to its controller's).
         pattern = re.compile("|".join(exempt))
+        self._feeds = re.compile("|".join(feeds))
         self.should_bypass_for_scope = lambda scope: bool(pattern.match(scope["path"]))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         limits: RateLimits = connection.app.state.serving.rate_limits
-        principal = valid_principal(connection)
-        if principal is not None:
-            quota = await limits.count(USER, principal.user_id)
-        else:
-            quota = await limits.count(ANONYMOUS, _address(scope))
+        quota = await limits.count(*self._caller(connection))
         if quota is not None:
             scope["state"][_QUOTA] = quota.headers()
             if quota.exceeded:
                 retry_after = {"Retry-After": str(quota.reset_seconds)}
                 raise TooManyRequestsException(_refusal(quota), headers=retry_after)
         await next_app(scope, receive, send)
+
+    def _caller(self, connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str, str]:
+        """The policy the request counts under, and whom it counts for."""
+        if self._feeds.match(connection.scope["path"]):
+            return FEED, _address(connection.scope)
+        principal = valid_principal(connection)
+        if principal is not None:
+            return USER, principal.user_id
+        return ANONYMOUS, _address(connection.scope)
 
 
 def answer_with_quota(app: Litestar) -> None:
@@ -86,7 +94,10 @@ def _address(scope: Scope) -> str:
 
 
 def _refusal(quota: Quota) -> str:
-    who = "user" if quota.policy == USER else "client address without a valid token"
+    who = {
+        USER: "user",
+        FEED: "client address fetching calendar feeds",
+    }.get(quota.policy, "client address without a valid token")
     return (
         f"too many requests: at most {quota.limit} a minute for each {who}; "
         f"try again in {quota.reset_seconds} s"

@@ -1,7 +1,9 @@
 """Abuse limits: how many requests a minute each caller may make, counted in Redis.
 
 A caller is the user of a valid bearer token (``PCEM_RATE_LIMIT_PER_MINUTE``),
-else the client's address (``PCEM_RATE_LIMIT_ANON_PER_MINUTE``). Every API
+else the client's address (``PCEM_RATE_LIMIT_ANON_PER_MINUTE``); a calendar feed's
+fetches, which carry no bearer token, by address too, on a limit of their own
+(``PCEM_RATE_LIMIT_FEED_PER_MINUTE``). Every API
 replica counts in the same Redis, so a limit holds however many there are.
 
 The counting is ``limits``' fixed window on its Redis storage (one ``INCRBY`` +
@@ -30,7 +32,7 @@ from pcem.settings import RateLimitSettings
 log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
-USER, ANONYMOUS = "user", "anonymous"  # the policies' names in the headers
+USER, ANONYMOUS, FEED = "user", "anonymous", "feed"  # the policies' names in the headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class RateLimits:
         self._items: dict[str, RateLimitItem] = {
             USER: RateLimitItemPerMinute(settings.per_user_per_minute),
             ANONYMOUS: RateLimitItemPerMinute(settings.anonymous_per_minute),
+            FEED: RateLimitItemPerMinute(settings.feed_per_minute),
         }
         self._clock = clock
         self._available = True
