@@ -23,18 +23,17 @@ import http.client
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import psycopg
+from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from timing import percentiles, timed  # benchmarks/timing.py
 
 from pcem.aggregates.settings import Preferences
 from pcem.identity.calendar_feeds import token_hash
@@ -80,21 +79,6 @@ FROM generate_series(0, %(users)s - 1) u
 FILL_FEED = "INSERT INTO calendar_feeds (user_id, token_hash, created_at) VALUES (%s, %s, now())"
 
 
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    q = statistics.quantiles(ms, n=100)
-    return f"p50 {q[49]:7.3f} ms   p95 {q[94]:7.3f} ms   p99 {q[98]:7.3f} ms"
-
-
-def timed(runs: int, call: Callable[[], object]) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100)
@@ -102,14 +86,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="requests per measurement")
     args = parser.parse_args()
     print(describe(), flush=True)
-    name = f"pcem_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        run(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(ADMIN_URL) as url:
+        run(url, args)
 
 
 def run(url: str, args: argparse.Namespace) -> None:

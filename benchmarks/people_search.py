@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 from typing import Any
 
 import psycopg
+from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
-from psycopg import sql
 from sqlalchemy import create_engine
 
 from pcem.database.row_security import AsUserSync  # the API's role and user
@@ -59,14 +58,8 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=200_000, help="people of 1,000 other users")
     args = parser.parse_args()
     print(describe(), flush=True)
-    name = f"pcem_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        run(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args.heavy, args.others)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(ADMIN_URL) as url:
+        run(url, args.heavy, args.others)
 
 
 def run(url: str, heavy: int, others: int) -> None:

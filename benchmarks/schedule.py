@@ -28,8 +28,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
-from psycopg import sql
 from sqlalchemy import create_engine
 
 from pcem.migrate import migrate
@@ -94,14 +94,8 @@ def main() -> None:
     parser.add_argument("--grow", type=int, default=2, help="then this many times the rows")
     args = parser.parse_args()
     print(describe(), flush=True)
-    name = f"pcem_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        run(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(ADMIN_URL) as url:
+        run(url, args)
 
 
 def run(url: str, args: argparse.Namespace) -> None:

@@ -24,20 +24,19 @@ import http.client
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import psycopg
+from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine
+from timing import percentiles, timed  # benchmarks/timing.py
 
 from pcem.aggregates.settings import Preferences
 from pcem.cli.tokens import mint_token
@@ -88,21 +87,6 @@ ANALYZE bare_scan;
 """
 
 
-def percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    q = statistics.quantiles(ms, n=100)
-    return f"p50 {q[49]:6.3f} ms   p95 {q[94]:6.3f} ms   p99 {q[98]:6.3f} ms"
-
-
-def timed(runs: int, call: Callable[[], object]) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
@@ -110,14 +94,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2000, help="queries per measurement")
     args = parser.parse_args()
     print(describe(), flush=True)
-    name = f"pcem_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        run(ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(ADMIN_URL) as url:
+        run(url, args)
 
 
 def run(url: str, args: argparse.Namespace) -> None:
