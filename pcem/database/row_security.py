@@ -37,12 +37,7 @@ class AsUser:
         self._pool = pool
 
     async def fetchall(self, user_id: str, query: str, params: Mapping[str, Any]) -> list[Row]:
-        async with self._pool.connection() as conn:
-            async with conn.pipeline():
-                await conn.execute(_ENTER, (user_id,), prepare=True)
-                cursor = await conn.execute(query, params, prepare=True)
-            # Fetched after the pipeline's one Sync: inside, a fetch would sync twice.
-            return await cursor.fetchall()
+        return (await self.fetch_each(user_id, (query, params)))[0]
 
     async def fetch_each(self, user_id: str, *queries: Query) -> list[list[Row]]:
         """The rows of each query, all sent in one round trip (one implicit transaction)."""
@@ -50,6 +45,7 @@ class AsUser:
             async with conn.pipeline():
                 await conn.execute(_ENTER, (user_id,), prepare=True)
                 cursors = [await conn.execute(q, p, prepare=True) for q, p in queries]
+            # Fetched after the pipeline's one Sync: inside, a fetch would sync twice.
             return [await cursor.fetchall() for cursor in cursors]
 
     @asynccontextmanager
