@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pcem"
 # Every package and root module of pcem/, bottom first. A part may import its own
 # modules and any part of a lower layer; never a part of its own layer or above.
 LAYERS: list[set[str]] = [
-    {"aggregates", "settings", "database"},  # the domain; configuration; SQL plumbing
+    {"aggregates", "contacts", "settings", "database"},  # the domain; configuration; SQL
     {"eventstore", "identity", "logs", "embedded", "migrate"},
     {"commands", "projections", "notifications"},  # write side, read models, ledger
     {"support", "projector"},  # support reads over commands; the engine over read models
