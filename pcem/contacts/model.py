@@ -51,7 +51,9 @@ TEXT_KEYS = (
 # Lists of strings.
 TEXT_LISTS = ("categories", "languages")
 # "related": [{"name": str, "label"?: str}] for relations to someone not in the file;
-# "dates": [{"date": "YYYY-MM-DD" or "--MM-DD", "label"?: str}] for other dates.
+# "dates": [{"date": "YYYY-MM-DD" or "--MM-DD", "label"?: str}] for other dates. A date
+# that names no day ("BDAY;VALUE=text:circa 1800", a year alone) is kept here too, its
+# "date" the file's own text and its "label" what it was ("birthday"): never dropped.
 # Anything else a card holds (X-… extensions, rare properties, CSV custom fields) is
 # kept under its own readable key: "X-PHONETIC-FIRST-NAME" -> "phonetic_first_name",
 # a string, or a list when repeated, or {"value", "label"} items when labelled.
