@@ -11,8 +11,9 @@ other property is kept under a readable key of its own.
 Left out, as facts about the file rather than the person: VERSION, PRODID, REV,
 X-ABUID, CLIENTPIDMAP, 3.0's NAME and PROFILE, KIND:individual (any other KIND is
 kept), Apple's X-ABLabel (it labels its group) and X-ABADR (the country whose layout
-an address uses), Outlook's X-MS-OL-DESIGN (its business-card layout), and LABEL when
-the card has an ADR (LABEL is that address formatted for an envelope). Binary PHOTO,
+an address uses), Outlook's X-MS-OL-DESIGN (its business-card layout) and
+X-MS-OL-DEFAULT-POSTAL-ADDRESS (which of its address slots it mails to), and LABEL
+when the card has an ADR (LABEL is that address formatted for an envelope). Binary PHOTO,
 LOGO, SOUND and KEY values, and cards inside a card (AGENT), are not stored: each is
 named in the contact's problems.
 """
@@ -39,7 +40,8 @@ _NOT_LABELS = {"pref", "internet", "voice", "x400"}
 _APPLE_LABEL = re.compile(r"_\$!<(.*)>!\$_")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
 _DROPPED = {"VERSION", "PRODID", "REV", "X-ABUID", "CLIENTPIDMAP", "NAME", "PROFILE"}
-_DROPPED |= {"X-ABLABEL", "X-ABADR", "X-MS-OL-DESIGN", "LABEL"}  # LABEL: see _envelopes
+_DROPPED |= {"X-ABLABEL", "X-ABADR", "X-MS-OL-DESIGN", "X-MS-OL-DEFAULT-POSTAL-ADDRESS"}
+_DROPPED |= {"LABEL"}  # see _envelopes
 _GROUP_KINDS = {"KIND", "X-ADDRESSBOOKSERVER-KIND"}
 # Instant messaging as written before IMPP, and the URI scheme IMPP gives each.
 _IM_SCHEMES = {
@@ -258,6 +260,7 @@ _HANDLERS: dict[str, Handler] = {
     "TEL": _labelled("phones", "tel:"),
     "URL": _labelled("urls"),
     "IMPP": _labelled("instant_messaging"),
+    "X-MS-IMADDRESS": _labelled("instant_messaging"),  # as Outlook's CSV "IMAddress"
     "X-SOCIALPROFILE": _labelled("social_profiles"),
     **dict.fromkeys(_IM_SCHEMES, _messenger),
     "ADR": _address,
