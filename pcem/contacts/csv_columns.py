@@ -133,9 +133,7 @@ def _relation(draft: Draft, parts: dict[str, str]) -> None:
 
 def _event(draft: Draft, parts: dict[str, str]) -> None:
     for label, _rank, value in _labelled_values(parts):
-        draft.add_date(
-            label.lower() if label.lower() in {"anniversary", "birthday"} else label, value
-        )
+        draft.add_date(label, value)  # "Anniversary" is the anniversary
 
 
 def _custom_field(draft: Draft, parts: dict[str, str]) -> None:

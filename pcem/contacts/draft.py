@@ -90,14 +90,14 @@ class Draft:
         if not (text := text.strip(_BLANK)):
             return
         day = parse_date(text, omit_year)
-        kind = next((kind for kind in _DATE_KINDS if kind == label), None)
+        kind = next((kind for kind in _DATE_KINDS if kind == label.strip().lower()), None)
         if day and kind:
             if ContactDate(kind, day) in self.dates:
                 return  # Apple writes an anniversary as ANNIVERSARY and as X-ABDATE
             if all(known.kind != kind for known in self.dates):
                 self.dates.append(ContactDate(kind, day))
                 return
-        item = _labelled({"date": format_date(day) if day else text}, label)
+        item = _labelled({"date": format_date(day) if day else text}, kind or label)
         _append_new(self.metadata.setdefault("dates", []), item)
 
     def add_relation(self, type_: str, uid: str | None = None, name: str | None = None) -> None:

@@ -104,7 +104,9 @@ def _read(card: RawCard) -> Contact | BadRecord:
         return BadRecord(draft.named(record), f'has a line that is not a property: "{malformed}"')
     if not card.complete:
         return BadRecord(draft.named(record), "has no END:VCARD (the file may be cut short)")
-    if any(prop.name in _GROUP_KINDS and prop.text().lower() == "group" for prop in properties):
+    if any(
+        prop.name in _GROUP_KINDS and prop.text().strip().lower() == "group" for prop in properties
+    ):
         return BadRecord(draft.named(record), "is a group of contacts (KIND:group), not a person")
     return draft.finish(record)
 

@@ -154,7 +154,7 @@ def parse_line(line: bytes) -> Property:
     head = decode_text(line[:colon])
     match = _NAME.match(head)
     if colon < 0 or match is None or head[match.end() : match.end() + 1] not in ("", ";"):
-        raise MalformedLine(line[:60].decode("utf-8", errors="replace"))
+        raise MalformedLine(decode_text(line[:60]))
     params = _params(head[match.end() + 1 :]) if match.end() < len(head) else {}
     return Property((match[1] or "").lower(), match[2].upper(), params, line[colon + 1 :])
 

@@ -449,6 +449,25 @@ def test_each_way_of_writing_a_birthday(line: str, day: date) -> None:
     assert person(f"VERSION:4.0\nFN:Ada\n{line}").dates == [ContactDate("birthday", day)]
 
 
+def test_a_date_labelled_anniversary_by_hand_is_the_anniversary_and_others_stay_labelled() -> None:
+    ada = person(
+        "VERSION:3.0\nFN:Ada\nitem1.X-ABDATE:1835-07-08\nitem1.X-ABLabel:Anniversary\n"
+        "item2.X-ABDATE;X-APPLE-OMIT-YEAR=1604:1604-06-01\nitem2.X-ABLabel:_$!<Other>!$_\n"
+        "BDAY:1815-12-10\nBDAY:1815-12-11"
+    )
+
+    assert ada.dates == [
+        ContactDate("anniversary", date(1835, 7, 8)),
+        ContactDate("birthday", date(1815, 12, 10)),
+    ]
+    assert ada.metadata == {
+        "dates": [
+            {"date": "--06-01", "label": "other"},
+            {"date": "1815-12-11", "label": "birthday"},  # a second birthday is not dropped
+        ]
+    }
+
+
 def test_a_21_card_with_bare_params_and_declared_charsets() -> None:
     ada = person(
         "VERSION:2.1\nN;CHARSET=UTF-8;QUOTED-PRINTABLE:Lovel=C3=A5ce;Ada\n"
