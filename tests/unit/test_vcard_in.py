@@ -443,6 +443,7 @@ def test_the_count_is_the_number_of_records_read(name: str) -> None:
         ("BDAY:1985-04-15T00:00:00Z", date(1985, 4, 15)),
         ("BDAY;VALUE=date:1604-04-15", date(1604, 4, 15)),
         ("BDAY;X-APPLE-OMIT-YEAR=1604:1604-02-29", date(1604, 2, 29)),
+        ("BDAY;X-APPLE-OMIT-YEAR=1900:1900-04-15", date(1604, 4, 15)),  # any stand-in year
     ],
 )
 def test_each_way_of_writing_a_birthday(line: str, day: date) -> None:
@@ -516,6 +517,20 @@ def test_lf_line_ends_tab_folds_and_nul_characters() -> None:
 
     assert isinstance(ada, Contact)
     assert (ada.first_name, ada.metadata["note"]) == ("AdaLovelace", "xy")
+
+
+def test_a_21_fold_keeps_its_space_where_3_0_drops_it() -> None:
+    # 2.1 folds as RFC 822 does, at a space it keeps; 3.0 and 4.0 insert the space.
+    data = b"BEGIN:VCARD\r\nVERSION:%s\r\nFN:Ada\r\nNOTE:Hello\r\n World\r\nEND:VCARD\r\n"
+
+    notes = [
+        record.metadata["note"]
+        for version in (b"2.1", b"3.0")
+        for record in read_vcards(data % version)
+        if isinstance(record, Contact)
+    ]
+
+    assert notes == ["Hello World", "HelloWorld"]
 
 
 def test_other_properties_get_readable_keys_strings_lists_or_labelled_items() -> None:
