@@ -79,10 +79,13 @@ class CalendarEvent(OwnedAggregate):
         is_special_event: bool = False,
         recurrence: str = "none",
         notes: str = "",
+        id: UUID | None = None,  # a chosen id (an import's, so a resumed one finds it)
     ) -> CalendarEvent:
         person.check_not_deleted()
         check_recurrence(recurrence)
-        return cls(
+        return cls._create(
+            cls.Created,
+            id=id,
             user_id=person.user_id,
             actor=actor,
             person_id=person.id,

@@ -103,10 +103,13 @@ class Person(OwnedAggregate):
         last_name: str = "",
         primary_contact: str | None = None,
         metadata: dict[str, Any] | None = None,
+        id: UUID | None = None,  # a chosen id (an import's, so a resumed one finds it)
     ) -> Person:
         metadata = metadata or {}
         check_metadata(metadata)
-        return cls(
+        return cls._create(
+            cls.Created,
+            id=id,
             user_id=user_id,
             actor=actor,
             first_name=first_name,

@@ -69,12 +69,12 @@ class Ledger:
         " CAST(:status AS text[]), CAST(:last_error AS text[]), CAST(:title AS text[]),"
         " CAST(:body AS text[]))"
         " ON CONFLICT (id) DO NOTHING RETURNING id, status)"
-        " INSERT INTO outbox (task, notification_id)"
+        " INSERT INTO outbox (task, subject_id)"
         " SELECT :task, id FROM made WHERE status = 'scheduled'"
     )
     WATERMARK = text("SELECT swept_to FROM scheduler_watermark")
     ADVANCE = text("UPDATE scheduler_watermark SET swept_to = greatest(swept_to, :swept_to)")
-    ENQUEUE = text("INSERT INTO outbox (task, notification_id) VALUES (:task, :id)")
+    ENQUEUE = text("INSERT INTO outbox (task, subject_id) VALUES (:task, :id)")
     # A worker that died holding a notification lets go of it when its lease lapses;
     # a hand-out that never reached a worker (a broker that lost it) is handed out again.
     RELEASE_LAPSED = text(
@@ -88,7 +88,7 @@ class Ledger:
         " ORDER BY next_attempt_at NULLS FIRST LIMIT :limit FOR UPDATE SKIP LOCKED),"
         " handed AS (UPDATE notifications n SET next_attempt_at = NULL, handed_out_at = :now"
         " FROM ready WHERE n.id = ready.id RETURNING n.id)"
-        " INSERT INTO outbox (task, notification_id) SELECT :task, id FROM handed"
+        " INSERT INTO outbox (task, subject_id) SELECT :task, id FROM handed"
     )
     _RETRY = (
         "UPDATE notifications SET status = 'scheduled', retry_base = attempts,"

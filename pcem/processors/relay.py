@@ -23,8 +23,7 @@ RELAY_BATCH = 500
 
 class Relay:
     TAKE = text(
-        "SELECT id, task, notification_id FROM outbox ORDER BY id LIMIT :limit"
-        " FOR UPDATE SKIP LOCKED"
+        "SELECT id, task, subject_id FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
     )
     DONE = text("DELETE FROM outbox WHERE id = ANY(:ids)")
 
@@ -45,7 +44,7 @@ class Relay:
         with self.engine.begin() as conn:
             rows = conn.execute(self.TAKE, {"limit": RELAY_BATCH}).all()
             for row in rows:
-                self.publish(row.task, row.notification_id)
+                self.publish(row.task, row.subject_id)
             if rows:
                 conn.execute(self.DONE, {"ids": [row.id for row in rows]})
         if rows:

@@ -42,7 +42,7 @@ def operator(token_for: TokenFactory) -> dict[str, str]:
 
 def outbox(container: Container) -> list[Any]:
     with container.engine.connect() as conn:
-        return list(conn.exec_driver_sql("SELECT task, notification_id FROM outbox").all())
+        return list(conn.exec_driver_sql("SELECT task, subject_id FROM outbox").all())
 
 
 def test_failed_notifications_of_every_user_are_listed_newest_due_first_and_paged(

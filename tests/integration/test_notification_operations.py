@@ -79,7 +79,7 @@ def test_metrics_show_deliveries_latency_and_the_outbox(ops: tuple[Client, Conta
     ledger.attempt(email, 1, due, "sent", None)
     with container.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO outbox (task, notification_id) VALUES ('pcem.deliver', :id)"),
+            text("INSERT INTO outbox (task, subject_id) VALUES ('pcem.deliver', :id)"),
             {"id": uuid.uuid4()},
         )
 
