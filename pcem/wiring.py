@@ -39,6 +39,9 @@ from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.identity.calendar_feeds import CalendarFeeds
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
+from pcem.imports.jobs import ImportJobs
+from pcem.imports.run import ImportRun
+from pcem.imports.view import ImportsView
 from pcem.notifications.claims import Claims
 from pcem.notifications.following import InAppFeed
 from pcem.notifications.in_app import SentInApp
@@ -92,6 +95,7 @@ class Serving:
     rate_limits: RateLimits
     calendar_feeds: CalendarFeeds
     calendar_feed_view: CalendarFeedView
+    imports: ImportsView
 
 
 class Container:
@@ -180,6 +184,17 @@ class Container:
     @cached_property
     def idempotency(self) -> Idempotency:
         return Idempotency(self.engine, self.redis)
+
+    # Contact imports: their rows (the API submits, the worker runs them)
+
+    @cached_property
+    def imports(self) -> ImportJobs:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return ImportJobs(self.engine, stalled_after=lease)
+
+    @cached_property
+    def import_run(self) -> ImportRun:
+        return ImportRun(self.imports, self.people, self.calendar)
 
     # The read side (the views that answer a user are on the API's event loop: Serving)
 
@@ -274,6 +289,7 @@ class Container:
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
+                ImportsView(pool),
             )
         finally:
             await pool.close()

@@ -25,9 +25,9 @@ from pcem.cli.unreachable import check_broker, check_postgres
 )
 @fails_cleanly
 def worker(concurrency: int, name: str | None) -> None:
-    """Run Celery workers for the notification-schedule and delivery queues."""
+    """Run Celery workers for the notification-schedule, delivery and imports queues."""
     from pcem.logs import configure_logging
-    from pcem.processors.tasks import DELIVERY_QUEUE, SCHEDULE_QUEUE, create_celery
+    from pcem.processors.tasks import QUEUES, create_celery
 
     settings = current_settings()
     configure_logging(settings, "worker")
@@ -36,7 +36,7 @@ def worker(concurrency: int, name: str | None) -> None:
     create_celery(settings).worker_main(
         [
             "worker",
-            f"--queues={SCHEDULE_QUEUE},{DELIVERY_QUEUE}",
+            f"--queues={','.join(QUEUES)}",
             f"--concurrency={concurrency}",
             f"--hostname={name or f'pcem-{os.getpid()}@%h'}",
             f"--loglevel={settings.log_level}",

@@ -1,8 +1,12 @@
-"""The Celery app of the process manager: two thin tasks over plain functions.
+"""The Celery app of the process manager: three thin tasks over plain functions.
 
 - ``pcem.tick`` (queue ``notification-schedule``, sent by ``pcem scheduler``
-  every ``PCEM_SCHEDULER_TICK_SECONDS``): the ledger's tick, then the relay.
+  every ``PCEM_SCHEDULER_TICK_SECONDS``): the ledger's tick, stalled imports sent
+  again, then the relay.
 - ``pcem.deliver`` (queue ``delivery``): one notification, by id only.
+- ``pcem.import`` (queue ``imports``, apart, so a long file never holds up a
+  reminder's queue): one contact import, by id only, run or resumed
+  (``pcem.imports.run``; a second copy of the message finds it held and leaves).
 
 Both are safe to run twice: a tick is idempotent (keys and ``SKIP LOCKED``),
 and a delivery starts with a conditional claim. Nothing waits in the broker
@@ -19,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from uuid import UUID
 
+import structlog
 from celery import Celery
 
+from pcem.imports.jobs import IMPORT
 from pcem.notifications.ledger import DELIVERY, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
@@ -29,12 +35,18 @@ from pcem.processors.ticks import aligned
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 
+log = structlog.get_logger(__name__)
+
 TICK = "pcem.tick"
 DELIVER = "pcem.deliver"
-# The task each kind of outbox message is relayed as.
-TASK_FOR_MESSAGE = {DELIVERY: DELIVER}
+IMPORT_CONTACTS = "pcem.import"
 SCHEDULE_QUEUE = "notification-schedule"
 DELIVERY_QUEUE = "delivery"
+IMPORT_QUEUE = "imports"
+QUEUES = (SCHEDULE_QUEUE, DELIVERY_QUEUE, IMPORT_QUEUE)
+# The task each kind of outbox message is relayed as, and its queue.
+TASK_FOR_MESSAGE = {DELIVERY: DELIVER, IMPORT: IMPORT_CONTACTS}
+QUEUE_FOR_TASK = {TICK: SCHEDULE_QUEUE, DELIVER: DELIVERY_QUEUE, IMPORT_CONTACTS: IMPORT_QUEUE}
 
 
 @dataclass
@@ -66,15 +78,20 @@ class ProcessManager:
         )
 
     def tick(self) -> None:
-        self.ledger.tick(datetime.now(UTC))
+        now = datetime.now(UTC)
+        self.ledger.tick(now)
+        self.container.imports.send_stalled_again(now)
         self.relay.relay()
 
     def deliver(self, notification_id: UUID) -> str:
         return self.delivery.deliver(notification_id, datetime.now(UTC))
 
-    def _publish(self, message: str, notification_id: UUID) -> None:
+    def import_contacts(self, import_id: UUID) -> str:
+        return self.container.import_run.run(import_id)
+
+    def _publish(self, message: str, subject_id: UUID) -> None:
         task = TASK_FOR_MESSAGE[message]
-        self.celery.send_task(task, args=[str(notification_id)], queue=DELIVERY_QUEUE)
+        self.celery.send_task(task, args=[str(subject_id)], queue=QUEUE_FOR_TASK[task])
 
 
 def create_celery(settings: Settings, container: Container | None = None) -> Celery:
@@ -88,7 +105,7 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         task_default_queue=DELIVERY_QUEUE,
-        task_routes={TICK: {"queue": SCHEDULE_QUEUE}, DELIVER: {"queue": DELIVERY_QUEUE}},
+        task_routes={task: {"queue": queue} for task, queue in QUEUE_FOR_TASK.items()},
         # A tick nobody ran within its interval is superseded by the next one.
         beat_schedule={
             "tick": {
@@ -120,5 +137,12 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
     @app.task(name=DELIVER, **limits)  # type: ignore[untyped-decorator]
     def deliver(notification_id: str) -> str:
         return manager().deliver(UUID(notification_id))
+
+    # No time limit: a file of 10 MiB takes minutes, and a run stopped midway resumes.
+    @app.task(name=IMPORT_CONTACTS)  # type: ignore[untyped-decorator]
+    def import_contacts(import_id: str) -> str:
+        outcome = manager().import_contacts(UUID(import_id))
+        log.info("import.run", import_id=import_id, outcome=outcome)
+        return outcome
 
     return app
