@@ -20,6 +20,7 @@ from pcem.api.calendar_feed import CalendarFeedController, FeedController
 from pcem.api.docs_ui import docs_assets, docs_page
 from pcem.api.events import EventsController
 from pcem.api.health import HealthController
+from pcem.api.imports import ImportsController
 from pcem.api.metrics import Metrics, MetricsController
 from pcem.api.notifications import NotificationsController
 from pcem.api.observability import observe_requests
@@ -49,6 +50,7 @@ ROUTES = [
     RelationshipsController,
     EventsController,
     SettingsController,
+    ImportsController,
     NotificationsController,
     HealthController,
     MetricsController,

@@ -217,8 +217,10 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if replay is None or key is None:
         return None
+    # The query too: an import's dry run is not the same request as the import.
+    target = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
     fingerprint = request_fingerprint(
-        request.route_handler.handler_name, request.url.path, await request.body()
+        request.route_handler.handler_name, target, await request.body()
     )
     container: Container = request.app.state.container
     outcome = await anyio.to_thread.run_sync(

@@ -26,6 +26,7 @@ from litestar.typing import FieldDefinition
 
 from pcem.api.json_input import JSON_SCHEMAS
 from pcem.api.problems import PROBLEM_JSON, Problem
+from pcem.api.raw_body import RawBody
 from pcem.api.roles import RoleGuard
 from pcem.api.versions import ETAG_PATTERN, POSITION_HEADER
 
@@ -76,6 +77,7 @@ _PROBLEM_WHEN = {
     409: "A conflict with the current state, or the same Idempotency-Key still in flight.",
     412: "`If-Match` names another version than the current one.",
     413: "The body is over 64 KiB.",
+    415: "The body is of a type this route does not take.",
     422: "The Idempotency-Key was used with a different body.",
     429: "Too many requests; wait `Retry-After` seconds.",
     503: "A dependency is down, or the read models did not catch up within 5 s.",
@@ -214,8 +216,12 @@ def _complete(
             )
             _document_success_headers(code, response, handler, versioned=versioned_answer)
     responses.pop("400", None)  # Litestar's own, as application/json
+    if raw_body := handler.opt.get("raw_body"):
+        _document_raw_body(operation, raw_body)
     for status in _problem_statuses(operation, handler, path, public, schemas):
         responses[str(status)] = _problem_answer(status)
+    if raw_body:
+        responses["413"]["description"] = f"Content Too Large. The body is over {raw_body.limit}."
     if handler.opt.get("entity_tag"):
         _document_entity_tag(operation)
 
@@ -253,6 +259,7 @@ def _problem_statuses(
         409: bool(opt.get("writes_events") or opt.get("conflicts")),  # concurrent writers
         412: bool(opt.get("conditional")),
         413: has_body or replay,  # a replayable POST reads its body for the fingerprint
+        415: bool(opt.get("raw_body")),
         422: replay,
         429: not public,
         503: not public,
@@ -270,6 +277,17 @@ def _names_a_resource(operation: dict[str, Any], schemas: dict[str, Any]) -> boo
 def _resolved(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref", "")
     return schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _document_raw_body(operation: dict[str, Any], raw_body: RawBody) -> None:
+    """A body taken as it is sent (a file), in one of the media types the route reads."""
+    operation["requestBody"] = {
+        "required": True,
+        "description": f"{raw_body.description} At most {raw_body.limit}.",
+        "content": {
+            media_type: {"schema": {"type": "string"}} for media_type in raw_body.media_types
+        },
+    }
 
 
 def _problem_answer(status: int) -> dict[str, Any]:
@@ -290,8 +308,9 @@ def _document_success_headers(
         headers["ETag"] = _SUCCESS_HEADERS["ETag"]
     if handler.opt.get("writes_events"):
         headers[POSITION_HEADER] = _SUCCESS_HEADERS[POSITION_HEADER]
-    if status == "201":
-        headers["Location"] = _SUCCESS_HEADERS["Location"]
+    if status == "201" or "Location" in headers:  # a 202's too, with its schema
+        headers["Location"] = {**_SUCCESS_HEADERS["Location"], **headers.get("Location", {})}
+        headers["Location"]["schema"] = _SUCCESS_HEADERS["Location"]["schema"]
     if not headers:
         del response["headers"]
 

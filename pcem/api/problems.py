@@ -17,7 +17,12 @@ import redis
 import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    SerializationException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 
 from pcem.aggregates.event import (
@@ -127,7 +132,20 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
         detail, errors = _bad_request(exc)
         return problem_response(request, 400, detail, errors=errors, headers=headers)
     detail = exc.detail if exc.status_code < 500 else HTTPStatus(exc.status_code).phrase
+    if isinstance(exc, RequestEntityTooLarge):  # Litestar's own: say what the limit is
+        detail = (
+            f"the body is over {_in_bytes(request.route_handler.resolve_request_max_body_size())}"
+        )
     return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _in_bytes(size: int | None) -> str:
+    """64 KiB, 10 MiB."""
+    if size is None:
+        return "the limit"
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} bytes"
 
 
 def _bad_request(exc: HTTPException) -> tuple[str, list[FieldError]]:
