@@ -82,7 +82,7 @@ _PROBLEM_WHEN = {
     429: "Too many requests; wait `Retry-After` seconds.",
     503: "A dependency is down, or the read models did not catch up within 5 s.",
 }
-_SUCCESS_HEADERS = {
+_SUCCESS_HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {
         "description": 'The resource\'s version, as a weak entity tag (`W/"<version>"`).',
         "schema": {"type": "string", "pattern": ETAG_PATTERN},
