@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.person import Person
 from pcem.commands.base import PcemApplication, Written, retried_on_conflict
+from pcem.commands.idempotency import IdempotencyKey
+from pcem.eventstore.recorder import PcemApplicationRecorder
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A person to create with their dates: ``fields`` as ``Person.create`` takes them,
+    each of ``dates`` as ``CalendarEvent.create`` does (ids included); ``key``: the
+    idempotency record to write with them, if any."""
+
+    fields: dict[str, Any]
+    dates: list[dict[str, Any]]
+    key: IdempotencyKey | None = None
 
 
 class PeopleApplication(PcemApplication):
     def create_person(self, user_id: str, **fields: Any) -> Written[Person]:
         """``fields``: the person's own (``Person.create`` names and checks them)."""
         return self.saved(Person.create(user_id=user_id, actor=user_id, **fields))
+
+    def create_people(self, user_id: str, people: Sequence[NewPerson]) -> int:
+        """Many people, each with their dates, in one transaction: all or none (an
+        import's batch; one that meets an id already taken fails whole). The position
+        of the last event."""
+        aggregates: list[Person | CalendarEvent] = []
+        records = []
+        for new in people:
+            person = Person.create(user_id=user_id, actor=user_id, **new.fields)
+            dates = [CalendarEvent.create(actor=user_id, person=person, **d) for d in new.dates]
+            for calendar_event in dates:
+                person.attach_event(user_id, calendar_event.id)
+            aggregates += [person, *dates]
+            if new.key is not None:
+                records.append(new.key.record(person.id, person.version, person.id))
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        return self._commits.write(events, records)
+
+    def existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` name an aggregate in the store (anyone's: a caller that
+        needs the owner loads it)."""
+        return cast(PcemApplicationRecorder, self.recorder).existing(ids)
 
     @retried_on_conflict
     def update_person(

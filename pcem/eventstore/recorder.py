@@ -77,6 +77,21 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
             " (SELECT * FROM unnest(%s::uuid[], %s::int[]))"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
+    def existing(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``originator_ids`` the store holds (one query for many: an import's
+        batch asks which of its contacts' people exist)."""
+        statement = SQL(
+            "SELECT originator_id FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) AND originator_version = 1"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+
+        def select() -> set[UUID]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, (list(originator_ids),))
+                return {row["originator_id"] for row in curs.fetchall()}
+
+        return _within_deadline(select)
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         connection_broke = False
         deadline = time.monotonic() + DATABASE_WAIT_SECONDS

@@ -1,8 +1,9 @@
 """The worker's part of an import: the file's contacts made into people, in batches.
 
 Each contact is found again (``matching``) and created, changed or left alone by the
-ordinary use cases, with history and the user as actor. After each batch the counts
-are written; they are where a resumed run starts. A run killed inside a batch does
+ordinary use cases, with history and the user as actor: a batch's new people (the
+common case: a first import) in one transaction, the others one by one. After each
+batch the counts are written; they are where a resumed run starts. A run killed inside a batch does
 that batch again: ids derived from the contacts make nothing twice, and the first
 save of each contact carries an idempotency record naming its outcome, so the counts
 stay those of the first run. Relations among the file's contacts become relationships
@@ -11,7 +12,6 @@ once every contact has its person.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -19,24 +19,30 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 
 from pcem.aggregates.event import CalendarEvent
 from pcem.aggregates.ownership import NotFoundError
-from pcem.aggregates.person import DuplicateRelationshipError, Person, PersonDeletedError
+from pcem.aggregates.person import (
+    DuplicateRelationshipError,
+    Person,
+    PersonDeletedError,
+    check_metadata,
+)
 from pcem.commands.calendar import CalendarApplication
 from pcem.commands.idempotency import IdempotencyKey, current_key
-from pcem.commands.people import PeopleApplication
+from pcem.commands.people import NewPerson, PeopleApplication
 from pcem.contacts.changes import person_changes
 from pcem.contacts.csv_in import read_csv
 from pcem.contacts.model import DATE_TITLES, BadRecord, Contact, ContactDate, DateKind
 from pcem.contacts.vcard_in import read_vcards
+from pcem.eventstore.recorder import IdempotencyKeyTakenError
 from pcem.imports.jobs import ImportJobs, Job, Progress, outcome_key
 from pcem.imports.matching import FileIndex, PersonIds, Record, date_event_id
 
 log = structlog.get_logger(__name__)
 
-BATCH_SIZE = 50
-BATCH_SECONDS = 1.0  # counts move at least this often while a run works
+BATCH_SIZE = 50  # contacts a batch: their new people in one transaction, then the counts
 READERS = {"vcard": read_vcards, "csv": read_csv}
 DELETED_IN_PCEM = "deleted in PCEM: restore the person to import this contact again"
 
@@ -88,17 +94,52 @@ class Contacts:
         return self.job.user_id
 
     def sync(self) -> None:
-        progress, written_at = Progress(), time.monotonic()
-        for number, record in enumerate(self.records, start=1):
-            if number <= self.job.processed:
-                continue
-            self._sync_record(number, record, progress)
-            if progress.processed >= BATCH_SIZE or time.monotonic() - written_at > BATCH_SECONDS:
-                self.run.jobs.record(self.job.id, progress)
-                progress, written_at = Progress(), time.monotonic()
+        remaining = list(enumerate(self.records, start=1))[self.job.processed :]
+        for start in range(0, len(remaining), BATCH_SIZE):
+            progress = Progress()
+            self._sync_batch(remaining[start : start + BATCH_SIZE], progress)
+            self.run.jobs.record(self.job.id, progress)
         if not self.job.dry_run:
+            progress = Progress()
             self._relate(progress)
-        self.run.jobs.record(self.job.id, progress)
+            self.run.jobs.record(self.job.id, progress)
+
+    def _sync_batch(self, batch: list[tuple[int, Record]], progress: Progress) -> None:
+        """The batch's new people in one transaction, the others one by one. A batch
+        that cannot be saved whole (a contact's data refused, an id taken meanwhile)
+        goes one by one, each contact on its own."""
+        created = self._new_people(batch)
+        if created and not self.job.dry_run:
+            try:
+                self.run.people.create_people(self.user_id, list(created.values()))
+            except (IntegrityError, IdempotencyKeyTakenError, ValueError):
+                created = {}
+        for number, record in batch:
+            if number in created and isinstance(record, Contact):
+                for problem in record.problems:
+                    progress.problem(record.record, problem)
+                progress.count("created")
+            else:
+                self._sync_record(number, record, progress)
+
+    def _new_people(self, batch: list[tuple[int, Record]]) -> dict[int, NewPerson]:
+        """The batch's contacts whose person does not exist yet (one query), each once."""
+        contacts = {n: r for n, r in batch if isinstance(r, Contact) and n not in self.recorded}
+        ids = {number: self.person_id(contact) for number, contact in contacts.items()}
+        existing = self.run.people.existing(list(ids.values()))
+        new: dict[int, NewPerson] = {}
+        for number, contact in contacts.items():
+            person_id = ids[number]
+            if person_id in existing or not _acceptable(contact):
+                continue
+            existing.add(person_id)  # the same contact twice in a batch: once
+            key = IdempotencyKey(self.user_id, outcome_key(self.job.id, number), "created")
+            new[number] = NewPerson(
+                _person_fields(person_id, self.index.with_outside_relations(contact)),
+                [_date_fields(person_id, d) for d in _one_of_each_kind(contact.dates)],
+                key,
+            )
+        return new
 
     def _sync_record(self, number: int, record: Record, progress: Progress) -> None:
         if isinstance(record, BadRecord):
@@ -129,12 +170,7 @@ class Contacts:
             if person is None:
                 with keyed():
                     self.run.people.create_person(
-                        self.user_id,
-                        id=person_id,
-                        first_name=contact.first_name,
-                        last_name=contact.last_name,
-                        primary_contact=contact.primary_contact,
-                        metadata=contact.metadata,
+                        self.user_id, **_person_fields(person_id, contact)
                     )
             elif changes:
                 with keyed():
@@ -161,7 +197,7 @@ class Contacts:
         """Each date to save: its kind, the event it changes (None: a new one), the day."""
         events = self._events(person) if person else []
         changes: list[tuple[DateKind, CalendarEvent | None, date]] = []
-        for contact_date in {d.kind: d for d in dates}.values():  # one of each kind
+        for contact_date in _one_of_each_kind(dates):
             event = _event_for(events, date_event_id(person_id, contact_date.kind), contact_date)
             if event is None or event.event_date != contact_date.day.isoformat():
                 changes.append((contact_date.kind, event, contact_date.day))
@@ -181,16 +217,9 @@ class Contacts:
     ) -> None:
         if event is not None:
             self.run.calendar.update_event(self.user_id, event.id, {"event_date": day})
-            return
-        self.run.calendar.create_event(
-            self.user_id,
-            person_id,
-            id=date_event_id(person_id, kind),
-            title=DATE_TITLES[kind],
-            event_date=day,
-            is_special_event=True,
-            recurrence="yearly",
-        )
+        else:
+            fields = _date_fields(person_id, ContactDate(kind, day))
+            self.run.calendar.create_event(self.user_id, person_id, **fields)
 
     @contextmanager
     def _first_save_keyed(self, number: int, outcome: str) -> Iterator[Any]:
@@ -233,6 +262,41 @@ class Contacts:
                     continue
                 except (NotFoundError, PersonDeletedError, ValueError) as error:
                     progress.problem(record.record, f"{relation.type} of {target.record}: {error}")
+
+
+def _person_fields(person_id: UUID, contact: Contact) -> dict[str, Any]:
+    return {
+        "id": person_id,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "primary_contact": contact.primary_contact,
+        "metadata": contact.metadata,
+    }
+
+
+def _date_fields(person_id: UUID, contact_date: ContactDate) -> dict[str, Any]:
+    """The special yearly all-day event a contact's date becomes."""
+    return {
+        "id": date_event_id(person_id, contact_date.kind),
+        "title": DATE_TITLES[contact_date.kind],
+        "event_date": contact_date.day,
+        "is_special_event": True,
+        "recurrence": "yearly",
+    }
+
+
+def _one_of_each_kind(dates: list[ContactDate]) -> list[ContactDate]:
+    return list({contact_date.kind: contact_date for contact_date in dates}.values())
+
+
+def _acceptable(contact: Contact) -> bool:
+    """Whether the person's metadata is within PCEM's limits (else the contact is
+    skipped, one by one, with the reason)."""
+    try:
+        check_metadata(contact.metadata)
+    except ValueError:
+        return False
+    return True
 
 
 def _event_for(

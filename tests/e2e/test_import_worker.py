@@ -21,7 +21,7 @@ from tests.polling import wait_until
 pytestmark = pytest.mark.slow
 
 USER = "importing-user"
-CARDS = 800
+CARDS = 6000  # a few seconds of work: the kill lands mid-file
 
 
 def vcards(count: int) -> bytes:
