@@ -36,6 +36,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
+from pcem.export.exports import Exports
 from pcem.identity.calendar_feeds import CalendarFeeds
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
@@ -92,6 +93,7 @@ class Serving:
     rate_limits: RateLimits
     calendar_feeds: CalendarFeeds
     calendar_feed_view: CalendarFeedView
+    exports: Exports
 
 
 class Container:
@@ -274,6 +276,7 @@ class Container:
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
+                Exports(pool, self.people.mapper),  # histories decode as every read does
             )
         finally:
             await pool.close()

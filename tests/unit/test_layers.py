@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"aggregates", "contacts", "settings", "database"},  # the domain; configuration; SQL
     {"eventstore", "identity", "logs", "embedded", "migrate"},
     {"commands", "projections", "notifications"},  # write side, read models, ledger
-    {"support", "projector"},  # support reads over commands; the engine over read models
+    {"support", "projector", "export"},  # over commands or read models (export: both)
     {"wiring"},  # builds every part from the settings
     {"api", "processors"},  # entry points: HTTP, Celery
     {"cli"},  # launches the others
