@@ -36,6 +36,7 @@ from pcem.aggregates.person import (
     SelfRelationshipError,
 )
 from pcem.aggregates.settings import InvalidSettingsError
+from pcem.api.negotiation import NotAcceptableError
 from pcem.api.observability import request_id_of
 from pcem.api.read_your_writes import PositionBeyondHeadError, ProjectionsBehindError
 from pcem.api.validation_wording import PLAIN, Where, in_words, path_of
@@ -239,6 +240,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
     NotFailedError: status_handler(409),
+    NotAcceptableError: status_handler(406),
     ProjectionsBehindError: _unavailable,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from pcem.database.row_security import API_ROLE, AsUser
+from pcem.database.row_security import API_ROLE, AsUser, Query
 from pcem.settings import Settings
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def test_batches_are_the_users_rows_only_a_few_at_a_time(
     mine, _ = people_of_two_users
 
     async def read(reads: AsUser) -> list[list[Any]]:
-        forgetful = ("SELECT user_id FROM people ORDER BY first_name", {})  # no user filter
+        forgetful: Query = ("SELECT user_id FROM people ORDER BY first_name", {})  # no user filter
         async with reads.streaming(mine) as snapshot:
             return [[row[0] for row in batch] async for batch in snapshot.batches(forgetful, 2)]
 
