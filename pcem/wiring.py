@@ -276,7 +276,9 @@ class Container:
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
-                Exports(pool, self.people.mapper),  # histories decode as every read does
+                # Histories decode as every read does; downloads leave most connections
+                # to the other requests.
+                Exports(pool, self.people.mapper, at_once=max(1, self.pool_size // 3)),
             )
         finally:
             await pool.close()

@@ -50,6 +50,7 @@ from pcem.commands.idempotency import (
     IdempotencyMismatchError,
     InvalidIdempotencyKeyError,
 )
+from pcem.export.exports import ExportsBusyError
 from pcem.notifications.ledger import NotFailedError
 
 log = structlog.get_logger(__name__)
@@ -174,6 +175,11 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
     return problem_response(request, 503, str(exc), headers={"Retry-After": "1"})
 
 
+def _busy(request: Request[Any, Any, Any], exc: ExportsBusyError) -> Response[Problem]:
+    """Long downloads are what it waits for: not a second, as a lagging projection."""
+    return problem_response(request, 503, str(exc), headers={"Retry-After": "10"})
+
+
 def _version_mismatch(
     request: Request[Any, Any, Any], exc: VersionMismatchError
 ) -> Response[Problem]:
@@ -242,6 +248,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFailedError: status_handler(409),
     NotAcceptableError: status_handler(406),
     ProjectionsBehindError: _unavailable,
+    ExportsBusyError: _busy,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,
     psycopg.OperationalError: _dependency_down,

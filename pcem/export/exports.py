@@ -30,15 +30,30 @@ ICALENDAR = Format("text/calendar", "ics", as_icalendar)
 FORMATS = (JSON, VCARD, ICALENDAR)  # in the order preferred when a client has none
 
 
+class ExportsBusyError(Exception):
+    """As many exports as this process allows are streaming already (a 503)."""
+
+    def __init__(self) -> None:
+        super().__init__("too many exports are in progress; try again shortly")
+
+
 class Exports:
-    def __init__(self, pool: AsyncConnectionPool, mapper: Mapper[Any]) -> None:
+    """Each export holds one of the pool's connections while it streams, for as long
+    as its client takes: at most ``at_once`` of them stream at a time in a process,
+    so downloads cannot take every connection from the other requests."""
+
+    def __init__(self, pool: AsyncConnectionPool, mapper: Mapper[Any], *, at_once: int) -> None:
         self.reads = AsUser(pool)
         self.mapper = mapper
+        self.at_once = at_once
+        self.streaming = 0
 
     async def open(self, user_id: str, format: Format) -> AsyncIterator[bytes]:
         """The user's export in ``format``, its first piece already read: a database
         that cannot answer fails here, before an answer has begun (a 503), rather than
         in the middle of a 200."""
+        if self.streaming >= self.at_once:
+            raise ExportsBusyError()
         chunks = self._chunks(user_id, format)
         try:
             first = await anext(chunks)
@@ -47,9 +62,13 @@ class Exports:
         return _after(first, chunks)
 
     async def _chunks(self, user_id: str, format: Format) -> AsyncGenerator[bytes, None]:
-        async with self.reads.streaming(user_id) as snapshot:
-            async for chunk in format.write(ExportRun(snapshot, user_id, self.mapper)):
-                yield chunk
+        self.streaming += 1  # before the first await: open() checked it on this loop
+        try:
+            async with self.reads.streaming(user_id) as snapshot:
+                async for chunk in format.write(ExportRun(snapshot, user_id, self.mapper)):
+                    yield chunk
+        finally:
+            self.streaming -= 1
 
 
 async def _after(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:

@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from pcem.settings import Settings
+from pcem.wiring import Container
 from tests.conftest import TokenFactory
 from tests.integration.export_helpers import EXPORT
 
@@ -72,6 +73,26 @@ def test_a_client_that_leaves_midway_leaves_no_transaction_open(
         while (open_streams := conn.execute(OPEN_STREAMS).fetchone()) != (0,):
             assert time.monotonic() < deadline, f"still open: {open_streams}"
             time.sleep(0.1)
+
+
+def test_exports_streaming_at_once_are_limited_so_other_requests_keep_connections(
+    live_url: str, many_people: str, token_for: TokenFactory, container: Container
+) -> None:
+    token = token_for(many_people)
+    headers = {"Authorization": f"Bearer {token}"}
+    at_once = max(1, container.pool_size // 3)
+    with ExitStack() as slow:
+        for _ in range(at_once):
+            assert slow.enter_context(reading_slowly(live_url, EXPORT, token)).startswith(
+                b"HTTP/1.1 200"
+            )
+        with httpx.Client(base_url=live_url, timeout=30) as client:
+            refused = client.get(EXPORT, headers=headers)
+            assert client.get("/api/v1/people", headers=headers).status_code == 200
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "10"
+    assert refused.json()["detail"] == "too many exports are in progress; try again shortly"
 
 
 @contextmanager
