@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import icalendar
 import msgspec
 import pytest
 import vobject
 
+from pcem.wiring import Container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person
 from tests.integration.export_helpers import (
@@ -22,6 +24,7 @@ from tests.integration.export_helpers import (
     history,
 )
 from tests.integration.feed_helpers import make_feed
+from tests.integration.ledger_helpers import Ledger, now
 
 PROBLEM = "application/problem+json"
 TODAY = r"\d{4}-\d{2}-\d{2}"
@@ -51,6 +54,26 @@ def test_the_json_export_holds_everything_with_every_history(
         (account.ada["id"], account.bob["id"], "spouse"),
         (account.ada["id"], account.cy["id"], "friend"),
     }
+
+
+def test_notifications_come_with_their_attempt_logs_also_of_deleted_people(
+    client: Client, auth: dict[str, str], user_id: str, container: Container
+) -> None:
+    ledger = Ledger(container.engine)
+    account = an_account(client, auth)
+    earlier, later = now() - timedelta(days=2), now() - timedelta(days=1)
+    failed = ledger.add(user_id, due_at=earlier, status="failed", channel="webhook")
+    ledger.attempt(failed, 1, earlier, "retry", "HTTP 503")
+    ledger.attempt(failed, 2, earlier + timedelta(minutes=1), "failed", "HTTP 503")
+    of_cy = ledger.add(user_id, due_at=later, person_id=uuid.UUID(account.cy["id"]))
+    ledger.add(f"other-{uuid.uuid4()}", due_at=later)  # not the caller's
+
+    notifications = exported(client, auth).notifications
+
+    assert [n.id for n in notifications] == [of_cy, failed]  # newest due_at first
+    log = notifications[1].attempt_log
+    assert [(a.outcome, a.error) for a in log] == [("retry", "HTTP 503"), ("failed", "HTTP 503")]
+    assert notifications[0].attempt_log == []
 
 
 def test_channel_secrets_are_redacted_in_settings_and_their_history(
