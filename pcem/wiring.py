@@ -36,6 +36,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
+from pcem.export.exports import Exports
 from pcem.identity.calendar_feeds import CalendarFeeds
 from pcem.identity.rate_limits import RateLimits
 from pcem.identity.tokens import TokenVerifier
@@ -96,6 +97,7 @@ class Serving:
     calendar_feeds: CalendarFeeds
     calendar_feed_view: CalendarFeedView
     imports: ImportsView
+    exports: Exports
 
 
 class Container:
@@ -290,6 +292,9 @@ class Container:
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
                 ImportsView(pool),
+                # Histories decode as every read does; downloads leave most connections
+                # to the other requests.
+                Exports(pool, self.people.mapper, at_once=max(1, self.pool_size // 3)),
             )
         finally:
             await pool.close()

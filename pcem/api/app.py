@@ -19,6 +19,7 @@ from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.calendar_feed import CalendarFeedController, FeedController
 from pcem.api.docs_ui import docs_assets, docs_page
 from pcem.api.events import EventsController
+from pcem.api.export import ExportController
 from pcem.api.health import HealthController
 from pcem.api.imports import ImportsController
 from pcem.api.metrics import Metrics, MetricsController
@@ -59,6 +60,7 @@ ROUTES = [
     SupportController,
     CalendarFeedController,
     FeedController,
+    ExportController,
 ]
 
 

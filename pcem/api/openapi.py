@@ -74,6 +74,7 @@ _PROBLEM_WHEN = {
     401: "No valid bearer token.",
     403: "The token lacks the role this route needs.",
     404: "No such resource of yours (another user's answers the same).",
+    406: "`Accept` allows none of the media types this route answers in.",
     409: "A conflict with the current state, or the same Idempotency-Key still in flight.",
     412: "`If-Match` names another version than the current one.",
     413: "The body is over 64 KiB.",
@@ -183,6 +184,28 @@ def _document_entity_tag(operation: dict[str, Any]) -> None:
     }
 
 
+def _document_media_types(operation: dict[str, Any], media_types: tuple[str, ...]) -> None:
+    """A route that answers in the media type ``Accept`` prefers (``pcem.api.negotiation``),
+    as a file: each type (those without a schema of their own from the route's
+    ``responses`` as text) and the file's name."""
+    success = operation["responses"]["200"]
+    shaped = success.get("content", {})
+    success["content"] = {t: shaped.get(t, {"schema": {"type": "string"}}) for t in media_types}
+    success["headers"] = {
+        **success.get("headers", {}),
+        "Content-Disposition": {
+            "description": 'The file\'s name: `attachment; filename="…"`.',
+            "required": True,
+            "schema": {"type": "string", "pattern": "^attachment; filename="},
+        },
+        "Cache-Control": {
+            "description": "`no-store`: the answer is personal data.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    }
+
+
 def _operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
     return [
         (route.path_format, method.lower(), handler)
@@ -211,8 +234,12 @@ def _complete(
         if code == "204":
             response.pop("content", None)
         if code.startswith("2"):
-            versioned_answer = "content" in response and (
-                versioned or _has_version(response, schemas)
+            # A file in several types (the export) is no versioned resource: its
+            # "version" is its format's.
+            versioned_answer = (
+                "content" in response
+                and not handler.opt.get("media_types")
+                and (versioned or _has_version(response, schemas))
             )
             _document_success_headers(code, response, handler, versioned=versioned_answer)
     responses.pop("400", None)  # Litestar's own, as application/json
@@ -224,6 +251,8 @@ def _complete(
         responses["413"]["description"] = f"Content Too Large. The body is over {raw_body.limit}."
     if handler.opt.get("entity_tag"):
         _document_entity_tag(operation)
+    if media_types := handler.opt.get("media_types"):
+        _document_media_types(operation, media_types)
 
 
 def _as_sent(parameter: dict[str, Any]) -> None:
@@ -256,6 +285,7 @@ def _problem_statuses(
         404: any(p["in"] == "path" for p in parameters)
         or _names_a_resource(operation, schemas)
         or bool(opt.get("may_be_missing")),  # a resource of the caller's they may lack
+        406: bool(opt.get("media_types")),  # chosen by Accept
         409: bool(opt.get("writes_events") or opt.get("conflicts")),  # concurrent writers
         412: bool(opt.get("conditional")),
         413: has_body or replay,  # a replayable POST reads its body for the fingerprint

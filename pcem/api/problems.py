@@ -41,6 +41,7 @@ from pcem.aggregates.person import (
     SelfRelationshipError,
 )
 from pcem.aggregates.settings import InvalidSettingsError
+from pcem.api.negotiation import NotAcceptableError
 from pcem.api.observability import request_id_of
 from pcem.api.read_your_writes import PositionBeyondHeadError, ProjectionsBehindError
 from pcem.api.validation_wording import PLAIN, Where, in_words, path_of
@@ -54,6 +55,7 @@ from pcem.commands.idempotency import (
     IdempotencyMismatchError,
     InvalidIdempotencyKeyError,
 )
+from pcem.export.exports import ExportsBusyError
 from pcem.notifications.ledger import NotFailedError
 
 log = structlog.get_logger(__name__)
@@ -191,6 +193,11 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
     return problem_response(request, 503, str(exc), headers={"Retry-After": "1"})
 
 
+def _busy(request: Request[Any, Any, Any], exc: ExportsBusyError) -> Response[Problem]:
+    """Long downloads are what it waits for: not a second, as a lagging projection."""
+    return problem_response(request, 503, str(exc), headers={"Retry-After": "10"})
+
+
 def _version_mismatch(
     request: Request[Any, Any, Any], exc: VersionMismatchError
 ) -> Response[Problem]:
@@ -257,7 +264,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
     NotFailedError: status_handler(409),
+    NotAcceptableError: status_handler(406),
     ProjectionsBehindError: _unavailable,
+    ExportsBusyError: _busy,
     sqlalchemy.exc.OperationalError: _dependency_down,
     sqlalchemy.exc.InterfaceError: _dependency_down,
     psycopg.OperationalError: _dependency_down,

@@ -46,18 +46,20 @@ def audit_entry(event: OwnedEvent) -> AuditEntry:
         type=getattr(type(event), "audit_type", type(event).__qualname__.replace(".", "")),
         occurred_at=event.timestamp,
         actor=event.actor,
-        changes=_without_secrets(changes),
+        changes=without_secrets(changes),
     )
 
 
-def _without_secrets(value: Any) -> Any:
+def without_secrets(value: Any) -> Any:
+    """``value`` with every channel secret shown as ``SECRET_SHOWN_AS``, at any depth:
+    what a history entry, and the export's settings, show of a channel."""
     if isinstance(value, dict):
         return {
-            k: SECRET_SHOWN_AS if k in _SECRET_FIELDS else _without_secrets(v)
+            k: SECRET_SHOWN_AS if k in _SECRET_FIELDS else without_secrets(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_without_secrets(item) for item in value]
+        return [without_secrets(item) for item in value]
     return value
 
 

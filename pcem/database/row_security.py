@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from itertools import count
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
@@ -25,6 +27,14 @@ USER_SETTING = "pcem.user_id"
 # The one statement that says who is reading.
 _ENTER = "SELECT set_config('role', 'pcem_api', true), set_config('pcem.user_id', %s, true)"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# A stream's snapshot: a client that reads nothing for this long has its transaction
+# ended by the server (then its connection), rather than holding back vacuum for ever.
+_STREAM_IDLE = "SELECT set_config('idle_in_transaction_session_timeout', %s, true)"
+STREAM_IDLE_SECONDS = 300
+# Back to the role the connection logged in as, and into pcem_api again (``as_owner``).
+_AS_OWNER = "SELECT set_config('role', 'none', true)"
+_AS_USER_AGAIN = "SELECT set_config('role', 'pcem_api', true)"
+_cursor_numbers = count(1)
 
 Query = tuple[str, Mapping[str, Any] | Sequence[Any]]
 Row = tuple[Any, ...]
@@ -64,6 +74,28 @@ class AsUser:
                         await conn.rollback()
                 raise
 
+    @asynccontextmanager
+    async def streaming(self, user_id: str) -> AsyncIterator[StreamingSnapshot]:
+        """A snapshot held for as long as a response streams (``StreamingSnapshot``).
+        However the stream ends (done, failed, the client gone and the request
+        cancelled), the transaction is rolled back unless it committed, and the
+        connection goes back to the pool: shielded, since a cancelled request would
+        otherwise cancel its own clean-up."""
+        conn = await self._pool.getconn()
+        snapshot = StreamingSnapshot(conn, user_id)
+        try:
+            await snapshot.begin()
+            yield snapshot
+            await snapshot.commit()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if not snapshot.committed and not conn.broken:
+                    with suppress(psycopg.Error):
+                        await conn.rollback()
+                with suppress(psycopg.Error):
+                    await snapshot.forget_cursors()
+                await self._pool.putconn(conn)
+
 
 class Snapshot:
     """One pooled connection's snapshot transaction, as one user (``AsUser.snapshot``).
@@ -102,6 +134,64 @@ class Snapshot:
         if self._begun and not self._ended:
             await self._conn.execute("COMMIT")
             self._ended = True
+
+
+class StreamingSnapshot:
+    """One snapshot (REPEATABLE READ, read only) for a whole streamed response, as one
+    user: ``fetchall`` and ``batches`` (a server-side cursor: a batch in memory at a
+    time) run as ``pcem_api`` under row-level security.
+
+    ``as_owner`` reads the same snapshot as the role the connection logged in as,
+    for exactly its one statement: the event store, which has no user column for a
+    policy and which ``pcem_api`` may not read. Its caller names the rows it wants by
+    ids taken from the user's own rows, and checks their owner (``pcem.export``).
+    """
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], user_id: str) -> None:
+        self._conn = conn
+        self._user_id = user_id
+        self._cursors: list[psycopg.AsyncServerCursor[Row]] = []
+        self.committed = False
+
+    async def begin(self) -> None:
+        async with self._conn.pipeline():
+            await self._conn.execute(_BEGIN_SNAPSHOT)
+            await self._conn.execute(_ENTER, (self._user_id,), prepare=True)
+            await self._conn.execute(_STREAM_IDLE, (f"{STREAM_IDLE_SECONDS}s",))
+
+    async def fetchall(self, *queries: Query) -> list[list[Row]]:
+        """The rows of each query, all sent in one round trip."""
+        async with self._conn.pipeline():
+            cursors = [await self._conn.execute(q, p, binary=True) for q, p in queries]
+        return [await cursor.fetchall() for cursor in cursors]
+
+    async def batches(self, query: Query, size: int) -> AsyncIterator[list[Row]]:
+        """The query's rows, ``size`` at a time, from a server-side cursor. Nothing is
+        sent when an unfinished one is dropped: its generator may be closed after the
+        connection has gone back to the pool; the transaction's end closes its cursor."""
+        cursor = self._conn.cursor(f"pcem_stream_{next(_cursor_numbers)}", binary=True)
+        self._cursors.append(cursor)
+        await cursor.execute(*query)
+        while rows := await cursor.fetchmany(size):
+            yield rows
+
+    async def as_owner(self, query: Query) -> list[Row]:
+        """One statement's rows as the connection's own role, in the same snapshot."""
+        async with self._conn.pipeline():
+            await self._conn.execute(_AS_OWNER)
+            cursor = await self._conn.execute(*query, binary=True)
+            await self._conn.execute(_AS_USER_AGAIN)
+        return await cursor.fetchall()
+
+    async def commit(self) -> None:
+        await self._conn.execute("COMMIT")
+        self.committed = True
+
+    async def forget_cursors(self) -> None:
+        """Once the transaction has ended (its cursors with it): closes them on the
+        client side, with nothing sent."""
+        for cursor in self._cursors:
+            await cursor.close()
 
 
 class AsUserSync:

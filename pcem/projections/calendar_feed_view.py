@@ -15,14 +15,25 @@ from pcem.database.row_security import AsUser
 from pcem.projections.ical_feed import FeedEvent, render
 
 # Live: neither deleted nor hidden (an event of a deleted person is hidden), as
-# ``VISIBLE_EVENT`` decides for the upcoming query. Ordered, so the bytes are stable.
-EVENTS = (
-    "SELECT e.id, trim(p.first_name || ' ' || p.last_name), e.title, e.event_date,"
-    " e.recurrence, e.notes, e.created_at, greatest(e.updated_at, p.updated_at)"
+# ``VISIBLE_EVENT`` decides for the upcoming query.
+_LIVE_EVENTS = (
     " FROM events e JOIN people p ON p.id = e.person_id"
     " WHERE e.user_id = %(user_id)s AND e.deleted_at IS NULL AND NOT e.hidden"
     " AND p.user_id = %(user_id)s"  # lets the planner take the user's people by index
-    " AND p.deleted_at IS NULL ORDER BY e.created_at, e.id"
+    " AND p.deleted_at IS NULL"
+)
+# Ordered, so the bytes are stable.
+EVENTS = (
+    "SELECT e.id, trim(p.first_name || ' ' || p.last_name), e.title, e.event_date,"
+    " e.recurrence, e.notes, e.created_at, greatest(e.updated_at, p.updated_at)"
+    f"{_LIVE_EVENTS} ORDER BY e.created_at, e.id"
+)
+# The live timed series that starts first (instants are written alike, in UTC, so the
+# text orders them), whose year the VTIMEZONE must reach back to (``ical_feed.zone_year``):
+# what a calendar streamed piece by piece needs before its events.
+EARLIEST_TIMED_SERIES = (
+    f"SELECT e.event_date, e.recurrence{_LIVE_EVENTS}"
+    " AND length(e.event_date) > 10 AND e.recurrence <> 'none' ORDER BY e.event_date LIMIT 1"
 )
 ZONE = "SELECT timezone FROM user_settings WHERE user_id = %(user_id)s"
 

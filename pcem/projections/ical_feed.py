@@ -53,14 +53,29 @@ def render(events: Iterable[FeedEvent], zone: ZoneInfo) -> bytes:
     body: list[str] = []
     first_year = _ZONE_FROM.year
     for event in events:
-        body.append(_vevent(event, zone))
-        first_year = min(first_year, _local_year(event, zone) or first_year)
-    # The user's zone, always: the rules of timed series refer to it, and with it even
-    # an empty account's feed has the one component RFC 5545 asks of a calendar.
-    head = [_HEAD, _vtimezone(zone.key, first_year)]
-    return "".join([*head, *body, "END:VCALENDAR\r\n"]).encode()
+        body.append(vevent(event, zone))
+        first_year = min(first_year, zone_year(event.event_date, event.recurrence, zone))
+    return "".join([head(zone, first_year), *body, END]).encode()
 
 
+def head(zone: ZoneInfo, first_year: int = _ZONE_FROM.year) -> str:
+    """The calendar's first lines: its properties and the user's ``VTIMEZONE``, with
+    the zone's transitions from ``first_year`` (``zone_year`` of its earliest event).
+    The user's zone, always: the rules of timed series refer to it, and with it even an
+    empty account's feed has the one component RFC 5545 asks of a calendar. A stream
+    of the calendar (the export) writes ``head``, each ``vevent`` and ``END``."""
+    return _HEAD + _vtimezone(zone.key, first_year)
+
+
+def zone_year(event_date: str, recurrence: str, zone: ZoneInfo) -> int:
+    """The first year the ``VTIMEZONE`` must cover for this event: the local year a
+    timed series written in the zone starts in, when before 1970; else 1970."""
+    if len(event_date) == len("YYYY-MM-DD") or not _in_zone(recurrence, zone):
+        return _ZONE_FROM.year
+    return min(_ZONE_FROM.year, datetime.fromisoformat(event_date).astimezone(zone).year)
+
+
+END = "END:VCALENDAR\r\n"
 _HEAD = "".join(
     f"{line}\r\n"
     for line in (
@@ -76,7 +91,7 @@ _HEAD = "".join(
 )
 
 
-def _vevent(event: FeedEvent, zone: ZoneInfo) -> str:
+def vevent(event: FeedEvent, zone: ZoneInfo) -> str:
     """One VEVENT, CRLF-terminated. One string a component: at 1,000 events, a
     generator of lines each folded on its own took twice as long. Only the text lines
     can pass 75 octets (the longest other, a TZID start, stays near 60)."""
@@ -102,7 +117,7 @@ def _start(event: FeedEvent, zone: ZoneInfo) -> tuple[str, date]:
         return f"DTSTART;VALUE=DATE:{_date(first)}\r\nDTEND;VALUE=DATE:{_date(after)}\r\n", first
     at = datetime.fromisoformat(event.event_date)
     local = at.astimezone(zone)
-    if _in_zone(event, zone):
+    if _in_zone(event.recurrence, zone):
         return f"DTSTART;TZID={zone.key}:{_floating(local)}\r\n", local.date()
     return f"DTSTART:{_utc(at)}\r\n", local.date()
 
@@ -128,17 +143,10 @@ def _days_up_to(day: int) -> str:
     return ",".join(str(d) for d in range(_FIRST_CLAMPED_DAY - 1, day + 1))
 
 
-def _in_zone(event: FeedEvent, zone: ZoneInfo) -> bool:
+def _in_zone(recurrence: str, zone: ZoneInfo) -> bool:
     """Whether a timed event is written in the user's zone: it recurs, and the zone is
     not UTC (whose wall clock is UTC's)."""
-    return event.recurrence != "none" and zone.key != "UTC"
-
-
-def _local_year(event: FeedEvent, zone: ZoneInfo) -> int | None:
-    """The local year a timed event in the zone starts in; None for any other."""
-    if len(event.event_date) == len("YYYY-MM-DD") or not _in_zone(event, zone):
-        return None
-    return datetime.fromisoformat(event.event_date).astimezone(zone).year
+    return recurrence != "none" and zone.key != "UTC"
 
 
 @lru_cache(maxsize=64)

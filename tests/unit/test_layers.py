@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"aggregates", "contacts", "settings", "database"},  # the domain; configuration; SQL
     {"eventstore", "identity", "logs", "embedded", "migrate"},
     {"commands", "projections", "notifications"},  # write side, read models, ledger
-    {"support", "projector", "imports"},  # over commands (support reads, imports); the engine
+    {"support", "projector", "imports", "export"},  # over commands and read models
     {"wiring"},  # builds every part from the settings
     {"api", "processors"},  # entry points: HTTP, Celery
     {"cli"},  # launches the others
