@@ -294,7 +294,7 @@ class Container:
                 ImportsView(pool),
                 # Histories decode as every read does; downloads leave most connections
                 # to the other requests.
-                Exports(pool, self.people.mapper, at_once=max(1, self.pool_size // 3)),
+                Exports(pool, lambda: self.people.mapper, at_once=max(1, self.pool_size // 3)),
             )
         finally:
             await pool.close()

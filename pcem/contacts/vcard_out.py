@@ -39,8 +39,7 @@ _RESERVED_PREFIX = "X-PCEM-"
 # What vCard text cannot hold (RFC 6350 VALUE-CHAR): control characters but tab and
 # line feed (escaped as \n). A carriage return is one too: escaped, it would come back
 # as a line feed, so a value with one is written as JSON, exactly.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACE = re.compile(r"\s")
+_CONTROL = frozenset(map(chr, (*range(0x09), *range(0x0B, 0x20), 0x7F)))
 _LANGUAGE_TAG = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SEXES = frozenset({"M", "F", "O", "N", "U"})
 # Labelled lists: property, and whether its value is a URI (written as it is).
@@ -224,7 +223,7 @@ def _other(key: str, value: Any) -> str:
 
 
 def _text_or_json(name: str, value: Any) -> str:
-    if isinstance(value, str) and not _CONTROL.search(value):
+    if isinstance(value, str) and _CONTROL.isdisjoint(value):
         return f"{name}:{_text(value)}"
     return f"{name};{JSON_PARAMETERS}:{_json(value)}"
 
@@ -234,12 +233,12 @@ def _json(value: Any) -> str:
 
 
 def _is_text(value: Any) -> TypeGuard[str]:
-    return isinstance(value, str) and value != "" and not _CONTROL.search(value)
+    return isinstance(value, str) and value != "" and _CONTROL.isdisjoint(value)
 
 
 def _is_uri(value: Any) -> bool:
     """A value written as it is: no escaping applies, so no character that needs it."""
-    return _is_text(value) and not _SPACE.search(value)
+    return _is_text(value) and not any(character.isspace() for character in value)
 
 
 def _is_language(value: Any) -> bool:

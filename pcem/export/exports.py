@@ -7,6 +7,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from eventsourcing.persistence import Mapper
 from psycopg_pool import AsyncConnectionPool
 
@@ -42,8 +43,13 @@ class Exports:
     as its client takes: at most ``at_once`` of them stream at a time in a process,
     so downloads cannot take every connection from the other requests."""
 
-    def __init__(self, pool: AsyncConnectionPool, mapper: Mapper[Any], *, at_once: int) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, mapper: Callable[[], Mapper[Any]], *, at_once: int
+    ) -> None:
         self.reads = AsUser(pool)
+        # The event store's mapper, asked for when an export starts (in a thread: the
+        # application it belongs to connects once when made), so an API started while
+        # PostgreSQL is down still starts.
         self.mapper = mapper
         self.at_once = at_once
         self.streaming = 0
@@ -64,8 +70,9 @@ class Exports:
     async def _chunks(self, user_id: str, format: Format) -> AsyncGenerator[bytes, None]:
         self.streaming += 1  # before the first await: open() checked it on this loop
         try:
+            mapper = await anyio.to_thread.run_sync(self.mapper)
             async with self.reads.streaming(user_id) as snapshot:
-                async for chunk in format.write(ExportRun(snapshot, user_id, self.mapper)):
+                async for chunk in format.write(ExportRun(snapshot, user_id, mapper)):
                     yield chunk
         finally:
             self.streaming -= 1
