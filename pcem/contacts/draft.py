@@ -46,6 +46,10 @@ class Draft:
     # Keys of their own (X- properties, unknown columns): (value, label) until finish
     # decides between a string, a list and labelled items.
     extras: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # What PCEM's own export wrote exactly (JSON values, its primary contact): kept as
+    # it is, over anything read the usual way.
+    exact: dict[str, Any] = field(default_factory=dict)
+    exact_primary: tuple[str | None] | None = None
     # The best (lowest) preference seen per labelled list, and its value.
     preferred: dict[str, tuple[int, str]] = field(default_factory=dict)
 
@@ -125,7 +129,9 @@ class Draft:
             record=self.named(record),
             first_name=first,
             last_name=last,
-            primary_contact=self._primary_contact(),
+            primary_contact=(
+                self.exact_primary[0] if self.exact_primary else self._primary_contact()
+            ),
             metadata=self._metadata(first, last),
             dates=self.dates,
             relations=self.relations,
@@ -158,6 +164,7 @@ class Draft:
         metadata.update(self.metadata)
         for key, values in self.extras.items():
             metadata.setdefault(key, _extra_value(values))
+        metadata.update(self.exact)
         return metadata
 
 

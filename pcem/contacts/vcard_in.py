@@ -20,6 +20,7 @@ named in the contact's problems.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -33,12 +34,15 @@ from pcem.contacts.vcard_lines import (
     split_cards,
     unfold,
 )
+from pcem.contacts.vcard_out import CARRIER, PRIMARY_CONTACT
 
 Handler = Callable[[Draft, Property, str], None]  # the label: its group's X-ABLabel
 
 _NOT_LABELS = {"pref", "internet", "voice", "x400"}
 _APPLE_LABEL = re.compile(r"_\$!<(.*)>!\$_")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
+PCEM_PREFIX = "X-PCEM-"  # PCEM's own properties (its export)
+JSON_PARAMETER = "X-PCEM-JSON"
 _DROPPED = {"VERSION", "PRODID", "REV", "X-ABUID", "CLIENTPIDMAP", "NAME", "PROFILE"}
 _DROPPED |= {"X-ABLABEL", "X-ABADR", "X-MS-OL-DESIGN", "X-MS-OL-DEFAULT-POSTAL-ADDRESS"}
 _DROPPED |= {"LABEL"}  # see _envelopes
@@ -97,7 +101,10 @@ def _read(card: RawCard) -> Contact | BadRecord:
     labels = {prop.group: _label(prop.text()) for prop in properties if prop.name == "X-ABLABEL"}
     for prop in properties:
         label = labels.get(prop.group, "") if prop.group else ""
-        _HANDLERS.get(prop.name, _other)(draft, prop, label)
+        if prop.name.startswith(PCEM_PREFIX) or _as_json(prop):
+            _exact(draft, prop)
+        else:
+            _HANDLERS.get(prop.name, _other)(draft, prop, label)
     _envelopes(draft, [prop for prop in properties if prop.name == "LABEL"])
     draft.problems.extend(["agent not stored (a card inside the card)"] * card.nested)
     if malformed:
@@ -241,6 +248,27 @@ def _uid(value: str) -> str:
 def _kind(draft: Draft, prop: Property, label: str) -> None:
     if prop.text().strip().lower() not in {"individual", "group"}:  # group: see _read
         draft.add_extra("kind", prop.text(), label)
+
+
+def _exact(draft: Draft, prop: Property) -> None:
+    """What PCEM's own export wrote (``pcem.contacts.vcard_out``), taken exactly: a
+    JSON value under the key its name spells, the keys ``X-PCEM-METADATA`` carries,
+    the person's primary contact."""
+    try:
+        value = json.loads(prop.text()) if _as_json(prop) else prop.text()
+    except ValueError:
+        draft.problems.append(f"{prop.name} is not the JSON it says it is; not stored")
+        return
+    if prop.name == PRIMARY_CONTACT:
+        draft.exact_primary = (value if isinstance(value, str) else None,)
+    elif prop.name == CARRIER and isinstance(value, dict):
+        draft.exact.update(value)
+    elif not prop.name.startswith(PCEM_PREFIX):
+        draft.exact[prop.name.lower().removeprefix("x-").replace("-", "_")] = value
+
+
+def _as_json(prop: Property) -> bool:
+    return (prop.param(JSON_PARAMETER) or "").lower() == "true"
 
 
 def _dropped(_draft: Draft, _prop: Property, _label: str) -> None:

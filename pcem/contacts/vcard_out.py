@@ -26,7 +26,7 @@ from uuid import UUID
 
 import msgspec
 
-from pcem.contacts.model import ADDRESS_PARTS, YEARLESS_YEAR
+from pcem.contacts.model import ADDRESS_PARTS, METADATA_KEYS, YEARLESS_YEAR
 
 MAX_OCTETS = 75  # a line's length, without its CRLF (RFC 6350 3.2)
 JSON_PARAMETERS = "VALUE=text;X-PCEM-JSON=true"
@@ -219,6 +219,8 @@ def _other(key: str, value: Any) -> str:
         or name.startswith(_RESERVED_PREFIX)
     ):
         return f"{CARRIER};{JSON_PARAMETERS}:{_json({key: value})}"
+    if key in METADATA_KEYS:  # a key of the vocabulary in a shape of its own: exactly
+        return f"{name};{JSON_PARAMETERS}:{_json(value)}"
     return _text_or_json(name, value)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 import vobject
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 
 from pcem.contacts.model import BadRecord, Contact, ContactDate, Relation
 from pcem.contacts.vcard_in import count_vcards, read_vcards
+from pcem.contacts.vcard_out import CardPerson
+from pcem.contacts.vcard_out import card as written_card
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "contacts"
 VCARD_FILES = sorted(path.name for path in DATA.glob("*.vcf"))
@@ -634,3 +637,24 @@ def test_vobject_reads_outlooks_quoted_printable_note_up_to_its_soft_break() -> 
 def test_vobject_also_finds_the_broken_card_broken() -> None:
     with pytest.raises(vobject.base.ParseError, match="this line has no colon"):
         vobject_cards("broken_middle.vcf")
+
+
+def test_what_pcem_itself_exported_is_read_back_exactly() -> None:
+    metadata = {
+        "kids": [{"name": "Byron", "born": 1836}],
+        "vip": True,
+        "emails": "not a list",
+        "display_name": "Ada Lovelace",
+        "Favourite Book": "Sybil",
+        "note": "a; b, c\\ d\nline",
+    }
+    person = CardPerson(
+        id=UUID(int=1), first_name="Ada", last_name="Lovelace", primary_contact="  odd  ",
+        metadata=metadata,
+    )  # fmt: skip
+
+    [contact] = list(read_vcards(written_card(person).encode()))
+
+    assert isinstance(contact, Contact)
+    assert contact.metadata == metadata
+    assert contact.primary_contact == "  odd  "
