@@ -11,7 +11,11 @@ that reads and discards 64 KB at a time. For each, the API process's resident me
 (psutil, sampled every 20 ms) before and at its peak during the export: the growth
 is what the export cost, against the goal of less than 50 MB.
 
-Usage: .venv/bin/python benchmarks/portability.py [--people 50000]
+Also (``--part import``, benchmarks/import_rate.py): importing 10,000 vCards, contacts
+per second against a bare eventsourcing save loop in the same run.
+
+Usage: .venv/bin/python benchmarks/portability.py [--part export|import|both]
+       [--people 50000] [--cards 10000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 import psutil
 import psycopg
+import import_rate  # benchmarks/import_rate.py
 from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from sqlalchemy import create_engine
@@ -57,11 +62,17 @@ FORMATS = (("application/json", "JSON"), ("text/vcard", "vCard"), ("text/calenda
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("export", "import", "both"), default="both")
     parser.add_argument("--people", type=int, default=50_000)
+    parser.add_argument("--cards", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(describe(), flush=True)
-    with fresh_database(ADMIN_URL) as url:
-        run(url, args.people)
+    if args.part in ("import", "both"):
+        import_rate.run(ADMIN_URL, REDIS_URL, args.cards, args.rounds)
+    if args.part in ("export", "both"):
+        with fresh_database(ADMIN_URL) as url:
+            run(url, args.people)
 
 
 def run(url: str, people: int) -> None:
