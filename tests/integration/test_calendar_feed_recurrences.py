@@ -17,6 +17,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 YEARS = 5
 SERIES = [
     ("2024-02-29", "yearly"),
+    ("1604-04-15", "yearly"),  # a birthday without a year (docs/api-decisions.md)
+    ("1604-02-29", "yearly"),  # the same, on 29 February
     ("2025-01-31", "monthly"),
     ("2025-03-30", "monthly"),
     ("2024-01-29", "monthly"),
