@@ -39,7 +39,9 @@ _RESERVED_PREFIX = "X-PCEM-"
 # What vCard text cannot hold (RFC 6350 VALUE-CHAR): control characters but tab and
 # line feed (escaped as \n). A carriage return is one too: escaped, it would come back
 # as a line feed, so a value with one is written as JSON, exactly.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(
+    "[" + re.escape("".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\t\n")) + "]"
+)
 _SPACE = re.compile(r"\s")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SEXES = frozenset({"M", "F", "O", "N", "U"})
