@@ -276,9 +276,9 @@ class Container:
                 RateLimits(client, self.settings.rate_limits, self.rate_limit_clock),
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
-                # Histories decode as every read does; downloads leave most connections
-                # to the other requests.
-                Exports(pool, self.people.mapper, at_once=max(1, self.pool_size // 3)),
+                # Histories decode as every read of the store does (the mapper, asked
+                # for at the first export); downloads leave most connections to others.
+                Exports(pool, lambda: self.people.mapper, at_once=max(1, self.pool_size // 3)),
             )
         finally:
             await pool.close()
