@@ -292,8 +292,8 @@ class Container:
                 CalendarFeeds(pool),
                 CalendarFeedView(pool),
                 ImportsView(pool),
-                # Histories decode as every read does; downloads leave most connections
-                # to the other requests.
+                # Histories decode as every read of the store does (the mapper, asked
+                # for at the first export); downloads leave most connections to others.
                 Exports(pool, lambda: self.people.mapper, at_once=max(1, self.pool_size // 3)),
             )
         finally:

@@ -1,5 +1,6 @@
 """Which of the media types a route offers the client's ``Accept`` prefers (RFC 9110
-12.5.1), for the routes that answer in more than one (the export).
+12.5.1), for the routes that answer in more than one (the export), and how the OpenAPI
+document lists their answer.
 
 Each offered type takes the weight (``q``) of the most specific range that matches it
 (``text/vcard`` over ``text/*`` over ``*/*``); the heaviest wins, a tie going to the
@@ -12,7 +13,7 @@ alone as ``*/*`` (as old Java clients send it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class NotAcceptableError(Exception):
@@ -69,3 +70,25 @@ def _range(text: str) -> _Range | None:
             except ValueError:
                 return None
     return _Range(kind, sub, weight) if 0 <= weight <= 1 else None
+
+
+def document_negotiated(operation: dict[str, Any], media_types: tuple[str, ...]) -> None:
+    """The OpenAPI operation of a route that answers in the type ``Accept`` prefers, as a
+    file: each type (those the route's ``responses`` give no schema, as text) and the
+    file's name (``pcem.api.openapi`` calls it for routes that declare ``media_types``)."""
+    success = operation["responses"]["200"]
+    shaped = success.get("content", {})
+    success["content"] = {t: shaped.get(t, {"schema": {"type": "string"}}) for t in media_types}
+    success["headers"] = {
+        **success.get("headers", {}),
+        "Content-Disposition": {
+            "description": 'The file\'s name: `attachment; filename="…"`.',
+            "required": True,
+            "schema": {"type": "string", "pattern": "^attachment; filename="},
+        },
+        "Cache-Control": {
+            "description": "`no-store`: the answer is personal data.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    }

@@ -25,6 +25,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from pcem.api.json_input import JSON_SCHEMAS
+from pcem.api.negotiation import document_negotiated
 from pcem.api.problems import PROBLEM_JSON, Problem
 from pcem.api.raw_body import RawBody
 from pcem.api.roles import RoleGuard
@@ -184,28 +185,6 @@ def _document_entity_tag(operation: dict[str, Any]) -> None:
     }
 
 
-def _document_media_types(operation: dict[str, Any], media_types: tuple[str, ...]) -> None:
-    """A route that answers in the media type ``Accept`` prefers (``pcem.api.negotiation``),
-    as a file: each type (those without a schema of their own from the route's
-    ``responses`` as text) and the file's name."""
-    success = operation["responses"]["200"]
-    shaped = success.get("content", {})
-    success["content"] = {t: shaped.get(t, {"schema": {"type": "string"}}) for t in media_types}
-    success["headers"] = {
-        **success.get("headers", {}),
-        "Content-Disposition": {
-            "description": 'The file\'s name: `attachment; filename="…"`.',
-            "required": True,
-            "schema": {"type": "string", "pattern": "^attachment; filename="},
-        },
-        "Cache-Control": {
-            "description": "`no-store`: the answer is personal data.",
-            "required": True,
-            "schema": {"type": "string"},
-        },
-    }
-
-
 def _operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
     return [
         (route.path_format, method.lower(), handler)
@@ -252,7 +231,7 @@ def _complete(
     if handler.opt.get("entity_tag"):
         _document_entity_tag(operation)
     if media_types := handler.opt.get("media_types"):
-        _document_media_types(operation, media_types)
+        document_negotiated(operation, media_types)
 
 
 def _as_sent(parameter: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
+import anyio.to_thread
 from eventsourcing.persistence import Mapper
 from psycopg_pool import AsyncConnectionPool
 
@@ -47,10 +47,7 @@ class Exports:
         self, pool: AsyncConnectionPool, mapper: Callable[[], Mapper[Any]], *, at_once: int
     ) -> None:
         self.reads = AsUser(pool)
-        # The event store's mapper, asked for when an export starts (in a thread: the
-        # application it belongs to connects once when made), so an API started while
-        # PostgreSQL is down still starts.
-        self.mapper = mapper
+        self.mapper = mapper  # asked for by each export: the API starts without a database
         self.at_once = at_once
         self.streaming = 0
 
@@ -58,19 +55,21 @@ class Exports:
         """The user's export in ``format``, its first piece already read: a database
         that cannot answer fails here, before an answer has begun (a 503), rather than
         in the middle of a 200."""
-        if self.streaming >= self.at_once:
+        mapper = await anyio.to_thread.run_sync(self.mapper)  # may open the event store
+        if self.streaming >= self.at_once:  # no await from here to the count in _chunks
             raise ExportsBusyError()
-        chunks = self._chunks(user_id, format)
+        chunks = self._chunks(user_id, format, mapper)
         try:
             first = await anext(chunks)
         except StopAsyncIteration:  # nothing to write (no live person: no card)
             return _nothing()
         return _after(first, chunks)
 
-    async def _chunks(self, user_id: str, format: Format) -> AsyncGenerator[bytes, None]:
-        self.streaming += 1  # before the first await: open() checked it on this loop
+    async def _chunks(
+        self, user_id: str, format: Format, mapper: Mapper[Any]
+    ) -> AsyncGenerator[bytes, None]:
+        self.streaming += 1  # counted before its first await; its finally counts it out
         try:
-            mapper = await anyio.to_thread.run_sync(self.mapper)
             async with self.reads.streaming(user_id) as snapshot:
                 async for chunk in format.write(ExportRun(snapshot, user_id, mapper)):
                     yield chunk
