@@ -20,8 +20,9 @@ from pcem.api.validation_wording import PATTERN_RULES, Where, in_words
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pcem"
 RULES_MODULE = PACKAGE / "aggregates" / "text_rules.py"
-# The headers of answers (ETag, WWW-Authenticate): documented, never checked.
-ANSWERS_ONLY = {PACKAGE / "api" / "openapi.py"}
+# The headers of answers (ETag, WWW-Authenticate, the export's Content-Disposition):
+# documented, never checked.
+ANSWERS_ONLY = {PACKAGE / "api" / "openapi.py", PACKAGE / "api" / "negotiation.py"}
 PATTERNS = {rule.pattern for rule in PATTERN_RULES}
 
 # Where Python's \s and ECMAScript's part ways (\x1c-\x1f, \x85; \ufeff), the other
