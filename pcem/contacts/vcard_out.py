@@ -26,9 +26,10 @@ from uuid import UUID
 
 import msgspec
 
+from pcem.contacts.content_lines import folded
+from pcem.contacts.content_lines import text as _text
 from pcem.contacts.model import ADDRESS_PARTS, METADATA_KEYS, YEARLESS_YEAR
 
-MAX_OCTETS = 75  # a line's length, without its CRLF (RFC 6350 3.2)
 JSON_PARAMETERS = "VALUE=text;X-PCEM-JSON=true"
 PRIMARY_CONTACT = "X-PCEM-PRIMARY-CONTACT"  # the person's primary_contact, as it is
 CARRIER = "X-PCEM-METADATA"  # {"<key>": value} for a key no property name can spell
@@ -247,37 +248,8 @@ def _is_language(value: Any) -> bool:
     return isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value) is not None
 
 
-def _text(value: str) -> str:
-    """A TEXT value (RFC 6350 3.4): backslash, comma, semicolon and line breaks escaped
-    (a carriage return as a line break: only a name can still hold one here)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-        .replace("\r\n", "\\n")
-        .replace("\r", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
 def _parameter(value: str) -> str:
     """A parameter value: RFC 6868's caret escapes, quoted when it holds , ; or :."""
     escaped = value.replace("^", "^^").replace('"', "^'").replace("\r\n", "^n")
     escaped = escaped.replace("\r", "^n").replace("\n", "^n")
     return f'"{escaped}"' if any(c in escaped for c in ",;:") else escaped
-
-
-def folded(line: str) -> str:
-    """``line`` with CRLF, in lines of at most 75 octets; each continuation starts with
-    a space (RFC 6350 3.2), and no UTF-8 character is split."""
-    encoded = line.encode()
-    if len(encoded) <= MAX_OCTETS:
-        return line + "\r\n"
-    pieces, start, limit = [], 0, MAX_OCTETS
-    while start < len(encoded):
-        end = min(start + limit, len(encoded))
-        while end < len(encoded) and (encoded[end] & 0xC0) == 0x80:  # inside a character
-            end -= 1
-        pieces.append(encoded[start:end].decode())
-        start, limit = end, MAX_OCTETS - 1
-    return "\r\n ".join(pieces) + "\r\n"

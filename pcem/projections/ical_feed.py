@@ -23,6 +23,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from pcem.contacts.content_lines import folded as _folded
+from pcem.contacts.content_lines import text as _text
+
 # How often clients should fetch again (RFC 7986; Outlook's X-PUBLISHED-TTL).
 REFRESH = "PT1H"
 PRODID = "-//PCEM//Calendar feed//EN"
@@ -173,31 +176,3 @@ def _floating(at: datetime) -> str:
 
 def _date(day: date) -> str:
     return day.isoformat().replace("-", "")
-
-
-def _text(value: str) -> str:
-    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\r", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _folded(line: str) -> str:
-    """``line`` with CRLF, folded into lines of at most 75 octets (RFC 5545 3.1), never
-    inside a UTF-8 character."""
-    encoded = line.encode()
-    if len(encoded) <= 75:
-        return line + "\r\n"
-    parts, start, limit = [], 0, 75
-    while start < len(encoded):
-        end = min(start + limit, len(encoded))
-        while end < len(encoded) and (encoded[end] & 0xC0) == 0x80:  # a continuation byte
-            end -= 1
-        parts.append(encoded[start:end].decode())
-        start, limit = end, 74  # a continuation line starts with a space
-    return "\r\n ".join(parts) + "\r\n"

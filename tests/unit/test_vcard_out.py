@@ -10,8 +10,9 @@ import vobject
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pcem.contacts.content_lines import folded
 from pcem.contacts.model import METADATA_KEYS
-from pcem.contacts.vcard_out import CardPerson, card, folded
+from pcem.contacts.vcard_out import CardPerson, card
 
 ADA = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
