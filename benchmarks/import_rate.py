@@ -105,4 +105,6 @@ def run(admin_url: str, redis_url: str, cards: int, rounds: int) -> None:
         )
     median = statistics.median(ratios)
     verdict = "meets" if median >= GOAL else "MISSES"
-    print(f"import of {cards:,} cards: median ratio {median:.2f} x the bare save loop ({verdict} {GOAL})")
+    print(
+        f"import of {cards:,} cards: median ratio {median:.2f} x the bare save loop ({verdict} {GOAL})"
+    )

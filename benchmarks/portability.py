@@ -33,9 +33,9 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import import_rate  # benchmarks/import_rate.py
 import psutil
 import psycopg
-import import_rate  # benchmarks/import_rate.py
 from fresh import fresh_database  # benchmarks/fresh.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from sqlalchemy import create_engine
