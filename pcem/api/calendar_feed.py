@@ -8,7 +8,7 @@ import base64
 import hashlib
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, head, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -58,30 +58,44 @@ class CalendarFeedController(Controller):
             raise NotFoundException("you have no calendar feed")
 
 
+# The feed's routes: an ETag of the content; documented as clients call them.
+_FEED = {"entity_tag": True, "documented_as": (f"{FEEDS}/{{token}}{SUFFIX}", "file", "token")}
+
+
 class FeedController(Controller):
     path = FEEDS
     tags = ["calendar feed"]
 
-    @get(
-        "/{file:str}",
-        operation_id="fetchCalendarFeed",
-        media_type=MEDIA_TYPE,
-        opt={"entity_tag": True, "documented_as": (f"{FEEDS}/{{token}}{SUFFIX}", "file", "token")},
-    )
+    @get("/{file:str}", operation_id="fetchCalendarFeed", media_type=MEDIA_TYPE, opt=_FEED)
     async def fetch_feed(
         self, request: Request[Any, Any, State], file: FromPath[str]
     ) -> Response[bytes]:
         """Your events as iCalendar, by the secret URL alone (no `Authorization`)."""
-        serving: Serving = request.app.state.serving
-        token = file.removesuffix(SUFFIX)
-        user_id = await serving.calendar_feeds.owner(token) if file.endswith(SUFFIX) else None
-        if user_id is None:
-            raise NotFoundException("no such calendar feed (unknown or revoked)")
-        content = await serving.calendar_feed_view.feed(user_id)
-        headers = {**CACHING, "ETag": entity_tag(content)}
-        if matches(request.headers.get("If-None-Match"), headers["ETag"]):
-            return Response(b"", status_code=304, headers=headers, media_type=MEDIA_TYPE)
-        return Response(content, headers=headers, media_type=MEDIA_TYPE)
+        return await _feed(request, file)
+
+    @head("/{file:str}", operation_id="checkCalendarFeed", media_type=MEDIA_TYPE, opt=_FEED)
+    async def check_feed(
+        self, request: Request[Any, Any, State], file: FromPath[str]
+    ) -> Response[None]:
+        """The feed's validators without its content (what a client checks first)."""
+        answer = await _feed(request, file)
+        headers = {**answer.headers, "Content-Length": str(len(answer.content or b""))}
+        return Response(
+            None, status_code=answer.status_code, headers=headers, media_type=MEDIA_TYPE
+        )
+
+
+async def _feed(request: Request[Any, Any, State], file: str) -> Response[bytes]:
+    serving: Serving = request.app.state.serving
+    token = file.removesuffix(SUFFIX)
+    user_id = await serving.calendar_feeds.owner(token) if file.endswith(SUFFIX) else None
+    if user_id is None:
+        raise NotFoundException("no such calendar feed (unknown or revoked)")
+    content = await serving.calendar_feed_view.feed(user_id)
+    headers = {**CACHING, "ETag": entity_tag(content)}
+    if matches(request.headers.get("If-None-Match"), headers["ETag"]):
+        return Response(b"", status_code=304, headers=headers, media_type=MEDIA_TYPE)
+    return Response(content, headers=headers, media_type=MEDIA_TYPE)
 
 
 def feed_url(request: Request[Any, Any, Any], token: str) -> str:

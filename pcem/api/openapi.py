@@ -138,6 +138,7 @@ def complete_document(app: Litestar) -> None:
         operation = document["paths"].get(path, {}).get(method)
         if operation is not None:
             _complete(operation, handler, path, schemas, versioned=path in versioned)
+    for path, _, handler in operations:  # once every method of a path is complete
         if "documented_as" in handler.opt and path in document["paths"]:
             _rename(document["paths"], path, *handler.opt["documented_as"])
 

@@ -263,3 +263,20 @@ def test_the_openapi_document_describes_the_feed_routes_as_they_answer(client: C
     assert set(mine["get"]["responses"]) == {"200", "401", "404", "429", "503"}
     assert set(mine["delete"]["responses"]) == {"204", "401", "404", "429", "503"}
     assert "PCEM-Position" not in str(mine)  # no event written: nothing to wait for
+
+
+def test_head_answers_the_validators_without_the_content(
+    client: Client, auth: dict[str, str]
+) -> None:
+    path = make_feed(client, auth)
+    fetched = client.get(path)
+
+    checked = client.head(path)
+
+    assert checked.status_code == 200 and checked.content == b""
+    assert checked.headers["ETag"] == fetched.headers["ETag"]
+    assert checked.headers["Content-Type"] == fetched.headers["Content-Type"]
+    assert int(checked.headers["Content-Length"]) == len(fetched.content)
+    unchanged = client.head(path, headers={"If-None-Match": fetched.headers["ETag"]})
+    assert unchanged.status_code == 304
+    assert client.head(path.replace("/calendar/", "/calendar/x")).status_code == 404
