@@ -36,6 +36,7 @@ from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
+from pcem.eventstore.keys import SubjectKeys
 from pcem.export.exports import Exports
 from pcem.identity.calendar_feeds import CalendarFeeds
 from pcem.identity.rate_limits import RateLimits
@@ -182,6 +183,11 @@ class Container:
     @cached_property
     def settings_app(self) -> SettingsApplication:
         return SettingsApplication(env=self.event_store)
+
+    @cached_property
+    def subject_keys(self) -> SubjectKeys:
+        """The subjects' data keys: destroying them is an erasure."""
+        return SubjectKeys(self.engine)
 
     @cached_property
     def idempotency(self) -> Idempotency:

@@ -34,6 +34,7 @@ NOT_FOR_THE_API_ROLE = (
     "scheduler_watermark",
     "projection_tracking",
     "support_access_log",
+    "subject_keys",
 )
 
 

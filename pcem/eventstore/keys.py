@@ -1,0 +1,43 @@
+"""Subjects' data keys: the rows of ``subject_keys``, and destroying them (erasure).
+
+A subject is one aggregate: a person, one of their calendar entries (its row names the
+person), or a user's settings. Destroying a key is the erasure: nothing that reads the
+event store can open that subject's events again (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import Engine, text
+
+_DESTROY_PERSON = text(
+    "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = now()"
+    " WHERE user_id = :user_id AND (subject_id = :person_id OR person_id = :person_id)"
+    " AND wrapped_key IS NOT NULL"
+)
+_DESTROY_USER_BATCH = text(
+    "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = now()"
+    " WHERE subject_id IN (SELECT subject_id FROM subject_keys"
+    "  WHERE user_id = :user_id AND wrapped_key IS NOT NULL LIMIT :limit)"
+)
+
+
+class SubjectKeys:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def destroy_person(self, user_id: str, person_id: UUID) -> int:
+        """Destroy the keys of ``person_id`` (one of ``user_id``'s) and of their calendar
+        entries; how many were destroyed now (0 when done before: safe to repeat)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(_DESTROY_PERSON, {"user_id": user_id, "person_id": person_id})
+            return result.rowcount
+
+    def destroy_user(self, user_id: str, *, limit: int = 1000) -> int:
+        """Destroy at most ``limit`` of ``user_id``'s keys in one transaction; how many
+        (0: none left). Call until 0: each batch commits, so an interrupted erasure
+        resumes where it stopped."""
+        with self.engine.begin() as conn:
+            result = conn.execute(_DESTROY_USER_BATCH, {"user_id": user_id, "limit": limit})
+            return result.rowcount
