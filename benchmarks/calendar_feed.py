@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import http.client
 import os
 import random
@@ -93,6 +94,7 @@ def main() -> None:
 def run(url: str, args: argparse.Namespace) -> None:
     env = {**os.environ, "PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": REDIS_URL,
            "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING",
+           "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
            "PCEM_RATE_LIMIT_FEED_PER_MINUTE": "10000000"}  # fmt: skip
     migrate(load_settings(env).require_database())
     tokens = load(url, args)

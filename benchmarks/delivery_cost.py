@@ -22,6 +22,7 @@ time).
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import statistics
 import tempfile
@@ -68,6 +69,7 @@ def main() -> None:
                 "PCEM_DATABASE_URL": url,
                 "PCEM_REDIS_URL": REDIS_URL,
                 "PCEM_LOG_LEVEL": "WARNING",
+                "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
             }
             settings = load_settings(env)
             configure_logging(settings, "worker")  # as `pcem worker` does

@@ -29,6 +29,7 @@ Usage: .venv/bin/python benchmarks/http_paths.py [--rounds 3] [--duration 10]
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -128,6 +129,7 @@ def main() -> None:
         "PCEM_DATABASE_URL": database_url,
         "PCEM_REDIS_URL": REDIS_URL,
         "PCEM_JWT_SECRET": secrets.token_urlsafe(40),
+        "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PCEM_LOG_LEVEL": args.log_level,
         # The limits are on, as deployed, but far above the one user's load (~4,000/s):
         # every request still pays its count in Redis.

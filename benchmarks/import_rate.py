@@ -12,6 +12,7 @@ per second; the ratio is the import's rate over the bare loop's, median of round
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -69,7 +70,8 @@ def import_rates(admin_url: str, redis_url: str, cards: int) -> dict[str, float]
     content = vcards(cards)
     with fresh_database(admin_url) as url:
         env = {"PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": redis_url,
-               "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING"}  # fmt: skip
+               "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING",
+           "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}  # fmt: skip
         settings = load_settings({**os.environ, **env})
         migrate(settings.require_database())
         container = build_container(settings, role="worker", pool_size=4)

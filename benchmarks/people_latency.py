@@ -13,6 +13,7 @@ Usage: .venv/bin/python benchmarks/people_latency.py [--people 1000]
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import statistics
@@ -64,6 +65,7 @@ def main() -> None:
         "PCEM_DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + name,
         "PCEM_REDIS_URL": REDIS_URL,
         "PCEM_JWT_SECRET": secrets.token_urlsafe(40),
+        "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PCEM_LOG_LEVEL": "WARNING",
     }
     settings = load_settings(env)

@@ -12,6 +12,7 @@ Usage: .venv/bin/python benchmarks/people_search.py [--heavy 50000] [--others 20
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 from typing import Any
 
@@ -63,7 +64,9 @@ def main() -> None:
 
 
 def run(url: str, heavy: int, others: int) -> None:
-    settings = load_settings({"PCEM_DATABASE_URL": url})
+    settings = load_settings(
+        {"PCEM_DATABASE_URL": url, "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    )
     migrate(settings.require_database())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(FILL, {"user": "heavy", "spread": False, "n": heavy})

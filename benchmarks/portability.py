@@ -21,6 +21,7 @@ Usage: .venv/bin/python benchmarks/portability.py [--part export|import|both]
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import os
 import secrets
@@ -77,10 +78,13 @@ def main() -> None:
 
 def run(url: str, people: int) -> None:
     env = {**os.environ, "PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": REDIS_URL,
-           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING",
+           "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}  # fmt: skip
     settings = load_settings(env)
     migrate(settings.require_database())
-    app = PeopleApplication(env=eventsourcing_env(settings.require_database()))
+    app = PeopleApplication(
+        env=eventsourcing_env(settings.require_database(), settings.require_master_key())
+    )
     started = time.perf_counter()
     events = load(app, url, people)
     print(f"loaded {people:,} people ({events:,} events) in {time.perf_counter() - started:.1f} s")

@@ -22,6 +22,8 @@ and the rebuild cannot fold a person's events into one row write).
 from __future__ import annotations
 
 import argparse
+import base64
+import os
 import secrets
 import threading
 import time
@@ -52,9 +54,13 @@ def main() -> None:
     args = _arguments()
     print(describe(), flush=True)
     with _database(args.admin_url, keep=args.keep) as url:
-        settings = load_settings({"PCEM_DATABASE_URL": url})
+        settings = load_settings(
+            {"PCEM_DATABASE_URL": url, "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+        )
         migrate(settings.require_database())
-        app = PeopleApplication(env=eventsourcing_env(settings.require_database()))
+        app = PeopleApplication(
+            env=eventsourcing_env(settings.require_database(), settings.require_master_key())
+        )
         engine = create_engine(settings.require_database().sqlalchemy_url)
         people = args.events // EVENTS_PER_PERSON
         started = time.perf_counter()

@@ -21,6 +21,7 @@ Usage: .venv/bin/python benchmarks/schedule.py [--users 100000] [--grow 2]
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import statistics
@@ -100,7 +101,8 @@ def main() -> None:
 
 def run(url: str, args: argparse.Namespace) -> None:
     env = {"PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": "redis://127.0.0.1:6379/8",
-           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING",
+           "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}  # fmt: skip
     settings = load_settings(env)
     migrate(settings.require_database())
     with psycopg.connect(url, autocommit=True) as conn:

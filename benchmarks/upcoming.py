@@ -20,6 +20,7 @@ Usage: .venv/bin/python benchmarks/upcoming.py [--users 10000] [--events-per-use
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import os
 import random
@@ -100,7 +101,8 @@ def main() -> None:
 
 def run(url: str, args: argparse.Namespace) -> None:
     env = {**os.environ, "PCEM_DATABASE_URL": url, "PCEM_REDIS_URL": REDIS_URL,
-           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "PCEM_JWT_SECRET": secrets.token_urlsafe(40), "PCEM_LOG_LEVEL": "WARNING",
+           "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}  # fmt: skip
     settings = load_settings(env)
     migrate(settings.require_database())
     load(url, settings.require_database().sqlalchemy_url, args)

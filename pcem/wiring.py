@@ -165,6 +165,7 @@ class Container:
         # queued for 6 connections before: docs/performance.md).
         return eventsourcing_env(
             self.database,
+            self.settings.require_master_key(),
             pool_size=max(self.pool_size // 3, 2),
             max_overflow=self.pool_size,
             connection_name=application_name(self.role),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 import uuid
@@ -23,6 +24,8 @@ from pcem.wiring import Container, build_container
 from tests.servers import PostgresServer, RedisServer, rabbitmq_vhost
 
 JWT_SECRET = "test-secret-" + "x" * 32
+# Every database of a run, and every process the tests start, seal events with this key.
+MASTER_KEY = base64.b64encode(b"test master key, 32 bytes long!!").decode()
 
 # The projector runs in a thread of the test process: a test's frozen clock must not
 # reach psycopg's timeouts there (a deadline set in 2027 outlasted the session).
@@ -84,6 +87,7 @@ def settings_for(database_url: str, redis_url: str, **extra: str) -> Settings:
             "PCEM_DATABASE_URL": database_url,
             "PCEM_REDIS_URL": redis_url,
             "PCEM_JWT_SECRET": JWT_SECRET,
+            "PCEM_MASTER_KEY": MASTER_KEY,
             "PCEM_LOG_LEVEL": "WARNING",
             # Far above what any test sends in a minute; a test of the limits sets its own.
             "PCEM_RATE_LIMIT_PER_MINUTE": "1000000",

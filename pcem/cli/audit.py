@@ -46,7 +46,7 @@ def history(aggregate_id: UUID, as_json: bool, operator: str) -> None:
     if not operator.strip():
         raise click.BadParameter("must name who reads", param_hint="--operator")
     configure_logging(current_settings(), "cli", quiet=True)
-    with wired("cli") as container:
+    with wired("cli", reads_events=True) as container:
         try:
             found = container.support_history.read(aggregate_id, actor=operator, channel="cli")
         except NotFoundError:

@@ -49,6 +49,23 @@ def current_settings() -> Settings:
     return load_settings(os.environ)
 
 
+def check_master_key(settings: Settings) -> None:
+    """A missing PCEM_MASTER_KEY, or one that is not the database's, stops the command
+    with one line and exit status 2 (a ``ConfigError``): never events in clear, never
+    every event read as erased."""
+    import psycopg
+
+    from pcem.database.connections import application_name
+    from pcem.eventstore.master_check import check_master_key as check
+
+    key = settings.require_master_key()
+    database = settings.require_database()
+    with psycopg.connect(
+        database.url, autocommit=True, connect_timeout=5, application_name=application_name("cli")
+    ) as conn:
+        check(conn, key)
+
+
 def stop_on_signals() -> threading.Event:
     """An event set by SIGINT or SIGTERM, for processes that shut down gracefully."""
     stop = threading.Event()
@@ -58,11 +75,15 @@ def stop_on_signals() -> threading.Event:
 
 
 @contextmanager
-def wired(role: str, *, pool_size: int = 2) -> Iterator[Container]:
-    """The parts a command needs, from the environment, closed when it is done."""
+def wired(role: str, *, pool_size: int = 2, reads_events: bool = False) -> Iterator[Container]:
+    """The parts a command needs, from the environment, closed when it is done
+    (``reads_events``: after checking the master key)."""
     from pcem.wiring import build_container
 
-    container = build_container(current_settings(), role=role, pool_size=pool_size)
+    settings = current_settings()
+    if reads_events:
+        check_master_key(settings)
+    container = build_container(settings, role=role, pool_size=pool_size)
     try:
         yield container
     finally:

@@ -9,7 +9,7 @@ import sys
 import click
 
 from pcem.cli.audit import audit
-from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.common import check_master_key, current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
@@ -29,10 +29,15 @@ def cli() -> None:
 @cli.command()
 @fails_cleanly
 def migrate() -> None:
-    """Apply every database migration (safe to run again, and concurrently)."""
+    """Apply every database migration (safe to run again, and concurrently).
+
+    Also checks PCEM_MASTER_KEY (sealing the database's check value at the first run)."""
     from pcem.migrate import migrate as apply_migrations
 
-    apply_migrations(current_settings().require_database())
+    settings = current_settings()
+    settings.require_master_key()  # before any change: a missing key stops it at once
+    apply_migrations(settings.require_database())
+    check_master_key(settings)
     click.echo("pcem: database is at the latest migration")
 
 
@@ -59,6 +64,7 @@ def api(host: str, port: int, listen_fd: int | None) -> None:
     # A taken port: one line, before anything connects.
     listening = listen_on(host, port) if listen_fd is None else socket.socket(fileno=listen_fd)
     check_postgres(settings.require_database(), "api")  # down: one line now, not 500s later
+    check_master_key(settings)
     app = create_app(build_container(settings))
     # What is built so far lives as long as the process: out of the collector's
     # full passes, which otherwise walked it every few thousand requests (45 ms a
@@ -90,6 +96,7 @@ def projector() -> None:
 
     settings = current_settings()
     configure_logging(settings, "projector")
+    check_master_key(settings)
     container = build_container(settings, pool_size=3, role="projector")
     try:
         container.run_projector(stop_on_signals())

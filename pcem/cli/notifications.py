@@ -9,7 +9,7 @@ from uuid import UUID
 
 import click
 
-from pcem.cli.common import current_settings, fails_cleanly, wired
+from pcem.cli.common import check_master_key, current_settings, fails_cleanly, wired
 from pcem.cli.unreachable import check_broker, check_postgres
 
 
@@ -32,6 +32,7 @@ def worker(concurrency: int, name: str | None) -> None:
     settings = current_settings()
     configure_logging(settings, "worker")
     check_postgres(settings.require_database(), "worker")
+    check_master_key(settings)
     check_broker(settings.require_redis())
     create_celery(settings).worker_main(
         [
@@ -59,6 +60,7 @@ def scheduler() -> None:
 
     settings = current_settings()
     configure_logging(settings, "scheduler")
+    check_master_key(settings)  # it reads no event, but a wrong key is refused everywhere
     check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(

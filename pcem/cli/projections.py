@@ -136,7 +136,7 @@ def _store(role: str) -> Iterator[Container]:
     from pcem.logs import configure_logging
 
     configure_logging(current_settings(), "cli", quiet=True)  # stderr is the progress bar's
-    with wired(role) as container:
+    with wired(role, reads_events=True) as container:
         yield container
 
 

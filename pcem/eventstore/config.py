@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
+
 from psycopg.conninfo import conninfo_to_dict
 
 from pcem.settings import DatabaseSettings
@@ -16,14 +18,19 @@ EVENT_STORE_NAME = "pcem"
 DATABASE_WAIT_SECONDS = 3
 
 
+SEALING_MAPPER = "pcem.eventstore.sealing:SealingMapper"
+
+
 def eventsourcing_env(
     database: DatabaseSettings,
+    master_key: bytes,
     *,
     pool_size: int = 5,
     max_overflow: int | None = None,
     connection_name: str = "",
 ) -> dict[str, str]:
-    """Translate a PostgreSQL URL into the variables eventsourcing reads."""
+    """Translate a PostgreSQL URL and the master key into the variables eventsourcing
+    reads (every PCEM event store seals its events: docs/privacy.md)."""
     params = conninfo_to_dict(database.url)
     return {
         "PERSISTENCE_MODULE": "pcem.eventstore.factory:PcemPostgresFactory",
@@ -38,4 +45,6 @@ def eventsourcing_env(
         # `pcem migrate` owns every table, the event store's included.
         "CREATE_TABLE": "no",
         "PCEM_CONNECTION_NAME": connection_name,
+        "MAPPER_TOPIC": SEALING_MAPPER,
+        "PCEM_MASTER_KEY": b64encode(master_key).decode(),
     }

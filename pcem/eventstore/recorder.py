@@ -5,6 +5,11 @@ transaction as its events: either both commit or neither does, and the
 primary key on (user_id, key) makes a second commit with the same key
 impossible, whatever happens between processes.
 
+The first event of a subject carries the subject's new data key
+(``SealedStoredEvent.new_key``): its row goes into ``subject_keys`` in the same
+transaction, so a key exists exactly when its subject's first event does (of two
+creators of one aggregate, the one whose events lose loses its key row too).
+
 It also bounds how long a request waits for PostgreSQL (``DATABASE_WAIT_SECONDS``:
 then the API answers 503), and tells a lost commit from a conflict: when the
 connection breaks during COMMIT, the transaction may have committed; the retry
@@ -33,6 +38,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS
+from pcem.eventstore.sealing import SealedStoredEvent
 
 T = TypeVar("T")
 _RETRY_PAUSE_SECONDS = 0.2
@@ -66,6 +72,10 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
         "INSERT INTO idempotency_keys"
         " (user_id, key, request_hash, aggregate_id, aggregate_version, result_id)"
         " VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    INSERT_KEY = SQL(
+        "INSERT INTO subject_keys (subject_id, user_id, person_id, wrapped_key)"
+        " VALUES (%s, %s, %s, %s)"
     )
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
@@ -143,6 +153,13 @@ class PcemApplicationRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
+        new_keys = [
+            astuple(event.new_key)  # in the columns' order
+            for event in stored_events
+            if isinstance(event, SealedStoredEvent) and event.new_key is not None
+        ]
+        if new_keys:
+            curs.executemany(self.INSERT_KEY, new_keys)
         if idempotency:
             curs.executemany(
                 self.INSERT_IDEMPOTENCY,

@@ -24,6 +24,7 @@ from pcem.settings.channels import (
     WebhookSettings,
     channels_from,
 )
+from pcem.settings.erasure import MAKE_ONE, master_key_from
 from pcem.settings.services import DatabaseSettings, RedisSettings, database_from, redis_from
 from pcem.settings.values import ConfigError, count, optional, seconds
 
@@ -68,11 +69,17 @@ class Settings:
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     data_dir: Path = Path(".pcem")
     log_level: str = "INFO"
+    master_key: bytes | None = field(default=None, repr=False)  # PCEM_MASTER_KEY
 
     def require_database(self) -> DatabaseSettings:
         if self.database is None:
             raise ConfigError("PCEM_DATABASE_URL is not set (e.g. postgresql://user@host/db)")
         return self.database
+
+    def require_master_key(self) -> bytes:
+        if self.master_key is None:
+            raise ConfigError(f"PCEM_MASTER_KEY is not set (32 random bytes, base64: {MAKE_ONE})")
+        return self.master_key
 
     def require_redis(self) -> RedisSettings:
         if self.redis is None:
@@ -93,6 +100,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         rate_limits=rate_limits_from(env),
         data_dir=Path(optional(env, "PCEM_DATA_DIR") or ".pcem"),
         log_level=_log_level(optional(env, "PCEM_LOG_LEVEL") or "INFO"),
+        master_key=master_key_from(env),
     )
 
 

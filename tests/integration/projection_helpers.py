@@ -18,6 +18,7 @@ from pcem.eventstore.config import eventsourcing_env
 from pcem.projections.base import Projection
 from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
+from tests.conftest import MASTER_KEY
 
 
 class Database:
@@ -26,7 +27,9 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: Engine = create_engine(settings.require_database().sqlalchemy_url)
-        self.app = PeopleApplication(env=eventsourcing_env(settings.require_database()))
+        self.app = PeopleApplication(
+            env=eventsourcing_env(settings.require_database(), settings.require_master_key())
+        )
 
     def scalar(self, sql: str, **params: Any) -> Any:
         with self.engine.connect() as conn:
@@ -139,6 +142,7 @@ def pcem_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PCEM_DATABASE_URL": settings.require_database().url,
         "PCEM_REDIS_URL": settings.require_redis().url,
         "PCEM_JWT_SECRET": settings.jwt.secret or "",
+        "PCEM_MASTER_KEY": MASTER_KEY,
         "PCEM_LOG_LEVEL": "WARNING",
         **extra,
     }

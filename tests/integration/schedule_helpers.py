@@ -30,7 +30,7 @@ class Calendar:
 
     def __init__(self, db: Database, today: date) -> None:
         self.db = db
-        env = eventsourcing_env(db.settings.require_database())
+        env = eventsourcing_env(db.settings.require_database(), db.settings.require_master_key())
         self.calendar = CalendarApplication(env=env)
         self.settings = SettingsApplication(env=env)
         self.pin_horizon(today)

@@ -46,7 +46,7 @@ def db(isolated: Settings) -> Iterator[Database]:
 
 def write_calendar_history(db: Database, user_id: str) -> None:
     """People with events whose names, dates, zone and visibility all change."""
-    env = eventsourcing_env(db.settings.require_database())
+    env = eventsourcing_env(db.settings.require_database(), db.settings.require_master_key())
     calendar, settings = CalendarApplication(env=env), SettingsApplication(env=env)
     people, today = db.app, datetime.now(UTC).date()
     try:
@@ -126,7 +126,9 @@ def test_every_row_is_at_its_aggregates_version_one_by_one_and_folded(db: Databa
     one aggregate's events fold into one write."""
     db.write_history("u1", 12)
     write_calendar_history(db, "u1")
-    settings = SettingsApplication(env=eventsourcing_env(db.settings.require_database()))
+    settings = SettingsApplication(
+        env=eventsourcing_env(db.settings.require_database(), db.settings.require_master_key())
+    )
     settings.replace_settings("u3", Preferences())  # the defaults: a creation alone
     settings.close()
     ProjectionRunner(

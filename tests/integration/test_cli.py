@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from pcem.settings import Settings
+from tests.conftest import MASTER_KEY
 from tests.polling import wait_until
 from tests.servers import PostgresServer
 
@@ -56,6 +57,7 @@ def env_of(settings: Settings) -> dict[str, str]:
         "PCEM_DATABASE_URL": settings.require_database().url,
         "PCEM_REDIS_URL": settings.require_redis().url,
         "PCEM_JWT_SECRET": settings.jwt.secret or "",
+        "PCEM_MASTER_KEY": MASTER_KEY,
     }
 
 

@@ -45,7 +45,10 @@ def test_an_insert_that_lost_an_idempotency_race_leaves_its_connection_usable(
 ) -> None:
     database = isolated.require_database()
     # One connection, so the one that fails is the one every later insert uses.
-    one_connection = {**eventsourcing_env(database, pool_size=1), "POSTGRES_MAX_OVERFLOW": "0"}
+    one_connection = {
+        **eventsourcing_env(database, isolated.require_master_key(), pool_size=1),
+        "POSTGRES_MAX_OVERFLOW": "0",
+    }
     app = PeopleApplication(env=one_connection)
     request.addfinalizer(app.close)
     recorder = app.recorder
