@@ -16,6 +16,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import resolve_topic
 
+from pcem.aggregates.ownership import OwnedEvent
+
 
 @dataclass(frozen=True)
 class ErasedEvent:
@@ -40,3 +42,7 @@ class ErasedEvent:
     def mutate(self, aggregate: object) -> NoReturn:
         """Nothing can be rebuilt from an erased event: its aggregate is not found."""
         raise AggregateNotFoundError(f"aggregate {self.originator_id} is erased")
+
+
+# What a history lists: the events, each live or erased.
+HistoryEvent = OwnedEvent | ErasedEvent

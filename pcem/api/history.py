@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from pcem.aggregates.ownership import OwnedEvent
+from pcem.aggregates.erased import HistoryEvent
 from pcem.api.conventions import Paging
 from pcem.api.pagination import Page, decode_version_cursor, encode_version_cursor
 
@@ -16,10 +16,10 @@ def after_version(paging: Paging, aggregate_id: UUID) -> int:
 
 
 def page_of(
-    paging: Paging, aggregate_id: UUID, events: Sequence[OwnedEvent]
-) -> tuple[list[OwnedEvent], str | None]:
+    paging: Paging, aggregate_id: UUID, events: Sequence[HistoryEvent]
+) -> tuple[list[HistoryEvent], str | None]:
     """The page's events (of ``paging.fetch`` read) and the next page's cursor."""
-    page: Page[OwnedEvent] = paging.page(
+    page: Page[HistoryEvent] = paging.page(
         events, lambda event: encode_version_cursor(aggregate_id, event.originator_version)
     )
     return page.items, page.next_cursor

@@ -8,6 +8,7 @@ which stops the children first and the embedded servers last.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
@@ -22,12 +23,13 @@ from pathlib import Path
 import click
 import httpx
 
-from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals
+from pcem.cli.common import check_master_key, current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.tokens import mint_token
 from pcem.cli.unreachable import listen_on
 from pcem.embedded import ensure_database, start_postgres, start_redis
 from pcem.migrate import migrate
 from pcem.settings import Settings, load_settings
+from pcem.settings.erasure import MASTER_KEY_BYTES
 
 DEV_USER = "dev-user"
 CHILDREN = ("api", "projector", "worker", "scheduler")
@@ -47,6 +49,7 @@ def dev(host: str, port: int) -> None:
         env = _dev_environment(settings, resources)
         settings = load_settings(env)
         migrate(settings.require_database())
+        check_master_key(settings)
         children = [_spawn(name, env, listening) for name in CHILDREN]
         resources.callback(_stop_all, children)
         base_url = f"http://{host}:{port}"
@@ -71,7 +74,20 @@ def _dev_environment(settings: Settings, resources: ExitStack) -> dict[str, str]
         env["PCEM_REDIS_URL"] = redis.url
     if not settings.jwt.configured:
         env["PCEM_JWT_SECRET"] = _dev_secret(data_dir)
+    if settings.master_key is None:
+        env["PCEM_MASTER_KEY"] = _dev_master_key(data_dir)
     return env
+
+
+def _dev_master_key(data_dir: Path) -> str:
+    """A random master key, kept (mode 0600 from its creation) so the events written
+    in one run open in the next: losing this file erases every event of the data dir."""
+    path = data_dir / "dev-master-key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(base64.b64encode(os.urandom(MASTER_KEY_BYTES)).decode())
+    return path.read_text().strip()
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -16,7 +16,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from pcem.aggregates.ownership import NotFoundError, OwnedAggregate, OwnedEvent
+from pcem.aggregates.erased import HistoryEvent
+from pcem.aggregates.ownership import NotFoundError, OwnedAggregate
 from pcem.commands.group_commit import GroupCommit
 from pcem.commands.idempotency import current_key
 from pcem.eventstore.config import EVENT_STORE_NAME
@@ -111,7 +112,7 @@ class PcemApplication(Application[UUID]):
         *,
         after: int = 0,
         limit: int | None = None,
-    ) -> list[OwnedEvent]:
+    ) -> list[HistoryEvent]:
         """The events of one of the user's aggregates (deleted ones too), oldest first:
         those after version ``after``, at most ``limit`` of them (None: all)."""
         self.get_owned(user_id, aggregate_id, kind)
@@ -119,7 +120,7 @@ class PcemApplication(Application[UUID]):
 
     def history_for_support(
         self, aggregate_id: UUID, *, after: int = 0, limit: int | None = None
-    ) -> list[OwnedEvent]:
+    ) -> list[HistoryEvent]:
         """The events of ANY user's aggregate, as ``history`` pages them: deliberately
         not scoped.
 
@@ -128,9 +129,9 @@ class PcemApplication(Application[UUID]):
         """
         return self._events(aggregate_id, after, limit)
 
-    def _events(self, aggregate_id: UUID, after: int, limit: int | None) -> list[OwnedEvent]:
+    def _events(self, aggregate_id: UUID, after: int, limit: int | None) -> list[HistoryEvent]:
         events = self.repository.event_store.get(aggregate_id, gt=after or None, limit=limit)
-        return cast(list[OwnedEvent], list(events))
+        return cast(list[HistoryEvent], list(events))
 
     def at_version(self, user_id: str, aggregate_id: UUID, kind: type[A], version: int) -> A:
         current = self.get_owned(user_id, aggregate_id, kind)

@@ -4,12 +4,13 @@ The answer of the history use cases, below both the API and support."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from pcem.aggregates.ownership import OwnedEvent
+from pcem.aggregates.erased import ErasedEvent, HistoryEvent
 
 # What a read shows instead of a channel's secret (a webhook's signing key): once
 # set, a secret never leaves PCEM (docs/api-decisions.md).
@@ -37,7 +38,15 @@ class History(msgspec.Struct):
     next_cursor: str | None
 
 
-def audit_entry(event: OwnedEvent) -> AuditEntry:
+def audit_entry(event: HistoryEvent) -> AuditEntry:
+    if isinstance(event, ErasedEvent):  # its type, time and actor; its content is gone
+        return AuditEntry(
+            version=event.originator_version,
+            type=event.audit_type,
+            occurred_at=event.timestamp,
+            actor=event.actor,
+            changes={},
+        )
     fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
     # Updates already carry exactly the fields they set.
     changes = fields["changes"] if set(fields) == {"changes"} else fields
@@ -63,5 +72,5 @@ def without_secrets(value: Any) -> Any:
     return value
 
 
-def history_of(events: list[OwnedEvent], next_cursor: str | None = None) -> History:
+def history_of(events: Sequence[HistoryEvent], next_cursor: str | None = None) -> History:
     return History(items=[audit_entry(e) for e in events], next_cursor=next_cursor)

@@ -6,8 +6,8 @@ may not read it, so the stored events are read as the connection's own role
 user's own rows (read under row-level security just before), each up to the version
 its row shows, so a history ends where its record does. Each decoded event's owner is
 then checked, the one user filter of the event store's reads. Decoded by the
-application's mapper, as every read of the store, so they read the same once events
-are encrypted.
+application's mapper, as every read of the store: an erased event shows its type, time
+and actor only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from pcem.commands.history import AuditEntry, audit_entry
 from pcem.database.row_security import Row, StreamingSnapshot
+from pcem.eventstore.sealing import prefetch_keys
 
 STORED_EVENTS = (
     "SELECT e.originator_id, e.originator_version, e.topic, e.state"
@@ -50,6 +51,7 @@ def decoded(rows: list[Row], mapper: Mapper[Any], user_id: str) -> Histories:
     """Each record's history: its stored events as ``AuditEntry``, oldest first (CPU
     work: the export runs it off the event loop)."""
     found: Histories = defaultdict(list)
+    prefetch_keys(mapper, ((row[0], row[3]) for row in rows))  # one query, not one a record
     for originator_id, version, topic, state in rows:
         stored = StoredEvent(
             originator_id=originator_id, originator_version=version, topic=topic, state=state

@@ -64,10 +64,14 @@ class PeopleChanges:
         " WHERE p.id = c.id"
     )
     DELETE_RELATIONSHIPS = "DELETE FROM relationships WHERE id = ANY(%b::uuid[])"
+    # Only between two people who have rows: the other side may be erased (its events
+    # unreadable, its row gone) while this side's events still name it.
     INSERT_RELATIONSHIPS = (
         "INSERT INTO relationships (id, user_id, source_id, target_id, type, created_at)"
-        " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::uuid[], %b::text[],"
-        " %b::timestamptz[])"
+        " SELECT r.* FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::uuid[], %b::text[],"
+        " %b::timestamptz[]) AS r(id, user_id, source_id, target_id, type, created_at)"
+        " WHERE EXISTS (SELECT FROM people WHERE id = r.source_id)"
+        " AND EXISTS (SELECT FROM people WHERE id = r.target_id)"
         " ON CONFLICT (id) DO NOTHING"
     )
     PERSON_COLUMNS = (

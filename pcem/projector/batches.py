@@ -18,6 +18,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from sqlalchemy import Connection, Engine, text
 
 from pcem.database.connections import driver_connection
+from pcem.eventstore.sealing import prefetch_keys
 from pcem.projections.base import Projection
 from pcem.projections.writes import deferring, flush_deferred, pipelined
 from pcem.projector.failures import error_summary
@@ -150,6 +151,7 @@ class Batches:
         # it; pipelined, every FLUSH_EVERY events, so that PostgreSQL writes one
         # stretch while Python decodes the next.
         flush_every = FLUSH_EVERY if fast else 1
+        prefetch_keys(self.mapper, ((row[2], row[5]) for row in rows))  # one query a batch
         for count, (_, position, originator_id, version, topic, state) in enumerate(rows, 1):
             try:
                 stored = StoredEvent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from pcem.aggregates.ownership import OwnedEvent
+from pcem.aggregates.erased import HistoryEvent
 from pcem.commands.history import AuditEntry, audit_entry
 from pcem.support.history import AggregateHistory
 
@@ -21,7 +21,7 @@ class AggregateHistoryOut(msgspec.Struct):
 
 def support_history_of(
     history: AggregateHistory,
-    events: list[OwnedEvent] | None = None,
+    events: list[HistoryEvent] | None = None,
     next_cursor: str | None = None,
 ) -> AggregateHistoryOut:
     """``events``: the page of ``history.events`` to show (default: all of them)."""

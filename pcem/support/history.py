@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from pcem.aggregates.ownership import NotFoundError, OwnedEvent
+from pcem.aggregates.erased import ErasedEvent, HistoryEvent
+from pcem.aggregates.ownership import NotFoundError
 from pcem.commands.base import PcemApplication
 from pcem.support.access_log import Channel, SupportAccessLog
 
@@ -19,7 +20,7 @@ class AggregateHistory:
     aggregate_id: UUID
     aggregate_type: str
     owner: str
-    events: list[OwnedEvent]
+    events: list[HistoryEvent]  # erased ones: type, time and actor only
 
 
 class SupportHistory:
@@ -53,7 +54,13 @@ class SupportHistory:
             raise NotFoundError("aggregate", aggregate_id)
         return AggregateHistory(
             aggregate_id=aggregate_id,
-            aggregate_type=type(first[0]).__qualname__.rsplit(".", 1)[0],  # Person.Created: Person
+            aggregate_type=_aggregate_type(first[0]),
             owner=first[0].user_id,
             events=events,
         )
+
+
+def _aggregate_type(event: HistoryEvent) -> str:
+    if isinstance(event, ErasedEvent):
+        return event.aggregate_type
+    return type(event).__qualname__.rsplit(".", 1)[0]  # Person.Created: Person

@@ -314,7 +314,7 @@ def test_an_events_history_lists_its_changes_oldest_first(
 
     # then
     assert [type(e).__name__ for e in history] == ["Created", "Updated", "Deleted"]
-    assert history[1].changes == {"recurrence": "yearly"}  # type: ignore[attr-defined]
+    assert history[1].changes == {"recurrence": "yearly"}  # type: ignore[union-attr]
 
 
 def test_an_instant_is_the_same_moment_whatever_offset_it_was_given_in(

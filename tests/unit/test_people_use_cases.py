@@ -463,7 +463,7 @@ def test_history_lists_every_change_oldest_first_with_its_actor(people: PeopleAp
     # then
     assert [type(e).__name__ for e in history] == ["Created", "Updated", "Deleted", "Restored"]
     assert {(e.user_id, e.actor) for e in history} == {("alice", "alice")}
-    assert history[1].changes == {"last_name": "Lovelace"}  # type: ignore[attr-defined]
+    assert history[1].changes == {"last_name": "Lovelace"}  # type: ignore[union-attr]
     assert [type(e).__name__ for e in people.history("alice", person_id, Person, after=2)] == [
         "Deleted",
         "Restored",
