@@ -90,11 +90,11 @@ def test_a_stored_event_is_a_clear_header_and_a_sealed_body_that_reads_back(stor
 
     # then
     for state in store.states(person.id):
-        header, separator, sealed = state.partition(SEPARATOR)
+        header, separator, _ = state.partition(SEPARATOR)
         assert separator and b'"user_id":"u1"' in header and b'"actor":"u1"' in header
         for secret in (b"Adalinda", b"Lovelacewright", b"7700 900123"):
             assert secret not in state
-    again = store.people.repository.get(person.id)
+    again: Person = store.people.repository.get(person.id)
     assert (again.first_name, again.last_name) == ("Adalinda", "Lovelacewright")
     assert again.metadata == {"phone": "+44 7700 900123"}
 
@@ -169,7 +169,7 @@ def test_a_destroyed_key_reads_as_erased_events_and_a_missing_aggregate(store: S
         store.people.repository.get(person.id)
     history = store.people.history_for_support(person.id)
     assert [type(e) for e in history] == [ErasedEvent, ErasedEvent]
-    assert [(e.user_id, e.actor, e.audit_type) for e in history] == [
+    assert [(e.user_id, e.actor, e.audit_type) for e in history if isinstance(e, ErasedEvent)] == [
         ("u1", "u1", "PersonCreated"),
         ("u1", "u1", "PersonUpdated"),
     ]
@@ -200,7 +200,7 @@ def test_a_write_to_an_erased_subject_is_not_found_and_writes_nothing(store: Sto
     # given
     person = ada()
     store.people.save(person)
-    stale = store.people.repository.get(person.id)  # loaded before the erasure
+    stale: Person = store.people.repository.get(person.id)  # loaded before the erasure
     store.keys.destroy_person("u1", person.id)
 
     # when
@@ -244,7 +244,7 @@ def test_an_event_stored_in_clear_before_encryption_still_reads(isolated: Settin
     db = Database(isolated)
 
     # when
-    person_again = db.app.repository.get(person.id)
+    person_again: Person = db.app.repository.get(person.id)
     person_again.update("u1", {"last_name": "Later"})
     db.app.save(person_again)  # a subject without a key stays clear until `events encrypt`
 
@@ -263,7 +263,7 @@ class Tombstoned(OwnedEvent):
 
 def test_event_classes_marked_stored_in_clear_are_stored_as_plain_json(store: Store) -> None:
     # given
-    event = Tombstoned(
+    event = Tombstoned(  # type: ignore[call-arg]  # (OwnedEvent's fields are annotations)
         originator_id=uuid.uuid4(),
         originator_version=2,
         timestamp=Tombstoned.create_timestamp(),
