@@ -11,6 +11,7 @@ import click
 from pcem.cli.audit import audit
 from pcem.cli.common import check_master_key, current_settings, fails_cleanly, stop_on_signals
 from pcem.cli.dev import dev
+from pcem.cli.events import events
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
 from pcem.cli.unreachable import check_postgres, listen_on
@@ -131,6 +132,7 @@ def token(user_id: str, roles: tuple[str, ...], ttl: str) -> None:
 cli.add_command(dev)
 cli.add_command(projections)
 cli.add_command(audit)
+cli.add_command(events)
 cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(notifications)

@@ -84,7 +84,7 @@ class SealingMapper(Mapper[UUID]):
         version: int = state.pop("originator_version")
         new_key = None
         if version == 1:
-            person_id = _person_of(subject_id, state)
+            person_id = person_of(subject_id, state)
             aead, new_key = self.keys.create(subject_id, state.get("user_id", ""), person_id)
             self._fresh_keys()[subject_id] = aead
         else:
@@ -195,7 +195,7 @@ def _associated(subject_id: UUID, version: int, header: bytes) -> bytes:
     return subject_id.bytes + version.to_bytes(8, "big") + header
 
 
-def _person_of(subject_id: UUID, state: dict[str, Any]) -> UUID | None:
+def person_of(subject_id: UUID, state: dict[str, Any]) -> UUID | None:
     """The person a subject's key is erased with: a person's own id, a calendar entry's
     person; None for a user's settings."""
     person_id = state.get("person_id")

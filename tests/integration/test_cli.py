@@ -37,6 +37,8 @@ COMMANDS = [
     ["projections", "verify"],
     ["audit"],
     ["audit", "history"],
+    ["events"],
+    ["events", "encrypt"],
 ]
 
 
