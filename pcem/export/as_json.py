@@ -90,7 +90,9 @@ async def _head(run: ExportRun) -> bytes:
     )
     own_id = settings_id(run.user_id)
     stored = await stored_events(run.snapshot, [(own_id, version)] if version else [])
-    history = decoded(stored, run.mapper, run.user_id).get(own_id, [])
+    # Off the loop: decoding may fetch the settings' key from the database.
+    histories = await run.off_the_loop(decoded, stored, run.mapper, run.user_id)
+    history = histories.get(own_id, [])
     settings = ExportedSettings(
         timezone, without_secrets(notifications), version, updated_at, history
     )
