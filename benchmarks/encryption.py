@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from pcem.aggregates.person import Person
 from pcem.cli.tokens import mint_token
 from pcem.commands.people import PeopleApplication
 from pcem.eventstore.config import eventsourcing_env
-from pcem.eventstore.sealing import SealedStoredEvent
+from pcem.eventstore.sealing import SealedStoredEvent, SealingMapper
 from pcem.migrate import migrate
 from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
@@ -215,7 +215,7 @@ def _store(url: str, *, clear: bool) -> tuple[Settings, PeopleApplication]:
 def _load(app: PeopleApplication, settings: Settings, people: int) -> int:
     """``people`` people's events (and keys), COPY'd: four events each."""
     loaded = 0
-    with psycopg.connect(settings.require_database().url) as conn:
+    with psycopg.connect(settings.require_database().url) as conn, _putting(app):
         for start in range(0, people, 10_000):
             rows, keys = [], []
             for n in range(start, min(start + 10_000, people)):
@@ -240,6 +240,12 @@ def _load(app: PeopleApplication, settings: Settings, people: int) -> int:
             conn.commit()
             loaded += len(rows)
     return loaded
+
+
+def _putting(app: PeopleApplication) -> AbstractContextManager[None]:
+    """As the event store puts a save's events: a person's later events are sealed with
+    the key made for their first (outside it, they would find no committed key)."""
+    return app.mapper.putting() if isinstance(app.mapper, SealingMapper) else nullcontext()
 
 
 def _person(n: int) -> Person:

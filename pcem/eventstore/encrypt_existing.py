@@ -26,12 +26,12 @@ import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from pcem.eventstore.sealing import SealingMapper, person_of
+from pcem.eventstore.sealing import SEPARATOR, SealingMapper, person_of
 
-# A clear state holds no NUL byte (sealing.SEPARATOR).
+# A clear state does not hold the separator (a NUL byte): `position(separator in state)`.
 SELECT_CLEAR = (
     "SELECT notification_id, originator_id, originator_version, topic, state FROM pcem_events"
-    " WHERE notification_id > %s AND position('\\x00'::bytea in state) = 0"
+    " WHERE notification_id > %s AND position(%s::bytea in state) = 0"
     " ORDER BY notification_id LIMIT %s"
 )
 SELECT_FIRST_EVENTS = (
@@ -46,7 +46,7 @@ INSERT_KEY = (
 UPDATE_SEALED = (
     "UPDATE pcem_events e SET state = v.state"
     " FROM unnest(%s::bigint[], %s::bytea[]) AS v(id, state)"
-    " WHERE e.notification_id = v.id AND position('\\x00'::bytea in e.state) = 0"
+    " WHERE e.notification_id = v.id AND position(%s::bytea in e.state) = 0"
 )
 DEFAULT_BATCH = 1000
 
@@ -82,7 +82,7 @@ class ClearEvents:
         done = Pass()
         while True:
             with conn.transaction():
-                rows = conn.execute(SELECT_CLEAR, (done.position, batch)).fetchall()
+                rows = conn.execute(SELECT_CLEAR, (done.position, SEPARATOR, batch)).fetchall()
                 if not rows:
                     return done
                 done.sealed += self._seal(conn, rows)
@@ -107,7 +107,7 @@ class ClearEvents:
             for event in to_seal.values()
         ]
         if to_seal:
-            conn.execute(UPDATE_SEALED, (list(to_seal), sealed))
+            conn.execute(UPDATE_SEALED, (list(to_seal), sealed, SEPARATOR))
         return len(to_seal)
 
     def _keys(self, conn: psycopg.Connection[Any], subjects: dict[UUID, Any]) -> dict[UUID, AESGCM]:
