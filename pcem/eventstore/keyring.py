@@ -96,8 +96,14 @@ class KeyCache:
         self.ttl = ttl
         self._entries: OrderedDict[UUID, tuple[float, KeyState]] = OrderedDict()
         self._lock = threading.Lock()
+        # The last subject asked for, read without the lock (one tuple, replaced whole):
+        # a replay or an aggregate's load asks for the same subject many times running.
+        self._last: tuple[UUID | None, float, KeyState] = (None, 0.0, ABSENT)
 
     def get(self, subject_id: UUID) -> KeyState | None:
+        last_id, expires, state = self._last
+        if last_id == subject_id and expires >= time.monotonic():
+            return state
         with self._lock:
             entry = self._entries.get(subject_id)
             if entry is None:
@@ -107,10 +113,13 @@ class KeyCache:
                 del self._entries[subject_id]
                 return None
             self._entries.move_to_end(subject_id)
+            self._last = (subject_id, expires, state)
             return state
 
     def put(self, subject_id: UUID, state: KeyState) -> None:
         with self._lock:
+            if self._last[0] == subject_id:
+                self._last = (None, 0.0, ABSENT)
             self._entries[subject_id] = (time.monotonic() + self.ttl, state)
             self._entries.move_to_end(subject_id)
             while len(self._entries) > self.maxsize:
@@ -118,6 +127,7 @@ class KeyCache:
 
     def forget(self, subject_ids: Iterable[UUID]) -> None:
         with self._lock:
+            self._last = (None, 0.0, ABSENT)
             for subject_id in subject_ids:
                 self._entries.pop(subject_id, None)
 
