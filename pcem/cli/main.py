@@ -36,8 +36,9 @@ def migrate() -> None:
     from pcem.migrate import migrate as apply_migrations
 
     settings = current_settings()
+    database = settings.require_database()
     settings.require_master_key()  # before any change: a missing key stops it at once
-    apply_migrations(settings.require_database())
+    apply_migrations(database)
     check_master_key(settings)
     click.echo("pcem: database is at the latest migration")
 
