@@ -112,7 +112,7 @@ def soak(database_url: str, run: str, args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - started
         end_rss = memory(processes)
         report(outcome, elapsed, args, start_rss, end_rss)
-        counted = tally(database_url, outcome)
+        counted = tally(settings, outcome)
         verified = verify_read_models(settings)
         wait_for_reminders(reminders, database_url)
         delivered = reminders.delivered(database_url)
