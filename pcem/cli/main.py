@@ -14,6 +14,7 @@ from pcem.cli.dev import dev
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
 from pcem.cli.unreachable import check_postgres, listen_on
+from pcem.cli.users import users
 from pcem.settings import ConfigError
 
 
@@ -127,6 +128,7 @@ cli.add_command(audit)
 cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(notifications)
+cli.add_command(users)
 
 if __name__ == "__main__":
     cli()

@@ -37,8 +37,10 @@ class History(msgspec.Struct):
     next_cursor: str | None
 
 
-def audit_entry(event: OwnedEvent) -> AuditEntry:
-    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
+def audit_entry(event: OwnedEvent, *, content: bool = True) -> AuditEntry:
+    """``content=False``: type, time and actor only (an erased aggregate's history, as
+    support sees it)."""
+    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE and content}
     # Updates already carry exactly the fields they set.
     changes = fields["changes"] if set(fields) == {"changes"} else fields
     return AuditEntry(

@@ -20,6 +20,7 @@ class AggregateHistory:
     aggregate_type: str
     owner: str
     events: list[OwnedEvent]
+    erased: bool  # purged or its account erased: entries shown without their content
 
 
 class SupportHistory:
@@ -56,4 +57,5 @@ class SupportHistory:
             aggregate_type=type(first[0]).__qualname__.rsplit(".", 1)[0],  # Person.Created: Person
             owner=first[0].user_id,
             events=events,
+            erased=self.app.is_erased(aggregate_id),
         )
