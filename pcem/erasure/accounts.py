@@ -105,8 +105,10 @@ class AccountErasure:
         after = erasure.people_cursor or UUID(int=0)
         while ids := self._next_people(erasure.user_id, after):
             position, purged = self.people.purge_people(erasure.user_id, ids, actor=actor)
-            self.purges.after_tombstones(erasure.user_id, purged)
-            self.erasures.people_purged(erasure.id, ids[-1], len(purged), position)
+            keys = self.purges.after_tombstones(erasure.user_id, purged)
+            self.erasures.people_purged(
+                erasure.id, ids[-1], purged=len(purged), keys=keys, position=position
+            )
             after = ids[-1]
 
     def _next_people(self, user_id: str, after: UUID) -> list[UUID]:

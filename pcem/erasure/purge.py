@@ -35,12 +35,12 @@ class Purges:
         log.info("person.purged", user_id=user_id, person_id=str(person_id))
         return written
 
-    def after_tombstones(self, user_id: str, people: list[Person]) -> None:
-        """What follows the tombstones of ``people`` (as they were loaded to write them)."""
+    def after_tombstones(self, user_id: str, people: list[Person]) -> int:
+        """What follows the tombstones of ``people`` (as they were loaded to write them);
+        how many keys it destroyed."""
         with self.effects.engine.begin() as conn:
             for person in people:
                 self.effects.forget_name(conn, user_id, f"{person.first_name} {person.last_name}")
                 for subject_id in (person.id, *person.recorded_event_ids):
                     self.effects.forget_subject(conn, user_id, subject_id)
-        for person in people:
-            self.effects.destroy_keys(user_id, person.id)
+        return sum(self.effects.destroy_keys(user_id, person.id) for person in people)

@@ -78,7 +78,7 @@ class AccountErasures:
     LOAD = text(f"SELECT {_COLUMNS} FROM account_erasures WHERE id = :id")  # noqa: S608
     PEOPLE_PURGED = text(
         "UPDATE account_erasures SET people_cursor = :cursor,"
-        " people_purged = people_purged + :purged,"
+        " people_purged = people_purged + :purged, keys_destroyed = keys_destroyed + :keys,"
         " tombstones_position = greatest(tombstones_position, :position), updated_at = now()"
         " WHERE id = :id"
     )
@@ -149,8 +149,16 @@ class AccountErasures:
                 if held:
                     conn.execute(text(f"SELECT pg_advisory_unlock({_LOCK})"), params)
 
-    def people_purged(self, erasure_id: UUID, cursor: UUID, purged: int, position: int) -> None:
-        params = {"id": erasure_id, "cursor": cursor, "purged": purged, "position": position}
+    def people_purged(
+        self, erasure_id: UUID, cursor: UUID, *, purged: int, keys: int, position: int
+    ) -> None:
+        params = {
+            "id": erasure_id,
+            "cursor": cursor,
+            "purged": purged,
+            "keys": keys,
+            "position": position,
+        }
         with self.engine.begin() as conn:
             conn.execute(self.PEOPLE_PURGED, params)
 

@@ -36,6 +36,8 @@ COMMANDS = [
     ["projections", "verify"],
     ["audit"],
     ["audit", "history"],
+    ["users"],
+    ["users", "erase"],
 ]
 
 
