@@ -96,7 +96,7 @@ def assert_erased(container: Container, user_id: str, people: list[UUID]) -> Non
     assert live_keys(container.engine, user_id) == set()
     assert all(container.people.is_erased(person_id) for person_id in people)
     for person_id in people:
-        person = container.people.repository.get(person_id)
+        person: object = container.people.repository.get(person_id)
         assert isinstance(person, Person) and person.is_erased
         for entry_id in person.recorded_event_ids:
             assert isinstance(container.calendar.repository.get(entry_id), CalendarEvent)
