@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import Connection, Engine, text
 
 from pcem.eventstore.keys import SubjectKeys
+from pcem.projections.writes import read
 
 log = structlog.get_logger(__name__)
 
@@ -76,9 +77,10 @@ class ErasureEffects:
         relation's message names its target) blanked; how many imports changed."""
         if not full_name.strip():
             return 0
-        rows = conn.execute(self.PROBLEMS_NAMING, {"user_id": user_id, "name": full_name})
+        # ``read``: also inside the follower's pipelined batch (pcem.projections.writes).
+        rows = read(conn, self.PROBLEMS_NAMING, {"user_id": user_id, "name": full_name})
         changed = 0
-        for row in rows.all():
+        for row in rows:
             problems = [_without_name(p, full_name) for p in row.problems]
             conn.execute(self.SET_PROBLEMS, {"id": row.id, "problems": _json(problems)})
             changed += 1

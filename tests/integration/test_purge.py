@@ -211,3 +211,29 @@ def test_a_purge_leaves_every_row_of_another_user_as_it_was(
     assert client.get(EVENTS, headers=auth).status_code == 200
     assert rows_of(container.engine, other_user) == before
     assert client.get(person_path(bea["id"]), headers=other).status_code == 200
+
+
+def test_a_purge_whose_command_died_after_its_tombstones_is_completed_from_them(
+    client: Client, container: Container, auth: dict[str, str], user_id: str
+) -> None:
+    ada = person_with_reminders(client, auth, first_name="Ada", last_name="Lovelace")
+    add_key(container.engine, user_id, ada["id"], None)
+    named = add_import_naming(container.engine, user_id, "card 1 (Ada Lovelace)", "bad TEL")
+    sent = Ledger(container.engine).add(user_id, person_id=UUID(ada["id"]))
+
+    # The tombstones alone, as a command that died right after writing them left them.
+    container.people.purge_person(user_id, UUID(ada["id"]), actor=user_id)
+
+    def converged() -> bool:
+        with container.engine.connect() as conn:
+            problems = conn.execute(
+                text("SELECT problems FROM imports WHERE id = :id"), {"id": named}
+            ).scalar_one()
+            erased = conn.execute(
+                text("SELECT erased_at IS NOT NULL FROM notifications WHERE id = :id"),
+                {"id": sent},
+            ).scalar_one()
+        return not live_keys(container.engine, user_id) and erased and "Ada" not in str(problems)
+
+    wait_until(converged, 10, "the follower to complete the purge")
+    assert client.get(person_path(ada["id"]), headers=auth).status_code == 404
