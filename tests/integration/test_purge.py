@@ -237,3 +237,20 @@ def test_a_purge_whose_command_died_after_its_tombstones_is_completed_from_them(
 
     wait_until(converged, 10, "the follower to complete the purge")
     assert client.get(person_path(ada["id"]), headers=auth).status_code == 404
+
+
+def test_support_sees_a_purged_persons_history_as_types_times_and_actors_only(
+    client: Client, auth: dict[str, str], user_id: str, token_for: TokenFactory
+) -> None:
+    ada = create_person(client, auth, first_name="Ada", metadata={"pet": "Byron"})
+    assert purge(client, auth, ada["id"]).status_code == 204
+    support = bearer(token_for("support-staff", "support"))
+
+    found = client.get(f"/api/v1/support/aggregates/{ada['id']}/history", headers=support)
+
+    assert found.status_code == 200
+    assert found.json()["owner"] == user_id
+    items = found.json()["items"]
+    assert [i["type"] for i in items] == ["PersonCreated", "PersonPurged"]
+    assert all(i["changes"] == {} and i["actor"] == user_id for i in items)
+    assert "Byron" not in found.text and "Ada" not in found.text
