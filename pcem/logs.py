@@ -5,6 +5,11 @@ API request, the process name) is merged into every line. Secrets never reach
 the output: values under secret-sounding keys and anything shaped like a JWT or
 a bearer credential are replaced, wherever they appear, as a last step before
 rendering - a safety net, since nothing should log them in the first place.
+
+Nor personal data: lines carry ids, counts and kinds, never a name, a metadata value,
+an address, a URL or a message's words. An exception is logged by its type and its
+frames, without its message: a database error's DETAIL quotes the row it was about, a
+mail server's refusal the address (docs/privacy.md, "Purge and account erasure").
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ def configure_logging(
     level = max(log_level_number(settings), logging.WARNING if quiet else logging.NOTSET)
     output = stream or sys.stderr
     logging.basicConfig(stream=output, level=max(level, logging.WARNING), format="%(message)s")
+    # httpx's INFO line names every URL it requests: a user's webhook address is
+    # personal data (and may carry a token in its path). Deliveries log their own line.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -47,6 +56,7 @@ def configure_logging(
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # Frame locals could hold a request's headers: never render them.
             ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            without_exception_messages,
             redact_secrets,
             structlog.processors.JSONRenderer(serializer=_json),
         ],
@@ -67,6 +77,19 @@ def _name_process(process: str) -> structlog.typing.Processor:
 def _json(event: Any, default: Callable[[Any], Any]) -> str:
     # msgspec, not the stdlib: a third of the cost of the one line every request writes.
     return msgspec.json.encode(event, enc_hook=default).decode()
+
+
+MESSAGE_NOT_LOGGED = "[not logged: it may quote personal data]"
+
+
+def without_exception_messages(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for stack in event.get("exception") or ():
+        if isinstance(stack, dict) and stack.get("exc_value"):
+            stack["exc_value"] = MESSAGE_NOT_LOGGED
+            stack.pop("exc_notes", None)
+    return event
 
 
 def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

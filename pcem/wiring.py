@@ -35,6 +35,11 @@ from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
+from pcem.erasure.accounts import AccountErasure
+from pcem.erasure.effects import ErasureEffects
+from pcem.erasure.follower import BehindRunner, ErasureFollower
+from pcem.erasure.purge import Purges
+from pcem.erasure.requests import AccountErasures
 from pcem.eventstore.config import DATABASE_WAIT_SECONDS, eventsourcing_env
 from pcem.eventstore.keys import SubjectKeys
 from pcem.export.exports import Exports
@@ -183,12 +188,35 @@ class Container:
 
     @cached_property
     def settings_app(self) -> SettingsApplication:
-        return SettingsApplication(env=self.event_store)
+        app = SettingsApplication(env=self.event_store)
+        app.generation_of = self.account_erasures.generation
+        return app
 
     @cached_property
     def subject_keys(self) -> SubjectKeys:
         """The subjects' data keys: destroying them is an erasure."""
         return SubjectKeys(self.engine)
+
+    # Erasure: purges, account erasures, and what acts on their tombstones
+
+    @cached_property
+    def erasure_effects(self) -> ErasureEffects:
+        return ErasureEffects(self.engine, self.redis, self.subject_keys)
+
+    @cached_property
+    def purges(self) -> Purges:
+        return Purges(self.people, self.erasure_effects)
+
+    @cached_property
+    def account_erasures(self) -> AccountErasures:
+        lease = timedelta(seconds=self.settings.notifications.lease_seconds)
+        return AccountErasures(self.engine, stalled_after=lease)
+
+    @cached_property
+    def account_erasure(self) -> AccountErasure:
+        return AccountErasure(
+            self.account_erasures, self.people, self.settings_app, self.purges, self.tracking
+        )
 
     @cached_property
     def idempotency(self) -> Idempotency:
@@ -203,7 +231,7 @@ class Container:
 
     @cached_property
     def import_run(self) -> ImportRun:
-        return ImportRun(self.imports, self.people, self.calendar)
+        return ImportRun(self.imports, self.people, self.calendar, self.account_erasures.generation)
 
     # The read side (the views that answer a user are on the API's event loop: Serving)
 
@@ -263,7 +291,13 @@ class Container:
     # Processes
 
     def run_projector(self, stop: threading.Event) -> None:
-        run_projector(self.engine, self.people, self.database.url, stop)
+        follower = BehindRunner(
+            projection=ErasureFollower(self.erasure_effects, self.people),
+            engine=self.engine,
+            app=self.people,
+            listen_dsn=self.database.url,
+        )
+        run_projector(self.engine, self.people, self.database.url, stop, followers=[follower])
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[Serving]:

@@ -16,7 +16,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from pcem.aggregates.occurrences import FIRST_DAY, LAST_DAY, RECURRENCES, Schedule, in_calendar
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, check_updatable
+from pcem.aggregates.ownership import (
+    OwnedAggregate,
+    OwnedEvent,
+    Tombstone,
+    check_updatable,
+)
 from pcem.aggregates.person import Person
 
 EDITABLE_FIELDS = ("title", "event_date", "is_special_event", "recurrence", "notes")
@@ -44,6 +49,11 @@ class CalendarEvent(OwnedAggregate):
 
     class ShownWithPerson(OwnedEvent):
         audit_type: ClassVar[str] = "EventShownWithPerson"
+
+    class PurgedWithPerson(Tombstone):
+        """Erased for good with its person (``Person.Purged``)."""
+
+        audit_type: ClassVar[str] = "EventPurged"
 
     @event(Created)
     def __init__(
@@ -129,11 +139,14 @@ class CalendarEvent(OwnedAggregate):
         if not self.is_deleted and self.is_hidden:
             self._shown(user_id=self.user_id, actor=actor)
 
+    def purge_with_person(self, actor: str) -> None:
+        self._purged(user_id=self.user_id, actor=actor)
+
     # Rules
 
     @property
     def is_visible(self) -> bool:
-        return not (self.is_deleted or self.is_hidden)
+        return not (self.is_deleted or self.is_hidden or self.is_erased)
 
     def check_changeable(self) -> None:
         if self.is_deleted or self.is_hidden:
@@ -157,6 +170,10 @@ class CalendarEvent(OwnedAggregate):
     @event(ShownWithPerson)
     def _shown(self, user_id: str, actor: str) -> None:
         self.is_hidden = False
+
+    @event(PurgedWithPerson)
+    def _purged(self, user_id: str, actor: str) -> None:
+        self.is_erased = True
 
 
 def canonical_date(value: date | datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from eventsourcing.domain import Aggregate
 
@@ -20,6 +21,9 @@ class OwnedAggregate(Aggregate):
     """An aggregate that belongs to exactly one user for its whole life."""
 
     user_id: str
+    # Set by a tombstone (a purge, an account erasure): no read answers it again, its
+    # history included, and nothing may change it.
+    is_erased: bool = False
 
     def is_owned_by(self, user_id: str) -> bool:
         return self.user_id == user_id
@@ -28,6 +32,14 @@ class OwnedAggregate(Aggregate):
     def is_visible(self) -> bool:
         """Whether reads answer it (a deleted one is a 404 except in its history)."""
         return True
+
+
+class Tombstone(OwnedEvent):
+    """An erasure's mark on an aggregate: who, when, whose, and nothing else. Stored in
+    clear (the event store's mapper seals every other event with the subject's key), so
+    every consumer still reads it once the key is destroyed."""
+
+    stored_in_clear: ClassVar[bool] = True
 
 
 def check_updatable(fields: Iterable[str], updatable: tuple[str, ...]) -> None:

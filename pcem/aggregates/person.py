@@ -1,7 +1,8 @@
 """The Person aggregate: someone a user keeps, with free-form metadata and
 directed relationships to the user's other people.
 
-Rules: a deleted person cannot change except by restore; a relationship never
+Rules: a deleted person cannot change except by restore; a purged one never again
+(the tombstone ``Purged`` holds no personal data: docs/privacy.md); a relationship never
 links a person to themself and is never recorded twice for the same target and
 type; metadata stays within 16 KiB, 8 levels of nesting, 100 keys in any one object
 and 1,000 keys and array items in all.
@@ -17,7 +18,12 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from pcem.aggregates.merge_patch import merge_patch
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, check_updatable
+from pcem.aggregates.ownership import (
+    OwnedAggregate,
+    OwnedEvent,
+    Tombstone,
+    check_updatable,
+)
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_METADATA_DEPTH = 8  # objects and arrays inside each other; the metadata itself is 1
@@ -52,6 +58,11 @@ class Person(OwnedAggregate):
 
     class Restored(OwnedEvent):
         audit_type: ClassVar[str] = "PersonRestored"
+
+    class Purged(Tombstone):
+        """Erased for good: every consumer drops what it derived from this person."""
+
+        audit_type: ClassVar[str] = "PersonPurged"
 
     class RelationshipAdded(OwnedEvent):
         audit_type: ClassVar[str] = "RelationshipAdded"
@@ -92,6 +103,7 @@ class Person(OwnedAggregate):
         self.is_deleted = False
         self.relationships: dict[UUID, Relationship] = {}
         self.event_ids: set[UUID] = set()
+        self.recorded_event_ids: set[UUID] = set()  # ever attached: deleted ones too
 
     @classmethod
     def create(
@@ -145,6 +157,10 @@ class Person(OwnedAggregate):
         if self.is_deleted:
             self._restored(user_id=self.user_id, actor=actor)
 
+    def purge(self, actor: str) -> None:
+        """Erase the person for good (deleted or not): see ``Purged``."""
+        self._purged(user_id=self.user_id, actor=actor)
+
     def add_relationship(
         self, actor: str, relationship_id: UUID, target: Person, type: str
     ) -> None:
@@ -181,7 +197,7 @@ class Person(OwnedAggregate):
 
     @property
     def is_visible(self) -> bool:
-        return not self.is_deleted
+        return not (self.is_deleted or self.is_erased)
 
     def check_not_deleted(self) -> None:
         if self.is_deleted:
@@ -206,6 +222,10 @@ class Person(OwnedAggregate):
     def _restored(self, user_id: str, actor: str) -> None:
         self.is_deleted = False
 
+    @event(Purged)
+    def _purged(self, user_id: str, actor: str) -> None:
+        self.is_erased = True
+
     @event(RelationshipAdded)
     def _relationship_added(
         self, user_id: str, actor: str, relationship_id: UUID, target_id: UUID, type: str
@@ -219,6 +239,7 @@ class Person(OwnedAggregate):
     @event(EventAttached)
     def _event_attached(self, user_id: str, actor: str, event_id: UUID) -> None:
         self.event_ids.add(event_id)
+        self.recorded_event_ids.add(event_id)
 
     @event(EventDetached)
     def _event_detached(self, user_id: str, actor: str, event_id: UUID) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 
 from eventsourcing.domain import Aggregate, event
 
-from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent
+from pcem.aggregates.ownership import OwnedAggregate, OwnedEvent, Tombstone
 from pcem.aggregates.text_rules import EMAIL, HH_MM, PHONE, SECRET, WEBHOOK_URL, TextRule
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-3c1e-4d51-9f3c-6f1f5d9a2c10")
@@ -63,9 +63,14 @@ class Preferences:
         )
 
 
-def settings_id(user_id: str) -> uuid.UUID:
-    """Each user has exactly one settings aggregate, found without a lookup."""
-    return uuid.uuid5(_NAMESPACE, user_id)
+def settings_id(user_id: str, generation: int = 0) -> uuid.UUID:
+    """Each user has one settings aggregate per account generation, found without a
+    lookup of the event store. An account erasure erases its generation's aggregate for
+    good (its key destroyed, its id taken), so the account that follows, the user's next
+    generation, has an id of its own (docs/api-decisions.md)."""
+    if generation == 0:
+        return uuid.uuid5(_NAMESPACE, user_id)  # as before erasure existed: ids kept
+    return uuid.uuid5(_NAMESPACE, f"{user_id}\x00{generation}")
 
 
 class UserSettings(OwnedAggregate):
@@ -76,9 +81,22 @@ class UserSettings(OwnedAggregate):
         audit_type: ClassVar[str] = "SettingsChanged"
         settings: dict[str, Any]
 
+    class AccountErased(Tombstone):
+        """The account this aggregate belongs to was erased: its settings, and with
+        them everything of the user's that no person holds, are gone for good."""
+
+        audit_type: ClassVar[str] = "AccountErased"
+
     @staticmethod
     def create_id(user_id: str, actor: str) -> uuid.UUID:
         return settings_id(user_id)
+
+    @classmethod
+    def defaults(cls, user_id: str, generation: int) -> UserSettings:
+        """Unsaved defaults, for the account of ``generation``."""
+        return cls._create(
+            cls.Created, id=settings_id(user_id, generation), user_id=user_id, actor=user_id
+        )
 
     @event(Created)
     def __init__(self, *, user_id: str, actor: str) -> None:
@@ -90,9 +108,17 @@ class UserSettings(OwnedAggregate):
         if preferences != self.preferences:
             self._changed(user_id=self.user_id, actor=actor, settings=preferences.as_dict())
 
+    def erase_account(self, actor: str) -> None:
+        if not self.is_erased:
+            self._account_erased(user_id=self.user_id, actor=actor)
+
     @event(Changed)
     def _changed(self, user_id: str, actor: str, settings: dict[str, Any]) -> None:
         self.preferences = Preferences.from_dict(settings)
+
+    @event(AccountErased)
+    def _account_erased(self, user_id: str, actor: str) -> None:
+        self.is_erased = True
 
 
 @cache

@@ -18,6 +18,7 @@ from pcem.api.admin import NotificationsAdminController, ProjectionsAdminControl
 from pcem.api.auth import JWTAuthenticationMiddleware, Principal
 from pcem.api.calendar_feed import CalendarFeedController, FeedController
 from pcem.api.docs_ui import docs_assets, docs_page
+from pcem.api.erasure import ErasureController
 from pcem.api.events import EventsController
 from pcem.api.export import ExportController
 from pcem.api.health import HealthController
@@ -48,6 +49,7 @@ PUBLIC_PATHS = tuple(f"^{prefix}" for prefix in PUBLIC_PREFIXES)  # no token, no
 FEED_PATHS = tuple(f"^{prefix}/" for prefix in TOKEN_IN_PATH_PREFIXES)  # no bearer; per address
 ROUTES = [
     PeopleController,
+    ErasureController,
     RelationshipsController,
     EventsController,
     SettingsController,

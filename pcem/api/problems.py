@@ -55,6 +55,7 @@ from pcem.commands.idempotency import (
     IdempotencyMismatchError,
     InvalidIdempotencyKeyError,
 )
+from pcem.commands.settings import AccountErasingError
 from pcem.export.exports import ExportsBusyError
 from pcem.notifications.ledger import NotFailedError
 
@@ -250,6 +251,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     SelfRelationshipError: status_handler(400, "target_id"),
     DuplicateRelationshipError: status_handler(409),
     ConcurrentWritesError: status_handler(409),
+    AccountErasingError: status_handler(409),
     VersionMismatchError: _version_mismatch,
     IdempotencyMismatchError: status_handler(422),
     IdempotencyInFlightError: _in_flight,

@@ -15,6 +15,7 @@ from pcem.cli.events import events
 from pcem.cli.notifications import notifications, scheduler, worker
 from pcem.cli.projections import projections
 from pcem.cli.unreachable import check_postgres, listen_on
+from pcem.cli.users import users
 from pcem.settings import ConfigError
 
 
@@ -137,6 +138,7 @@ cli.add_command(events)
 cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(notifications)
+cli.add_command(users)
 
 if __name__ == "__main__":
     cli()

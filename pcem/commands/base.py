@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from pcem.aggregates.erased import HistoryEvent
-from pcem.aggregates.ownership import NotFoundError, OwnedAggregate
+from pcem.aggregates.ownership import NotFoundError, OwnedAggregate, Tombstone
 from pcem.commands.group_commit import GroupCommit
 from pcem.commands.idempotency import current_key
 from pcem.eventstore.config import EVENT_STORE_NAME
@@ -92,13 +92,16 @@ class PcemApplication(Application[UUID]):
         kind: type[A],
         expected_version: int | None = None,
     ) -> A:
-        """The one place a write loads an aggregate: another user's is not found, and
-        one not at ``expected_version`` (when given) is a version mismatch."""
+        """The one place a write loads an aggregate: another user's is not found, nor
+        an erased one, and one not at ``expected_version`` (when given) is a version
+        mismatch."""
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind) or not aggregate.is_owned_by(user_id):
+            raise NotFoundError(kind.__name__, aggregate_id)
+        if aggregate.is_erased:
             raise NotFoundError(kind.__name__, aggregate_id)
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatchError(aggregate.version)
@@ -128,6 +131,12 @@ class PcemApplication(Application[UUID]):
         each call in the support access log; nothing else may call this.
         """
         return self._events(aggregate_id, after, limit)
+
+    def is_erased(self, aggregate_id: UUID) -> bool:
+        """Whether the aggregate's last event is an erasure's tombstone (read alone: the
+        tombstone is the one event of an erased aggregate left readable)."""
+        last = list(self.repository.event_store.get(aggregate_id, desc=True, limit=1))
+        return bool(last) and isinstance(last[0], Tombstone)
 
     def _events(self, aggregate_id: UUID, after: int, limit: int | None) -> list[HistoryEvent]:
         events = self.repository.event_store.get(aggregate_id, gt=after or None, limit=limit)

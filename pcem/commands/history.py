@@ -38,7 +38,9 @@ class History(msgspec.Struct):
     next_cursor: str | None
 
 
-def audit_entry(event: HistoryEvent) -> AuditEntry:
+def audit_entry(event: HistoryEvent, *, content: bool = True) -> AuditEntry:
+    """``content=False``: type, time and actor only (an erased aggregate's history, as
+    support sees it)."""
     if isinstance(event, ErasedEvent):  # its type, time and actor; its content is gone
         return AuditEntry(
             version=event.originator_version,
@@ -47,7 +49,7 @@ def audit_entry(event: HistoryEvent) -> AuditEntry:
             actor=event.actor,
             changes={},
         )
-    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
+    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE and content}
     # Updates already carry exactly the fields they set.
     changes = fields["changes"] if set(fields) == {"changes"} else fields
     return AuditEntry(

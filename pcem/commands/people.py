@@ -8,6 +8,7 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 from pcem.aggregates.event import CalendarEvent
+from pcem.aggregates.ownership import NotFoundError
 from pcem.aggregates.person import Person
 from pcem.commands.base import PcemApplication, Written, retried_on_conflict
 from pcem.commands.idempotency import IdempotencyKey
@@ -87,6 +88,41 @@ class PeopleApplication(PcemApplication):
         for calendar_event in events:
             calendar_event.show_with_person(user_id)
         return self.saved(person, *events)
+
+    @retried_on_conflict
+    def purge_person(self, user_id: str, person_id: UUID, *, actor: str) -> Written[Person]:
+        """Tombstones for the person (deleted or not) and every calendar entry ever
+        recorded about them, deleted ones included, in one transaction. The caller
+        then destroys their keys (``pcem.erasure.purge``)."""
+        return self._purged([self.get_owned(user_id, person_id, Person)], actor)
+
+    @retried_on_conflict
+    def purge_people(
+        self, user_id: str, person_ids: Sequence[UUID], *, actor: str
+    ) -> tuple[int, list[Person]]:
+        """``purge_person`` for many (an account erasure's batch), in one transaction;
+        those already erased are skipped. The position written (0: nothing), and the
+        people purged as they were loaded."""
+        people = []
+        for person_id in person_ids:
+            try:
+                people.append(self.get_owned(user_id, person_id, Person))
+            except NotFoundError:  # purged by an earlier, interrupted batch
+                continue
+        return (self._purged(people, actor).position if people else 0), people
+
+    def _purged(self, people: list[Person], actor: str) -> Written[Person]:
+        entries: list[CalendarEvent] = []
+        for person in people:
+            person.purge(actor)
+            for event_id in person.recorded_event_ids:
+                try:
+                    entry = self.get_owned(person.user_id, event_id, CalendarEvent)
+                except NotFoundError:
+                    continue
+                entry.purge_with_person(actor)
+                entries.append(entry)
+        return self.saved(people[0], *people[1:], *entries)
 
     def _events_of(self, person: Person) -> list[CalendarEvent]:
         return [

@@ -49,7 +49,11 @@ EVENTS = (
 )
 NOTIFICATIONS = (
     f"SELECT {inbox.COLUMNS} FROM notifications"  # noqa: S608 (constant columns)
-    " WHERE user_id = %(user_id)s ORDER BY due_at DESC, id"
+    " WHERE user_id = %(user_id)s AND erased_at IS NULL ORDER BY due_at DESC, id"
+)
+GENERATION = (
+    "SELECT coalesce(max(generation), 0) FROM account_erasures"
+    " WHERE user_id = %(user_id)s AND state = 'done'"
 )
 ATTEMPTS = (
     "SELECT notification_id, at, outcome, error FROM notification_attempts"
@@ -83,12 +87,14 @@ async def as_json(run: ExportRun) -> AsyncIterator[bytes]:
 
 async def _head(run: ExportRun) -> bytes:
     """The document's opening, up to its settings (its closing brace left off)."""
-    [[(now,)], rows] = await run.snapshot.fetchall((NOW, {}), (SETTINGS, run.params))
+    [[(now,)], rows, [(generation,)]] = await run.snapshot.fetchall(
+        (NOW, {}), (SETTINGS, run.params), (GENERATION, run.params)
+    )
     defaults = Preferences().as_dict()
     timezone, notifications, version, updated_at = (
         rows[0] if rows else (defaults["timezone"], defaults["notifications"], 0, None)
     )
-    own_id = settings_id(run.user_id)
+    own_id = settings_id(run.user_id, generation)
     stored = await stored_events(run.snapshot, [(own_id, version)] if version else [])
     # Off the loop: decoding may fetch the settings' key from the database.
     histories = await run.off_the_loop(decoded, stored, run.mapper, run.user_id)

@@ -1,9 +1,12 @@
 """How a file's contacts are found again: their people's ids, and relations resolved
 within the file.
 
-A contact's person has an id derived from the user and the contact's key (its UID,
-or its name and first email or phone), so a second import, or a run resumed after a
-crash, finds the person the first one made instead of making another. A UID that is
+A contact's person has an id derived from the user, their account generation and the
+contact's key (its UID, or its name and first email or phone), so a second import, or
+a run resumed after a crash, finds the person the first one made instead of making
+another. The generation (how many times the account was erased) changes after an
+account erasure: the erased people's ids are never used again, and the same file
+imported into the account that follows makes its people afresh. A UID that is
 ``urn:uuid:`` and one of the user's people (PCEM's own vCard export) names that person.
 """
 
@@ -22,8 +25,10 @@ MAX_TYPE_LENGTH = 50  # a relationship's type (API.md)
 Record = Contact | BadRecord
 
 
-def derived_person_id(user_id: str, contact: Contact) -> UUID:
-    return uuid5(IMPORTED, f"{user_id}\x00{contact.key}")
+def derived_person_id(user_id: str, contact: Contact, generation: int = 0) -> UUID:
+    if generation == 0:  # as before erasure existed: the ids of earlier imports kept
+        return uuid5(IMPORTED, f"{user_id}\x00{contact.key}")
+    return uuid5(IMPORTED, f"{user_id}\x00{generation}\x00{contact.key}")
 
 
 def date_event_id(person_id: UUID, kind: str) -> UUID:
@@ -87,14 +92,21 @@ class PersonIds:
     """Each contact's person id, derived once; ``is_theirs`` says whether an id is one
     of the user's people (asked for UIDs of PCEM's own export)."""
 
-    def __init__(self, user_id: str, is_theirs: Callable[[UUID], bool]) -> None:
+    def __init__(
+        self, user_id: str, is_theirs: Callable[[UUID], bool], generation: int = 0
+    ) -> None:
         self.user_id = user_id
         self.is_theirs = is_theirs
+        self.generation = generation
         self._known: dict[str, UUID] = {}
 
     def __call__(self, contact: Contact) -> UUID:
         if (found := self._known.get(contact.key)) is None:
             own = own_uuid(contact.uid)
-            found = own if own and self.is_theirs(own) else derived_person_id(self.user_id, contact)
+            found = (
+                own
+                if own and self.is_theirs(own)
+                else derived_person_id(self.user_id, contact, self.generation)
+            )
             self._known[contact.key] = found
         return found

@@ -12,7 +12,7 @@ once every contact has its person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 50  # contacts a batch: their new people in one transaction, then the counts
 READERS = {"vcard": read_vcards, "csv": read_csv}
 DELETED_IN_PCEM = "deleted in PCEM: restore the person to import this contact again"
+PURGED_IN_PCEM = "purged from PCEM: an erased person is not imported again from this file"
 
 
 class Skip(Exception):
@@ -53,11 +54,16 @@ class Skip(Exception):
 
 class ImportRun:
     def __init__(
-        self, jobs: ImportJobs, people: PeopleApplication, calendar: CalendarApplication
+        self,
+        jobs: ImportJobs,
+        people: PeopleApplication,
+        calendar: CalendarApplication,
+        generation_of: Callable[[str], int],
     ) -> None:
         self.jobs = jobs
         self.people = people
         self.calendar = calendar
+        self.generation_of = generation_of  # the user's account (pcem.erasure.requests)
 
     def run(self, import_id: UUID) -> str:
         """Run (or resume) the import; what became of it, for the log."""
@@ -86,7 +92,7 @@ class Contacts:
         self.job = job
         self.records = records
         self.index = FileIndex.of(records)
-        self.person_id = PersonIds(job.user_id, self._is_theirs)
+        self.person_id = PersonIds(job.user_id, self._is_theirs, run.generation_of(job.user_id))
         self.recorded = {} if job.dry_run else run.jobs.recorded_outcomes(job.id, job.user_id)
 
     @property
@@ -161,6 +167,8 @@ class Contacts:
         contact = self.index.with_outside_relations(contact)
         if person is not None and person.is_deleted:
             raise Skip(DELETED_IN_PCEM)
+        if person is None and self.run.people.existing([person_id]):
+            raise Skip(PURGED_IN_PCEM)  # its id is taken by a tombstone
         changes = person_changes(vars(person), contact) if person else None
         dates = self._date_changes(person_id, person, contact.dates)
         outcome = "created" if person is None else "updated" if changes or dates else "unchanged"

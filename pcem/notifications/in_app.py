@@ -21,7 +21,7 @@ Key = tuple[datetime, UUID]  # (sent_at, id): where a stream is in a user's in-a
 
 _SENT = (
     "FROM notifications n WHERE n.user_id = %(user_id)s"
-    " AND n.channel = 'in_app' AND n.status = 'sent'"
+    " AND n.channel = 'in_app' AND n.status = 'sent' AND n.erased_at IS NULL"
 )
 # A row another worker is still sending (claimed with its ``now``, which becomes its
 # ``sent_at``) may commit after a row with a later ``sent_at``: the later one waits

@@ -59,7 +59,9 @@ class NotificationDetail(NotificationRow):
 
 # A deleted person's notifications vanish with them, and come back when they are
 # restored (API.md, DELETE /people/{id}); the people read model says who is deleted.
+# An erased person's (or account's) notifications are gone for good: no read shows them.
 _PERSON_SHOWN = (
+    " AND n.erased_at IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = n.person_id AND p.deleted_at IS NOT NULL)"
 )
 _OWN = "n.user_id = %(user_id)s AND n.id = %(id)s" + _PERSON_SHOWN

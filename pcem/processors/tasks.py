@@ -7,6 +7,9 @@
 - ``pcem.import`` (queue ``imports``, apart, so a long file never holds up a
   reminder's queue): one contact import, by id only, run or resumed
   (``pcem.imports.run``; a second copy of the message finds it held and leaves).
+- ``pcem.erase-account`` (queue ``imports`` too: long background work about one
+  user): one account erasure, by id only, run or resumed (``pcem.erasure.accounts``);
+  the tick sends again one that stopped moving.
 
 Both are safe to run twice: a tick is idempotent (keys and ``SKIP LOCKED``),
 and a delivery starts with a conditional claim. Nothing waits in the broker
@@ -26,6 +29,7 @@ from uuid import UUID
 import structlog
 from celery import Celery
 
+from pcem.erasure.requests import ERASE
 from pcem.imports.jobs import IMPORT
 from pcem.notifications.ledger import DELIVERY, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy
@@ -40,13 +44,19 @@ log = structlog.get_logger(__name__)
 TICK = "pcem.tick"
 DELIVER = "pcem.deliver"
 IMPORT_CONTACTS = "pcem.import"
+ERASE_ACCOUNT = "pcem.erase-account"
 SCHEDULE_QUEUE = "notification-schedule"
 DELIVERY_QUEUE = "delivery"
 IMPORT_QUEUE = "imports"
 QUEUES = (SCHEDULE_QUEUE, DELIVERY_QUEUE, IMPORT_QUEUE)
 # The task each kind of outbox message is relayed as, and its queue.
-TASK_FOR_MESSAGE = {DELIVERY: DELIVER, IMPORT: IMPORT_CONTACTS}
-QUEUE_FOR_TASK = {TICK: SCHEDULE_QUEUE, DELIVER: DELIVERY_QUEUE, IMPORT_CONTACTS: IMPORT_QUEUE}
+TASK_FOR_MESSAGE = {DELIVERY: DELIVER, IMPORT: IMPORT_CONTACTS, ERASE: ERASE_ACCOUNT}
+QUEUE_FOR_TASK = {
+    TICK: SCHEDULE_QUEUE,
+    DELIVER: DELIVERY_QUEUE,
+    IMPORT_CONTACTS: IMPORT_QUEUE,
+    ERASE_ACCOUNT: IMPORT_QUEUE,
+}
 
 
 @dataclass
@@ -81,6 +91,7 @@ class ProcessManager:
         now = datetime.now(UTC)
         self.ledger.tick(now)
         self.container.imports.send_stalled_again(now)
+        self.container.account_erasures.send_stalled_again(now)
         self.relay.relay()
 
     def deliver(self, notification_id: UUID) -> str:
@@ -88,6 +99,9 @@ class ProcessManager:
 
     def import_contacts(self, import_id: UUID) -> str:
         return self.container.import_run.run(import_id)
+
+    def erase_account(self, erasure_id: UUID) -> str:
+        return self.container.account_erasure.run(erasure_id)
 
     def _publish(self, message: str, subject_id: UUID) -> None:
         task = TASK_FOR_MESSAGE[message]
@@ -143,6 +157,13 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
     def import_contacts(import_id: str) -> str:
         outcome = manager().import_contacts(UUID(import_id))
         log.info("import.run", import_id=import_id, outcome=outcome)
+        return outcome
+
+    # No time limit either: an erasure runs in committed steps and resumes if stopped.
+    @app.task(name=ERASE_ACCOUNT)  # type: ignore[untyped-decorator]
+    def erase_account(erasure_id: str) -> str:
+        outcome = manager().erase_account(UUID(erasure_id))
+        log.info("account.erasure_run", erasure_id=erasure_id, outcome=outcome)
         return outcome
 
     return app

@@ -118,6 +118,8 @@ class CalendarTables(Projection):
         " FROM events WHERE id = :id"
     )
     DELETE_EVENT_OCCURRENCES = text("DELETE FROM occurrences WHERE event_id = :id")
+    DELETE_EVENT = text("DELETE FROM events WHERE id = :id")  # its rows cascade
+    DELETE_SETTINGS = text("DELETE FROM user_settings WHERE user_id = :user_id")
     DELETE_USER_OCCURRENCES = text("DELETE FROM occurrences WHERE user_id = :user_id")
     VISIBLE_BY_ID = text(VISIBLE_EVENT + " AND e.id = :id")
     VISIBLE_BY_USER = text(VISIBLE_EVENT + " AND e.user_id = :user_id")
@@ -164,9 +166,19 @@ class CalendarTables(Projection):
         self._set_state(conn, event, deleted=False, hidden=False)
 
     @process_event.register
+    def _purged(self, event: CalendarEvent.PurgedWithPerson, conn: Connection) -> None:
+        write(conn, self.DELETE_EVENT, {"id": event.originator_id})
+
+    @process_event.register
     def _person_updated(self, event: Person.Updated, conn: Connection) -> None:
         if "first_name" in event.changes or "last_name" in event.changes:
             deferred(conn, RenamedPeople).ids.add(event.originator_id)
+
+    @process_event.register
+    def _account_erased(self, event: UserSettings.AccountErased, conn: Connection) -> None:
+        # Written before any settings of the account that follows (pcem.erasure): the
+        # row deleted is the erased account's.
+        write(conn, self.DELETE_SETTINGS, {"user_id": event.user_id})
 
     @process_event.register
     def _settings_created(self, event: UserSettings.Created, conn: Connection) -> None:

@@ -10,12 +10,12 @@ from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from pcem.aggregates.ownership import OwnedEvent
 from pcem.aggregates.person import UPDATABLE_FIELDS, Person
 from pcem.projections.base import Projection
-from pcem.projections.writes import deferred
+from pcem.projections.writes import deferred, write
 
 
 class PeopleChanges:
@@ -153,6 +153,10 @@ class PeopleTables(Projection):
     name = "people-tables"
     tables = ("people", "relationships")
 
+    # Their relationships both ways, events, occurrences and reminders go with them
+    # (the foreign keys cascade, within this projection's tables).
+    DELETE_PERSON = text("DELETE FROM people WHERE id = :id")
+
     @singledispatchmethod
     def process_event(self, event: Any, conn: Connection) -> None:
         """Other events do not touch these tables."""
@@ -185,6 +189,10 @@ class PeopleTables(Projection):
     @process_event.register
     def _restored(self, event: Person.Restored, conn: Connection) -> None:
         deferred(conn, PeopleChanges).change(event, {"deleted_at": None})
+
+    @process_event.register
+    def _purged(self, event: Person.Purged, conn: Connection) -> None:
+        write(conn, self.DELETE_PERSON, {"id": event.originator_id})
 
     @process_event.register
     def _relationship_added(self, event: Person.RelationshipAdded, conn: Connection) -> None:

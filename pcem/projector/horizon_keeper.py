@@ -22,6 +22,7 @@ from pcem.projections.calendar import VISIBLE_EVENT, materialise
 from pcem.projections.catalog import PEOPLE_AND_DATES
 from pcem.projections.horizon import Horizon, current_horizon
 from pcem.projections.schedule import extend_schedule
+from pcem.projector.failures import error_summary
 from pcem.projector.rebuild import rebuild_track
 from pcem.projector.shadow import schema_exists
 from pcem.projector.tracking import ProjectionTracking
@@ -71,5 +72,5 @@ def keep_horizon(engine: Engine, stop: threading.Event) -> None:
         try:
             advance_horizon(engine, datetime.now(UTC).date())
         except Exception as error:  # retried at the next check; queries stay correct meanwhile
-            log.error("horizon.advance_failed", error=f"{type(error).__name__}: {error}")
+            log.error("horizon.advance_failed", error=error_summary(error))  # no row data
         stop.wait(CHECK_EVERY_SECONDS)

@@ -25,7 +25,13 @@ from eventsourcing.application import Application
 from sqlalchemy import Engine
 
 from pcem.projections.base import Projection
-from pcem.projector.batches import DATABASE_UNAVAILABLE, Batches, ProjectionFailure, Track
+from pcem.projector.batches import (
+    DATABASE_UNAVAILABLE,
+    Batches,
+    BatchResult,
+    ProjectionFailure,
+    Track,
+)
 from pcem.projector.failures import error_summary
 from pcem.projector.locks import holding
 from pcem.projector.tracking import ProjectionTracking
@@ -79,7 +85,7 @@ class ProjectionRunner:
         self.tracking.ensure(self.name)
         total = 0
         while True:
-            result = self.batches.apply_batch(self.track, self.batch_size)
+            result = self.apply_next()
             total += result.events
             if not result.full:
                 return total
@@ -87,7 +93,7 @@ class ProjectionRunner:
     def _follow(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                result = self.batches.apply_batch(self.track, self.batch_size)
+                result = self.apply_next()
             except ProjectionFailure as failure:  # a poisoned event: stop this projection only
                 self._fail(failure.summary, failure.position)
                 stop.wait(self.retry_wait)
@@ -101,6 +107,10 @@ class ProjectionRunner:
             self._resumed()
             if not result.full:
                 self._wait_for_news(listener)
+
+    def apply_next(self) -> BatchResult:
+        """The next batch (a runner that must stay behind another may bound it)."""
+        return self.batches.apply_batch(self.track, self.batch_size)
 
     def _fail(self, message: str, position: int | None) -> None:
         log.error("projection.failed", projection=self.name, position=position, error=message)

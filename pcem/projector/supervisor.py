@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -18,9 +19,15 @@ log = structlog.get_logger(__name__)
 
 
 def run_projector(
-    engine: Engine, app: Application[Any], listen_dsn: str, stop: threading.Event
+    engine: Engine,
+    app: Application[Any],
+    listen_dsn: str,
+    stop: threading.Event,
+    *,
+    followers: Sequence[ProjectionRunner] = (),
 ) -> None:
-    """Follow ``app``'s event store into every projection until ``stop`` is set."""
+    """Follow ``app``'s event store into every projection, and run ``followers``
+    (consumers that are not projections: never rebuilt), until ``stop`` is set."""
     threads = [
         threading.Thread(
             target=ProjectionRunner(
@@ -30,6 +37,10 @@ def run_projector(
             name=f"projection-{projection.name}",
         )
         for projection in all_projections()
+    ]
+    threads += [
+        threading.Thread(target=runner.run, args=(stop,), name=f"follower-{runner.name}")
+        for runner in followers
     ]
     threads.append(
         threading.Thread(target=keep_horizon, args=(engine, stop), name="occurrence-horizon")

@@ -29,6 +29,9 @@ def support_history_of(
         aggregate_id=str(history.aggregate_id),
         aggregate_type=history.aggregate_type,
         owner=history.owner,
-        items=[audit_entry(e) for e in (history.events if events is None else events)],
+        items=[
+            audit_entry(e, content=not history.erased)
+            for e in (history.events if events is None else events)
+        ],
         next_cursor=next_cursor,
     )

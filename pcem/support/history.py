@@ -21,6 +21,7 @@ class AggregateHistory:
     aggregate_type: str
     owner: str
     events: list[HistoryEvent]  # erased ones: type, time and actor only
+    erased: bool  # purged or its account erased: entries shown without their content
 
 
 class SupportHistory:
@@ -57,6 +58,7 @@ class SupportHistory:
             aggregate_type=_aggregate_type(first[0]),
             owner=first[0].user_id,
             events=events,
+            erased=self.app.is_erased(aggregate_id),
         )
 
 

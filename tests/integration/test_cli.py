@@ -39,6 +39,8 @@ COMMANDS = [
     ["audit", "history"],
     ["events"],
     ["events", "encrypt"],
+    ["users"],
+    ["users", "erase"],
 ]
 
 

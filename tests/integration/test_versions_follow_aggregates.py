@@ -63,6 +63,7 @@ class World:
     client: Client
     auth: dict[str, str]
     user_id: str
+    container: Container
     ids: dict[str, str] = field(default_factory=dict)
     people: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
@@ -99,6 +100,15 @@ def _delete_and_restore(w: World) -> None:
     w.call("POST", f"{PEOPLE}/{w.ids['ada']}/restore")
 
 
+def _erase_account(w: World) -> None:
+    w.call("DELETE", "/api/v1/me", params={"confirm": w.user_id})
+    with w.container.engine.connect() as conn:
+        erasure_id = conn.execute(
+            text("SELECT id FROM account_erasures WHERE user_id = :u"), {"u": w.user_id}
+        ).scalar_one()
+    assert w.container.account_erasure.run(erasure_id) == "done"  # as the worker does
+
+
 # How each event class comes about through the API.
 TRIGGERS: dict[type[Aggregate.Event], Callable[[World], object]] = {
     Person.Created: lambda w: w.person("Cy"),
@@ -119,6 +129,10 @@ TRIGGERS: dict[type[Aggregate.Event], Callable[[World], object]] = {
     # Saving the defaults of a user who never saved settings records only the creation.
     UserSettings.Created: lambda w: w.call("PUT", SETTINGS, json=_settings("UTC")),
     UserSettings.Changed: lambda w: w.call("PUT", SETTINGS, json=_settings("Asia/Kathmandu")),
+    # Tombstones: what they erase answers nothing any more, and nothing else moves.
+    Person.Purged: lambda w: w.call("POST", f"{PEOPLE}/{w.ids['ada']}/purge"),
+    CalendarEvent.PurgedWithPerson: lambda w: w.call("POST", f"{PEOPLE}/{w.ids['ada']}/purge"),
+    UserSettings.AccountErased: _erase_account,
 }
 
 
@@ -128,8 +142,10 @@ def test_every_event_class_has_a_trigger() -> None:
 
 
 @pytest.fixture
-def world(client: Client, auth: dict[str, str], user_id: str) -> Iterator[World]:
-    w = World(client, auth, user_id)
+def world(
+    client: Client, auth: dict[str, str], user_id: str, container: Container
+) -> Iterator[World]:
+    w = World(client, auth, user_id, container)
     w.ids["ada"], w.ids["bob"] = w.person("Ada"), w.person("Bob")
     w.ids["birthday"] = w.event(w.ids["ada"], recurrence="yearly")
     yield w
@@ -153,7 +169,8 @@ def test_reads_follow_every_event_of_every_aggregate(
 
 def _histories(container: Container, w: World) -> Iterator[DomainEventProtocol[UUID]]:
     store = container.people.repository.event_store
-    for aggregate_id in (*w.people, *w.events, str(settings_id(w.user_id))):
+    erased_settings = settings_id(w.user_id)  # the first account's, erased or not
+    for aggregate_id in (*w.people, *w.events, str(erased_settings)):
         yield from store.get(UUID(aggregate_id))
 
 
@@ -164,8 +181,12 @@ def _wait_for_projections(w: World) -> None:
 
 def _check_person(w: World, container: Container, person_id: str) -> None:
     person: Person = container.people.repository.get(UUID(person_id))
-    assert _read_row(container, "people", person_id) == (person.version, person.modified_on)
     url = f"{PEOPLE}/{person_id}"
+    if person.is_erased:
+        assert _read_row(container, "people", person_id) is None
+        assert w.client.get(f"{url}/history", headers=w.auth).status_code == 404
+        return
+    assert _read_row(container, "people", person_id) == (person.version, person.modified_on)
     got = w.client.get(url, headers=w.auth)
     if person.is_deleted:
         assert got.status_code == 404
@@ -184,8 +205,12 @@ def _check_person(w: World, container: Container, person_id: str) -> None:
 
 def _check_event(w: World, container: Container, event_id: str) -> None:
     event: CalendarEvent = container.calendar.repository.get(UUID(event_id))
-    assert _read_row(container, "events", event_id) == (event.version, event.modified_on)
     url = f"{EVENTS}/{event_id}"
+    if event.is_erased:
+        assert _read_row(container, "events", event_id) is None
+        assert w.client.get(f"{url}/history", headers=w.auth).status_code == 404
+        return
+    assert _read_row(container, "events", event_id) == (event.version, event.modified_on)
     got = w.client.get(url, headers=w.auth)
     if event.is_deleted or event.is_hidden:
         assert got.status_code == 404
@@ -204,7 +229,8 @@ def _check_event(w: World, container: Container, event_id: str) -> None:
 
 
 def _check_settings(w: World, container: Container) -> None:
-    saved = list(container.settings_app.repository.event_store.get(settings_id(w.user_id)))
+    current = settings_id(w.user_id, container.account_erasures.generation(w.user_id))
+    saved = list(container.settings_app.repository.event_store.get(current))
     got = w.client.get(SETTINGS, headers=w.auth)
     if not saved:  # never saved: the defaults, and no row
         assert got.headers["ETag"] == 'W/"1"'

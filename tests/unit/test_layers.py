@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"eventstore", "identity", "logs", "embedded", "migrate"},
     {"commands", "projections", "notifications"},  # write side, read models, ledger
     {"support", "projector", "imports", "export"},  # over commands and read models
+    {"erasure"},  # acts on tombstones: over the projector, commands and the ledger
     {"wiring"},  # builds every part from the settings
     {"api", "processors"},  # entry points: HTTP, Celery
     {"cli"},  # launches the others
