@@ -17,9 +17,35 @@ import json
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import available_timezones
 
 import jsonschema_rs
 import schemathesis
+from hypothesis import strategies as st
+
+
+def _json_object_texts() -> st.SearchStrategy[str]:
+    """JSON objects as text, any JSON nested in them, no NUL (PostgreSQL's jsonb)."""
+    text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | text
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+        max_leaves=8,
+    )
+    return st.dictionaries(text, values, max_size=4).map(json.dumps)
+
+
+# The formats the document names that Schemathesis cannot know: what each holds.
+# The server takes the zone database's names (Python's zoneinfo, as here).
+schemathesis.openapi.format("iana-time-zone", st.sampled_from(sorted(available_timezones())))
+schemathesis.openapi.format("json-object", _json_object_texts())
 
 
 @schemathesis.hook
