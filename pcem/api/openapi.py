@@ -230,6 +230,8 @@ def _complete(
         responses[str(status)] = _problem_answer(status)
     if raw_body:
         responses["413"]["description"] = f"Content Too Large. The body is over {raw_body.limit}."
+    if "400" in responses:
+        responses["400"]["description"] += "".join(_refusals(operation))
     if handler.opt.get("entity_tag"):
         _document_entity_tag(operation)
     if media_types := handler.opt.get("media_types"):
@@ -291,6 +293,22 @@ def _document_raw_body(operation: dict[str, Any], raw_body: RawBody) -> None:
             media_type: {"schema": {"type": "string"}} for media_type in raw_body.media_types
         },
     }
+
+
+# Refusals a parameter's schema cannot state, named in the 400 of each operation it is on.
+_REFUSED = {
+    "cursor": " Also a `cursor` this list did not return (cursors are opaque).",
+    "PCEM-Min-Position": " Also a `PCEM-Min-Position` past the latest event's position.",
+    "If-Match": " Also an empty `If-Match`.",
+}
+
+
+def _refusals(operation: dict[str, Any]) -> list[str]:
+    parameters = operation.get("parameters", [])
+    found = [_REFUSED[p["name"]] for p in parameters if p["name"] in _REFUSED]
+    if any(p["in"] == "query" for p in parameters):
+        found.insert(0, " Also a query parameter given twice, unless it is an array.")
+    return found
 
 
 def _problem_answer(status: int) -> dict[str, Any]:
