@@ -34,6 +34,7 @@ from pcem.api.openapi import (
 )
 from pcem.api.people import PeopleController
 from pcem.api.problems import EXCEPTION_HANDLERS, unexpected_error
+from pcem.api.query_parameters import note_single_valued
 from pcem.api.rate_limiting import RateLimitMiddleware, answer_with_quota
 from pcem.api.read_your_writes import read_your_writes
 from pcem.api.relationships import RelationshipsController
@@ -111,6 +112,7 @@ def create_app(
     )
     answer_with_quota(app)
     observe_requests(app)  # around routing too: per-route middleware misses 404s and 405s
+    note_single_valued(app)
     complete_document(app)
     return app
 

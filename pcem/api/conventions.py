@@ -39,6 +39,7 @@ from litestar.types import Scope
 from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
+from pcem.api.query_parameters import refuse_repeated
 from pcem.api.read_your_writes import MAX_POSITION, ReadYourWrites
 from pcem.api.versions import IF_MATCH, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
@@ -133,8 +134,12 @@ class Caller:
 
     @property
     def expected_version(self) -> int | None:
-        """The version ``If-Match`` names (None when absent or ``*``)."""
-        return expected_version(self.request.headers.get(IF_MATCH_HEADER))
+        """The version ``If-Match`` names (None when absent or ``*``). An empty one names
+        no tag at all: a malformed request (400), not a condition no version meets (412)."""
+        value = self.request.headers.get(IF_MATCH_HEADER)
+        if value is not None and not value.strip():
+            raise InvalidInputError([FieldError(IF_MATCH_HEADER, IF_MATCH.words)])
+        return expected_version(value)
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,7 @@ _in_flight: ContextVar[_InFlight | None] = ContextVar("pcem_request_conventions"
 async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
     if request.method == "OPTIONS":
         return _allow(request)
+    refuse_repeated(request)
     opt = request.route_handler.opt
     user = request.scope.get("user")
     if not isinstance(user, Principal):  # public routes
@@ -305,9 +311,15 @@ def request_fingerprint(operation: str | None, path: str, body: bytes) -> str:
 
 # OpenAPI: the headers a declaration handles, documented on its operation
 
-_MIN_POSITION_DOC = "Wait (at most 5 s) until the read models reach this event position."
+_MIN_POSITION_DOC = (
+    "Wait (at most 5 s) until the read models reach this event position, one a command"
+    " answered as `PCEM-Position`. A position no event has yet is a 400 at once."
+)
 _IDEMPOTENCY_DOC = "Repeat the POST safely: the same key and body replay the first answer."
-_IF_MATCH_DOC = 'Apply only if the resource is at this version (an ETag, W/"<version>").'
+_IF_MATCH_DOC = (
+    'Apply only if the resource is at this version (an ETag, W/"<version>", or *).'
+    " Another version, or a value that names none, is a 412; an empty one, a 400."
+)
 
 
 # Each as the parsing below and in versions/idempotency enforces it.

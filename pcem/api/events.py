@@ -27,6 +27,12 @@ from pcem.projections.catalog import PEOPLE_AND_DATES
 
 PATH = "/api/v1/events"
 MAX_RANGE = timedelta(days=366)
+# OpenAPI cannot tie query parameters to each other: the descriptions say how (else 400).
+_DAYS_DOC = "Local days from today's midnight (default 30). Not with `from`/`to`: a 400."
+_RANGE_DOC = (
+    "The UTC range [`from`, `to`), RFC 3339 with offset: both or neither, `to` after"
+    " `from`, at most 366 days, and not with `days` (else a 400)."
+)
 
 
 def _replay_created(caller: Caller, stored: StoredResult) -> Response[EventOut]:
@@ -76,11 +82,17 @@ class EventsController(Controller):
     async def upcoming(
         self,
         caller: NamedDependency[Caller],
-        days: Annotated[int | None, QueryParameter(ge=1, le=366)] = None,
+        days: Annotated[int | None, QueryParameter(ge=1, le=366, description=_DAYS_DOC)] = None,
         from_: Annotated[
-            str | None, QueryParameter(name="from", max_length=64, schema_extra=DATE_TIME)
+            str | None,
+            QueryParameter(
+                name="from", max_length=64, description=_RANGE_DOC, schema_extra=DATE_TIME
+            ),
         ] = None,
-        to: Annotated[str | None, QueryParameter(max_length=64, schema_extra=DATE_TIME)] = None,
+        to: Annotated[
+            str | None,
+            QueryParameter(max_length=64, description=_RANGE_DOC, schema_extra=DATE_TIME),
+        ] = None,
         special_only: FromQuery[bool] = False,
     ) -> Upcoming:
         """Occurrences in the next ``days`` local days (from today's local midnight; default

@@ -14,15 +14,14 @@ from pcem.aggregates.text_rules import (
     VISIBLE_TEXT,
 )
 from pcem.api.problems import FieldError, InvalidInputError
-from pcem.projections.calendar_view import EventRow, Occurrence
+from pcem.projections.calendar_view import DATE_OR_INSTANT, EventRow, Occurrence
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE_TEXT.pattern)]
 Notes = Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL.pattern)]
 RecurrenceName = Literal["none", "yearly", "monthly", "weekly"]
 # A calendar date (all day) or an instant: parse_event_date() takes either.
-_DATE_OR_INSTANT = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
 EventDate = Annotated[
-    str, msgspec.Meta(max_length=64, extra_json_schema={"extra": _DATE_OR_INSTANT})
+    str, msgspec.Meta(max_length=64, extra_json_schema={"extra": DATE_OR_INSTANT})
 ]
 
 

@@ -14,23 +14,6 @@ from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.problems import FieldError, InvalidInputError
 
 _REF = "#/components/schemas/{}"
-JSON_OBJECT_REF = {"$ref": _REF.format("JsonObject")}
-JSON_SCHEMAS: dict[str, Any] = {
-    "JsonValue": {
-        "anyOf": [
-            {"type": "string", "pattern": NO_NUL.pattern},
-            {"type": ["number", "boolean", "null"]},
-            {"type": "array", "items": {"$ref": _REF.format("JsonValue")}},
-            JSON_OBJECT_REF,
-        ]
-    },
-    "JsonObject": {
-        "type": "object",
-        "propertyNames": {"pattern": NO_NUL.pattern},
-        "additionalProperties": {"$ref": _REF.format("JsonValue")},
-    },
-}
-"""Free-form JSON as :func:`reject_nul_characters` lets it through, for the OpenAPI document."""
 
 _SCALAR: list[dict[str, Any]] = [
     {"type": "string", "pattern": NO_NUL.pattern},
@@ -76,7 +59,8 @@ def _metadata_schemas() -> dict[str, Any]:
     return schemas
 
 
-JSON_SCHEMAS.update(_metadata_schemas())
+JSON_SCHEMAS: dict[str, Any] = _metadata_schemas()
+"""A person's metadata as the aggregate's rules allow it, for the OpenAPI document."""
 IS_METADATA = {"allOf": [{"$ref": _REF.format("Metadata")}]}  # as a Litestar schema_extra
 
 

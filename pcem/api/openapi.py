@@ -26,6 +26,7 @@ from litestar.typing import FieldDefinition
 
 from pcem.api.json_input import JSON_SCHEMAS
 from pcem.api.negotiation import document_negotiated
+from pcem.api.openapi_clients import plain_component_names, typed_fields
 from pcem.api.problems import PROBLEM_JSON, Problem
 from pcem.api.raw_body import RawBody
 from pcem.api.roles import RoleGuard
@@ -141,6 +142,8 @@ def complete_document(app: Litestar) -> None:
     for path, _, handler in operations:  # once every method of a path is complete
         if "documented_as" in handler.opt and path in document["paths"]:
             _rename(document["paths"], path, *handler.opt["documented_as"])
+    typed_fields(document)
+    plain_component_names(document)
 
 
 def _rename(paths: dict[str, Any], path: str, documented: str, old: str, new: str) -> None:
@@ -208,8 +211,6 @@ def _complete(
     public = is_public(path)
     if not needs_bearer(path):
         operation["security"] = []
-    for parameter in operation.get("parameters", []):
-        _as_sent(parameter)
     for code, response in responses.items():
         if code == "204":
             response.pop("content", None)
@@ -229,18 +230,12 @@ def _complete(
         responses[str(status)] = _problem_answer(status)
     if raw_body:
         responses["413"]["description"] = f"Content Too Large. The body is over {raw_body.limit}."
+    if "400" in responses:
+        responses["400"]["description"] += "".join(_refusals(operation))
     if handler.opt.get("entity_tag"):
         _document_entity_tag(operation)
     if media_types := handler.opt.get("media_types"):
         document_negotiated(operation, media_types)
-
-
-def _as_sent(parameter: dict[str, Any]) -> None:
-    """A JSON text in a parameter (``contentMediaType``) as the parameter's ``content``."""
-    schema = parameter.get("schema", {})
-    if schema.get("contentMediaType") == "application/json":
-        del parameter["schema"]
-        parameter["content"] = {"application/json": {"schema": schema["contentSchema"]}}
 
 
 def _problem_statuses(
@@ -298,6 +293,22 @@ def _document_raw_body(operation: dict[str, Any], raw_body: RawBody) -> None:
             media_type: {"schema": {"type": "string"}} for media_type in raw_body.media_types
         },
     }
+
+
+# Refusals a parameter's schema cannot state, named in the 400 of each operation it is on.
+_REFUSED = {
+    "cursor": " Also a `cursor` this list did not return (cursors are opaque).",
+    "PCEM-Min-Position": " Also a `PCEM-Min-Position` past the latest event's position.",
+    "If-Match": " Also an empty `If-Match`.",
+}
+
+
+def _refusals(operation: dict[str, Any]) -> list[str]:
+    parameters = operation.get("parameters", [])
+    found = [_REFUSED[p["name"]] for p in parameters if p["name"] in _REFUSED]
+    if any(p["in"] == "query" for p in parameters):
+        found.insert(0, " Also a query parameter given twice, unless it is an array.")
+    return found
 
 
 def _problem_answer(status: int) -> dict[str, Any]:

@@ -28,7 +28,11 @@ _DIGEST_SIZE = 12
 
 # The query parameters of every paged list.
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Cursor = Annotated[str | None, QueryParameter(max_length=1024)]
+CURSOR_DOC = (
+    "Opaque: the `next_cursor` of the page before, as this list returned it."
+    " Any other value (made up, edited, or another list's) is a 400 on `cursor`."
+)
+Cursor = Annotated[str | None, QueryParameter(max_length=1024, description=CURSOR_DOC)]
 
 
 class Page(msgspec.Struct, Generic[T]):

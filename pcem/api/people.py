@@ -16,7 +16,7 @@ from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.conventions import Caller, Paging, command, query
 from pcem.api.history import after_version, page_of
 from pcem.api.instants import AsOf, instant
-from pcem.api.json_input import JSON_OBJECT_REF, reject_nul_characters
+from pcem.api.json_input import reject_nul_characters
 from pcem.api.pagination import Page, decode_cursor, encode_cursor
 from pcem.api.people_schemas import CreatePerson, PersonOut, UpdatePerson, person_out
 from pcem.api.problems import FieldError, InvalidInputError
@@ -37,8 +37,13 @@ _KEY_ITEMS = {
         "pattern": NO_NUL.pattern,
     }
 }
-# A JSON text in a query parameter (the document gives it as the parameter's ``content``).
-_JSON_OBJECT = {"contentMediaType": "application/json", "contentSchema": JSON_OBJECT_REF}
+# A JSON object sent as text: a string to every client and generator, and its format
+# names what the text must hold (tests/contract/hooks.py draws such texts).
+_JSON_OBJECT_TEXT = {"format": "json-object"}
+_META_DOC = (
+    'A JSON object as text, e.g. {"school": "Hillside"}: people whose metadata contains it'
+    " (nested objects and arrays too). Any other JSON, or a NUL character, is a 400."
+)
 
 
 def _replay_created(caller: Caller, stored: StoredResult) -> Response[PersonOut]:
@@ -104,7 +109,8 @@ class PeopleController(Controller):
             list[str] | None, QueryParameter(max_items=MAX_KEYS, schema_extra=_KEY_ITEMS)
         ] = None,
         meta: Annotated[
-            str | None, QueryParameter(max_length=4096, schema_extra=_JSON_OBJECT)
+            str | None,
+            QueryParameter(max_length=4096, description=_META_DOC, schema_extra=_JSON_OBJECT_TEXT),
         ] = None,
     ) -> Page[PersonOut]:
         """The caller's people ordered by ``last_name, first_name, id``, optionally searched."""

@@ -18,7 +18,8 @@ ETAG_PATTERN = r'^W/"[0-9]{1,18}"$'
 """An ETag PCEM sends; ``If-Match`` takes it, its strong form ``"<version>"`` or ``*``."""
 IF_MATCH = TextRule(r'^(\*|(W/)?"[0-9]{1,18}")$', 'must be * or an ETag such as W/"3"')
 """``If-Match`` as documented; what does not match it is not refused, but matches no
-version: a 412 (see :func:`expected_version`)."""
+version: a 412 (see :func:`expected_version`) — except an empty one, a 400
+(``Caller.expected_version``)."""
 _ETAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')
 _NEVER_MATCHES = -1
 

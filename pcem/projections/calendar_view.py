@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,13 @@ from pcem.aggregates.occurrences import occurrences
 from pcem.database.row_security import AsUser, Row
 from pcem.projections.calendar import VISIBLE_EVENT
 from pcem.projections.horizon import Horizon
+
+DATE_OR_INSTANT = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+"""An ``event_date``: a calendar date (all day) or an RFC 3339 instant, as the OpenAPI
+document declares it (generated clients then parse and send ``date`` or ``datetime``)."""
+EventDate = Annotated[str, msgspec.Meta(extra_json_schema={"extra": DATE_OR_INSTANT})]
 
 EVENT_COLUMNS = (
     "id, person_id, title, event_date, all_day, is_special_event, recurrence, notes,"
@@ -65,7 +72,7 @@ class EventRow(msgspec.Struct):
     id: UUID
     person_id: UUID
     title: str
-    event_date: str
+    event_date: EventDate
     all_day: bool
     is_special_event: bool
     recurrence: str

@@ -1,7 +1,9 @@
 """Schemathesis, every check and phase, against the API served by uvicorn.
 
 Bounded and seeded, so it runs on every `make test` (docs/reliability.md has the
-longer run). Any failure fails the test, with Schemathesis' report in its output.
+longer runs, on other seeds). Any failure fails the test, with Schemathesis' report
+in its output, and so does a run whose stateful phase (sequences of calls along the
+document's links) did not get to run.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from tests.conftest import TokenFactory
 
 HERE = Path(__file__).parent
 ST = Path(sys.executable).with_name("st")
-BOUNDED = ["--seed", "1", "--max-examples", "6", "--max-time", "90"]
+# A seed drawn at random (not one chosen for passing), few examples per operation, and
+# time enough for the stateful phase after the others.
+BOUNDED = ["--seed", "129544", "--max-examples", "4", "--max-time", "240"]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(280)
+@pytest.mark.timeout(330)
 def test_schemathesis_finds_no_failure(
     live_url: str, token_for: TokenFactory, tmp_path: Path
 ) -> None:
@@ -45,11 +49,12 @@ def test_schemathesis_finds_no_failure(
         },
         capture_output=True,
         text=True,
-        timeout=260,
+        timeout=300,
         check=False,
     )
 
     assert run.returncode == 0, _report(run.stdout) + run.stderr[-2000:]
+    assert "Scenarios:" in run.stdout, run.stdout[-4000:]  # the stateful phase ran
 
 
 def _report(stdout: str) -> str:
