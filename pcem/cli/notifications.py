@@ -10,6 +10,7 @@ from uuid import UUID
 import click
 
 from pcem.cli.common import current_settings, fails_cleanly, wired
+from pcem.cli.tables import table
 from pcem.cli.unreachable import check_broker, check_postgres
 
 
@@ -81,12 +82,12 @@ def failed() -> None:
     """List failed notifications, newest due first."""
     with wired("cli") as container:
         rows = container.failed_notifications.page(limit=200)
-    click.echo(f"{'ID':<36}  {'CHANNEL':<8} {'DUE AT':<25} {'ATTEMPTS':>8}  LAST ERROR")
-    for row in rows:
-        click.echo(
-            f"{row.id!s:<36}  {row.channel:<8} {row.due_at.isoformat():<25} "
-            f"{row.attempts:>8}  {row.last_error or '-'}"
-        )
+    lines = table(
+        ("ID", "CHANNEL", "DUE AT", "ATTEMPTS", "LAST ERROR"),
+        [(r.id, r.channel, r.due_at.isoformat(), r.attempts, r.last_error or "-") for r in rows],
+        right={"ATTEMPTS"},
+    )
+    click.echo("\n".join(lines))
 
 
 @notifications.command("retry")
