@@ -44,6 +44,7 @@ def migrate() -> None:
 @fails_cleanly
 def api(host: str, port: int, listen_fd: int | None) -> None:
     """Serve the HTTP API (run several for more capacity)."""
+    import structlog
     import uvicorn
 
     from pcem.api.app import create_app, proxy_options
@@ -66,7 +67,8 @@ def api(host: str, port: int, listen_fd: int | None) -> None:
     gc.collect()
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
-    click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
+    url = base_url(host, port)
+    structlog.get_logger(__name__).info("api.serving", url=url, docs=f"{url}/schema")
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, **proxy_options(settings.rate_limits)
     )

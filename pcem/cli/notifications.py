@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 from uuid import UUID
@@ -32,10 +34,12 @@ def worker(concurrency: int, name: str | None) -> None:
 
     settings = current_settings()
     configure_logging(settings, "worker")
+    _celery_logs_as_ours(settings.log_level)
     check_postgres(settings.require_database(), "worker")
     check_broker(settings.require_redis())
     create_celery(settings).worker_main(
         [
+            "--quiet",  # no banner: plain text on stdout; "… ready." is logged instead
             "worker",
             f"--queues={','.join(QUEUES)}",
             f"--concurrency={concurrency}",
@@ -60,15 +64,41 @@ def scheduler() -> None:
 
     settings = current_settings()
     configure_logging(settings, "scheduler")
+    _celery_logs_as_ours(settings.log_level)
     check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(
             [
+                "--quiet",  # no banner: plain text on stdout; "beat: Starting..." is logged
                 "beat",
                 f"--schedule={Path(state) / 'schedule'}",
                 f"--loglevel={settings.log_level}",
             ]
         )
+
+
+def _celery_logs_as_ours(level: str) -> None:
+    """Celery sets up logging itself only when nobody answers its ``setup_logging``
+    signal: answered, PCEM's handler stays (JSON lines, or the console form on a
+    terminal), and Celery's own loggers write through it at ``PCEM_LOG_LEVEL``."""
+    from celery.signals import setup_logging, worker_shutting_down
+    from celery.utils.log import LoggingProxy
+
+    celery = logging.getLogger("celery")
+    celery.setLevel(level)
+    setup_logging.connect(_leave_logging_as_it_is, weak=False)
+    # Celery prints "worker: Warm shutdown" straight to the descriptor of sys.__stdout__,
+    # and nothing when it has none: the stream becomes a logger, the signal says it.
+    sys.__stdout__ = LoggingProxy(celery, logging.INFO)  # type: ignore[misc]
+    worker_shutting_down.connect(_log_shutdown, weak=False)
+
+
+def _log_shutdown(sig: str, how: str, **_: object) -> None:
+    logging.getLogger("celery").info("worker: %s shutdown (%s)", how, sig)
+
+
+def _leave_logging_as_it_is(**_: object) -> None:
+    """Configured already, by :func:`pcem.logs.configure_logging`."""
 
 
 @click.group()
