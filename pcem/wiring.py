@@ -261,8 +261,10 @@ class Container:
 
     # Processes
 
-    def run_projector(self, stop: threading.Event) -> None:
-        run_projector(self.engine, self.people, self.database.url, stop)
+    def run_projector(
+        self, stop: threading.Event, started: Callable[[], None] = lambda: None
+    ) -> None:
+        run_projector(self.engine, self.people, self.database.url, stop, started)
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[Serving]:

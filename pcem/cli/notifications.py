@@ -29,12 +29,16 @@ from pcem.cli.unreachable import check_broker, check_postgres
 @fails_cleanly
 def worker(concurrency: int, name: str | None) -> None:
     """Run Celery workers for the notification-schedule, delivery and imports queues."""
+    from celery.signals import worker_ready
+
     from pcem.logs import configure_logging
     from pcem.processors.tasks import QUEUES, create_celery
+    from pcem.readiness import tell_ready
 
     settings = current_settings()
     configure_logging(settings, "worker")
     _celery_logs_as_ours(settings.log_level)
+    worker_ready.connect(tell_ready, weak=False)
     check_postgres(settings.require_database(), "worker")
     check_broker(settings.require_redis())
     create_celery(settings).worker_main(
@@ -59,12 +63,16 @@ def scheduler() -> None:
     Safe to start twice by mistake: a tick is idempotent, so two of them only
     do the work once.
     """
+    from celery.signals import beat_init
+
     from pcem.logs import configure_logging
     from pcem.processors.tasks import create_celery
+    from pcem.readiness import tell_ready
 
     settings = current_settings()
     configure_logging(settings, "scheduler")
     _celery_logs_as_ours(settings.log_level)
+    beat_init.connect(tell_ready, weak=False)
     check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(

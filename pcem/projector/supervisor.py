@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -18,9 +19,14 @@ log = structlog.get_logger(__name__)
 
 
 def run_projector(
-    engine: Engine, app: Application[Any], listen_dsn: str, stop: threading.Event
+    engine: Engine,
+    app: Application[Any],
+    listen_dsn: str,
+    stop: threading.Event,
+    started: Callable[[], None] = lambda: None,
 ) -> None:
-    """Follow ``app``'s event store into every projection until ``stop`` is set."""
+    """Follow ``app``'s event store into every projection until ``stop`` is set;
+    ``started`` is called once every thread runs."""
     threads = [
         threading.Thread(
             target=ProjectionRunner(
@@ -39,6 +45,7 @@ def run_projector(
     for thread in threads:
         thread.start()
     log.info("projector.started", threads=[t.name for t in threads])
+    started()
     for thread in threads:
         thread.join()
     log.info("projector.stopped")
