@@ -1,4 +1,5 @@
-"""Structured JSON logs on stderr, one object per line, for every process.
+"""Structured JSON logs on stderr, one object per line, for every process (on a
+terminal, the same lines in a readable console form).
 
 Context bound with ``structlog.contextvars`` (the request id and user id of an
 API request, the process name) is merged into every line. Secrets never reach
@@ -24,6 +25,7 @@ import msgspec
 import structlog
 from structlog.processors import ExceptionRenderer
 from structlog.tracebacks import ExceptionDictTransformer
+from structlog.typing import Processor
 
 from pcem.settings import Settings, log_level_number
 
@@ -38,32 +40,67 @@ _CREDENTIAL = re.compile(
 def configure_logging(
     settings: Settings, process: str, *, stream: TextIO | None = None, quiet: bool = False
 ) -> None:
-    """``quiet``: warnings and errors only (commands that draw progress on stderr)."""
+    """``quiet``: warnings and errors only (commands that draw progress on stderr).
+
+    Lines of the standard library's loggers (Celery's, warnings) go through the same
+    processors, so they too are JSON; on a terminal, everything is in structlog's
+    console form instead, for a person to read."""
     level = max(log_level_number(settings), logging.WARNING if quiet else logging.NOTSET)
     output = stream or sys.stderr
-    logging.basicConfig(stream=output, level=max(level, logging.WARNING), format="%(message)s")
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        # Every line names its process, also from threads (a projection's runner),
+        # which start with empty context variables.
+        _name_process(process),
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    rendering = _console_rendering() if output.isatty() else _json_rendering()
+    _route_standard_logging(output, max(level, logging.WARNING), shared, rendering)
     # httpx's INFO line names every URL it requests: a user's webhook address is
     # personal data (and may carry a token in its path). Deliveries log their own line.
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            # Every line names its process, also from threads (a projection's runner),
-            # which start with empty context variables.
-            _name_process(process),
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # Frame locals could hold a request's headers: never render them.
-            ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
-            without_exception_messages,
-            redact_secrets,
-            structlog.processors.JSONRenderer(serializer=_json),
-        ],
+        processors=[*shared, *rendering],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
+
+
+def _json_rendering() -> list[Processor]:
+    return [
+        # Frame locals could hold a request's headers: never render them.
+        ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+        without_exception_messages,
+        redact_secrets,
+        structlog.processors.JSONRenderer(serializer=_json),
+    ]
+
+
+def _console_rendering() -> list[Processor]:
+    # The traceback as plain text before redaction, so the renderer has nothing left to
+    # format (its default, rich's, would show frame locals).
+    return [structlog.processors.format_exc_info, redact_secrets, structlog.dev.ConsoleRenderer()]
+
+
+def _route_standard_logging(
+    output: TextIO, level: int, shared: list[Processor], rendering: list[Processor]
+) -> None:
+    """The root logger writes through structlog's processors, at ``level`` (libraries'
+    info lines, such as httpx's requests with their URLs, stay out)."""
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.captureWarnings(True)  # warnings.warn (Celery's SecurityWarning) as log lines
 
 
 def _name_process(process: str) -> structlog.typing.Processor:

@@ -290,14 +290,18 @@ class Container:
 
     # Processes
 
-    def run_projector(self, stop: threading.Event) -> None:
+    def run_projector(
+        self, stop: threading.Event, started: Callable[[], None] = lambda: None
+    ) -> None:
         follower = BehindRunner(
             projection=ErasureFollower(self.erasure_effects, self.people),
             engine=self.engine,
             app=self.people,
             listen_dsn=self.database.url,
         )
-        run_projector(self.engine, self.people, self.database.url, stop, followers=[follower])
+        run_projector(
+            self.engine, self.people, self.database.url, stop, followers=[follower], started=started
+        )
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[Serving]:

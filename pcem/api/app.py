@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,6 +100,8 @@ def create_app(
         state=State(
             {
                 "container": container,
+                # Set by `pcem api` as soon as it is asked to stop: streams end then.
+                "stopping": threading.Event(),
                 "verifier": container.verifier,
                 "metrics": Metrics(container.tracking, container.broker, container.delivery_stats),
             }

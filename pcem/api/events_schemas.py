@@ -14,6 +14,7 @@ from pcem.aggregates.text_rules import (
     VISIBLE_TEXT,
 )
 from pcem.api.problems import FieldError, InvalidInputError
+from pcem.api.validation_wording import missing_date_words
 from pcem.projections.calendar_view import DATE_OR_INSTANT, EventRow, Occurrence
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE_TEXT.pattern)]
@@ -64,9 +65,10 @@ def parse_event_date(value: str) -> date | datetime:
             return moment
     except (ValueError, msgspec.ValidationError):
         pass
-    raise InvalidInputError(
-        [FieldError("event_date", "must be YYYY-MM-DD or an RFC 3339 date-time with offset")]
-    )
+    message = missing_date_words(value[: len("YYYY-MM-DD")])
+    if message is None:
+        message = "must be YYYY-MM-DD or an RFC 3339 date-time with offset"
+    raise InvalidInputError([FieldError("event_date", message)])
 
 
 EventOut = EventRow  # the read model's row is the API's Event

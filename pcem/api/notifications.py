@@ -7,6 +7,7 @@ response over an :class:`~pcem.notifications.following.InAppFeed` follower.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -79,8 +80,11 @@ class NotificationsController(Controller):
         ends when the token expires."""
         after = stream_position(last_event_id) if last_event_id else None
         follower = await caller.serving.in_app.follow(caller.user_id, after)
-        streams = caller.request.app.state.metrics.streams_open
-        return ServerSentEvent(_messages(follower, caller.principal.expires_at, streams))
+        state = caller.request.app.state
+        until = caller.principal.expires_at
+        return ServerSentEvent(
+            _messages(follower, until, state.stopping, state.metrics.streams_open)
+        )
 
     @get(
         "/{notification_id:uuid}",
@@ -114,11 +118,11 @@ class NotificationsController(Controller):
 
 
 async def _messages(
-    follower: Follower, until: float, streams: Gauge
+    follower: Follower, until: float, stopping: threading.Event, streams: Gauge
 ) -> AsyncIterator[ServerSentEventMessage]:
     streams.inc()
     try:
-        async with aclosing(follower.events(until)) as events:
+        async with aclosing(follower.events(until, stopping)) as events:
             async for item in events:
                 if isinstance(item, Sent):
                     yield _event(item)

@@ -7,6 +7,7 @@ the route.
 
 from __future__ import annotations
 
+import calendar
 import re
 import types
 from collections.abc import Callable
@@ -74,6 +75,24 @@ def in_words(message: str, where: Where) -> str:
         if match := pattern.fullmatch(message):
             return words(match, where)
     return message if PLAIN.fullmatch(message) else "is not a valid value"
+
+
+_DATE_SHAPE = re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})")
+
+
+def missing_date_words(value: str) -> str | None:
+    """For a value shaped YYYY-MM-DD that is no day of the calendar (2026-02-30): that it
+    does not exist, and why; None for anything else. "Must be YYYY-MM-DD" would be false."""
+    shape = _DATE_SHAPE.fullmatch(value)
+    if shape is None:
+        return None
+    year, month, day = int(shape["year"]), int(shape["month"]), int(shape["day"])
+    if not 1 <= month <= 12:
+        return f"{value} does not exist: a year has 12 months"
+    days = calendar.monthrange(year, month)[1]
+    if 1 <= day <= days:
+        return None
+    return f"{value} does not exist: {calendar.month_name[month]} {year} has {days} days"
 
 
 def _regex_words(match: re.Match[str], _: Where) -> str:

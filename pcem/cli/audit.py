@@ -15,6 +15,7 @@ from uuid import UUID
 import click
 
 from pcem.cli.common import current_settings, fails_cleanly, wired
+from pcem.cli.tables import table
 
 if TYPE_CHECKING:
     from pcem.support.audit import AggregateHistoryOut
@@ -59,14 +60,17 @@ def history(aggregate_id: UUID, as_json: bool, operator: str) -> None:
 
 
 def _table(body: AggregateHistoryOut) -> str:
-    lines = [
+    owner = (
         f"{body.aggregate_type} {body.aggregate_id}, owned by {body.owner}:"
-        f" {len(body.items)} events",
-        f"{'VERSION':>7}  {'OCCURRED AT':<27} {'TYPE':<20} {'ACTOR':<20} CHANGES",
+        f" {len(body.items)} events"
+    )
+    rows = [
+        (e.version, e.occurred_at.isoformat(), e.type, e.actor, _changes(e.changes))
+        for e in body.items
     ]
-    for e in body.items:
-        changes = json.dumps(e.changes, default=str, ensure_ascii=False)
-        lines.append(
-            f"{e.version:>7}  {e.occurred_at.isoformat():<27} {e.type:<20} {e.actor:<20} {changes}"
-        )
-    return "\n".join(lines)
+    header = ("VERSION", "OCCURRED AT", "TYPE", "ACTOR", "CHANGES")
+    return "\n".join([owner, *table(header, rows, right={"VERSION"})])
+
+
+def _changes(changes: object) -> str:
+    return json.dumps(changes, default=str, ensure_ascii=False)

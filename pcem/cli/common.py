@@ -46,7 +46,12 @@ def fails_cleanly(command: F) -> F:
 
 
 def current_settings() -> Settings:
-    return load_settings(os.environ)
+    """From the environment, and for what it leaves unset, from the env file of a
+    `pcem dev` running on ``PCEM_DATA_DIR`` (:mod:`pcem.cli.dev_env`)."""
+    from pcem.cli.dev_env import env_file, with_env_file
+
+    data_dir = load_settings(os.environ).data_dir
+    return load_settings(with_env_file(os.environ, env_file(data_dir)))
 
 
 def check_master_key(settings: Settings) -> None:

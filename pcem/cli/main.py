@@ -24,7 +24,8 @@ from pcem.settings import ConfigError
 def cli() -> None:
     """PCEM, the People Connection & Event Manager.
 
-    Configuration comes from PCEM_* environment variables (see docs/configuration.md).
+    Configuration comes from PCEM_* environment variables, and for those unset, from
+    PCEM_DATA_DIR/env while `pcem dev` runs (see docs/configuration.md).
     """
 
 
@@ -52,9 +53,11 @@ def migrate() -> None:
 @fails_cleanly
 def api(host: str, port: int, listen_fd: int | None) -> None:
     """Serve the HTTP API (run several for more capacity)."""
+    import structlog
     import uvicorn
 
     from pcem.api.app import create_app, proxy_options
+    from pcem.api.server import STOP_GRACE_SECONDS, StreamsEndingServer
     from pcem.logs import configure_logging
     from pcem.wiring import build_container
 
@@ -75,11 +78,18 @@ def api(host: str, port: int, listen_fd: int | None) -> None:
     gc.collect()
     gc.freeze()
     # uvicorn itself logs only warnings: say once where to find the API.
-    click.echo(f"pcem api: serving on {base_url(host, port)} (docs at /schema)", err=True)
+    url = base_url(host, port)
+    structlog.get_logger(__name__).info("api.serving", url=url, docs=f"{url}/schema")
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, **proxy_options(settings.rate_limits)
+        app,
+        log_config=None,  # uvicorn's own lines through PCEM's handler: JSON too
+        log_level="warning",
+        access_log=False,
+        # Once asked to stop, requests get this long to finish; then they are cancelled.
+        timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+        **proxy_options(settings.rate_limits),
     )
-    server = uvicorn.Server(config)
+    server = StreamsEndingServer(config, app.state.stopping)
     server.run(sockets=[listening])
     if not server.started:  # the application's start-up failed; uvicorn logged why
         sys.exit(1)
@@ -95,6 +105,7 @@ def base_url(host: str, port: int) -> str:
 def projector() -> None:
     """Run the projections (safe to start several: each projection runs in one)."""
     from pcem.logs import configure_logging
+    from pcem.readiness import tell_ready
     from pcem.wiring import build_container
 
     settings = current_settings()
@@ -102,7 +113,7 @@ def projector() -> None:
     check_master_key(settings)
     container = build_container(settings, pool_size=3, role="projector")
     try:
-        container.run_projector(stop_on_signals())
+        container.run_projector(stop_on_signals(), started=tell_ready)
     finally:
         container.close()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 from uuid import UUID
@@ -10,6 +12,7 @@ from uuid import UUID
 import click
 
 from pcem.cli.common import check_master_key, current_settings, fails_cleanly, wired
+from pcem.cli.tables import table
 from pcem.cli.unreachable import check_broker, check_postgres
 
 
@@ -26,16 +29,22 @@ from pcem.cli.unreachable import check_broker, check_postgres
 @fails_cleanly
 def worker(concurrency: int, name: str | None) -> None:
     """Run Celery workers for the notification-schedule, delivery and imports queues."""
+    from celery.signals import worker_ready
+
     from pcem.logs import configure_logging
     from pcem.processors.tasks import QUEUES, create_celery
+    from pcem.readiness import tell_ready
 
     settings = current_settings()
     configure_logging(settings, "worker")
+    _celery_logs_as_ours(settings.log_level)
+    worker_ready.connect(tell_ready, weak=False)
     check_postgres(settings.require_database(), "worker")
     check_master_key(settings)
     check_broker(settings.require_redis())
     create_celery(settings).worker_main(
         [
+            "--quiet",  # no banner: plain text on stdout; "… ready." is logged instead
             "worker",
             f"--queues={','.join(QUEUES)}",
             f"--concurrency={concurrency}",
@@ -55,21 +64,51 @@ def scheduler() -> None:
     Safe to start twice by mistake: a tick is idempotent, so two of them only
     do the work once.
     """
+    from celery.signals import beat_init
+
     from pcem.logs import configure_logging
     from pcem.processors.tasks import create_celery
+    from pcem.readiness import tell_ready
 
     settings = current_settings()
     configure_logging(settings, "scheduler")
     check_master_key(settings)  # it reads no event, but a wrong key is refused everywhere
+    _celery_logs_as_ours(settings.log_level)
+    beat_init.connect(tell_ready, weak=False)
     check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(
             [
+                "--quiet",  # no banner: plain text on stdout; "beat: Starting..." is logged
                 "beat",
                 f"--schedule={Path(state) / 'schedule'}",
                 f"--loglevel={settings.log_level}",
             ]
         )
+
+
+def _celery_logs_as_ours(level: str) -> None:
+    """Celery sets up logging itself only when nobody answers its ``setup_logging``
+    signal: answered, PCEM's handler stays (JSON lines, or the console form on a
+    terminal), and Celery's own loggers write through it at ``PCEM_LOG_LEVEL``."""
+    from celery.signals import setup_logging, worker_shutting_down
+    from celery.utils.log import LoggingProxy
+
+    celery = logging.getLogger("celery")
+    celery.setLevel(level)
+    setup_logging.connect(_leave_logging_as_it_is, weak=False)
+    # Celery prints "worker: Warm shutdown" straight to the descriptor of sys.__stdout__,
+    # and nothing when it has none: the stream becomes a logger, the signal says it.
+    sys.__stdout__ = LoggingProxy(celery, logging.INFO)  # type: ignore[misc]
+    worker_shutting_down.connect(_log_shutdown, weak=False)
+
+
+def _log_shutdown(sig: str, how: str, **_: object) -> None:
+    logging.getLogger("celery").info("worker: %s shutdown (%s)", how, sig)
+
+
+def _leave_logging_as_it_is(**_: object) -> None:
+    """Configured already, by :func:`pcem.logs.configure_logging`."""
 
 
 @click.group()
@@ -83,12 +122,12 @@ def failed() -> None:
     """List failed notifications, newest due first."""
     with wired("cli") as container:
         rows = container.failed_notifications.page(limit=200)
-    click.echo(f"{'ID':<36}  {'CHANNEL':<8} {'DUE AT':<25} {'ATTEMPTS':>8}  LAST ERROR")
-    for row in rows:
-        click.echo(
-            f"{row.id!s:<36}  {row.channel:<8} {row.due_at.isoformat():<25} "
-            f"{row.attempts:>8}  {row.last_error or '-'}"
-        )
+    lines = table(
+        ("ID", "CHANNEL", "DUE AT", "ATTEMPTS", "LAST ERROR"),
+        [(r.id, r.channel, r.due_at.isoformat(), r.attempts, r.last_error or "-") for r in rows],
+        right={"ATTEMPTS"},
+    )
+    click.echo("\n".join(lines))
 
 
 @notifications.command("retry")

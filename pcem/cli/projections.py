@@ -12,6 +12,7 @@ import click
 
 from pcem.cli.common import current_settings, fails_cleanly, stop_on_signals, wired
 from pcem.cli.progress import ProgressBar
+from pcem.cli.tables import table
 
 if TYPE_CHECKING:  # the heavy imports wait until a command runs, to keep --help quick
     from pcem.projections.base import Projection
@@ -32,12 +33,14 @@ def status() -> None:
     """Print each projection's position, the event store head, lag, state and runner."""
     with wired("cli") as container:
         statuses = container.tracking.statuses()
-    click.echo(f"{'NAME':<20} {'POSITION':>10} {'HEAD':>10} {'LAG':>8}  {'STATE':<10} RUNNER")
-    for s in statuses:
-        click.echo(
-            f"{s.name:<20} {s.position:>10} {s.head:>10} {s.lag:>8}  {s.state:<10} "
-            f"{s.runner or '-'}"
-        )
+    header, *lines = table(
+        ("NAME", "POSITION", "HEAD", "LAG", "STATE", "RUNNER"),
+        [(s.name, s.position, s.head, s.lag, s.state, s.runner or "-") for s in statuses],
+        right={"POSITION", "HEAD", "LAG"},
+    )
+    click.echo(header)
+    for s, line in zip(statuses, lines, strict=True):
+        click.echo(line)
         if s.error:
             click.echo(f"  failed at event {s.failed_position or '?'}: {s.error}")
 
@@ -201,15 +204,30 @@ def _interrupted(bar: ProgressBar) -> None:
     sys.exit(INTERRUPTED)
 
 
+def _differ(rows: int) -> str:
+    return "1 row differs" if rows == 1 else f"{rows:,} rows differ"
+
+
 def _report(name: str, result: VerificationResult) -> str:
     lines = [f"{name}, compared at event {result.position}:"]
-    for t in result.tables:
-        verdict = "identical" if t.identical else f"{t.differences} rows differ"
-        lines.append(
-            f"  {t.table:<20} live {t.live_rows:>9,} rows {t.live_checksum[:12]}"
-            f"  rebuilt {t.fresh_rows:>9,} rows {t.fresh_checksum[:12]}  {verdict}"
-        )
-        lines += [f"    {d.kind:<13} {t.key}={d.key}" for d in t.examples]
+    lines += table(
+        ("TABLE", "LIVE ROWS", "LIVE CHECKSUM", "REBUILT ROWS", "REBUILT CHECKSUM", "VERDICT"),
+        [
+            (
+                t.table,
+                f"{t.live_rows:,}",
+                t.live_checksum[:12],
+                f"{t.fresh_rows:,}",
+                t.fresh_checksum[:12],
+                "identical" if t.identical else _differ(t.differences),
+            )
+            for t in result.tables
+        ],
+        right={"LIVE ROWS", "REBUILT ROWS"},
+    )
+    for t in (t for t in result.tables if not t.identical):  # the rows, after the table
+        lines += ["", f"{t.table}:"]
+        lines += [f"  {d.kind:<13} {t.key}={d.key}" for d in t.examples]
         if t.differences > len(t.examples):
-            lines.append(f"    … and {t.differences - len(t.examples)} more")
+            lines.append(f"  … and {t.differences - len(t.examples)} more")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ being down only slows it to polling; it resubscribes when Redis is back.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -91,16 +92,19 @@ class Follower:
             if len(rows) < READ_BATCH or _key(rows[-1]) > self.position:
                 break
 
-    async def events(self, until: float) -> AsyncGenerator[Sent | str, None]:
+    async def events(
+        self, until: float, stopping: threading.Event
+    ) -> AsyncGenerator[Sent | str, None]:
         """``CONNECTED``, then what is sent, as it is, and ``KEEPALIVE`` whenever nothing
-        was for a while. Ends at ``until`` (seconds since the epoch), or when the
-        database fails (the client resumes elsewhere). The subscription and every
+        was for a while. Ends at ``until`` (seconds since the epoch), within a poll once
+        ``stopping`` is set (the server stops), or when the database fails (the client
+        resumes elsewhere). The subscription and every
         connection are given back however the caller stops iterating."""
         wakeups = _Wakeups(self.feed.redis, inbox_channel(self.user_id))
         try:
             await wakeups.open()
             yield CONNECTED
-            async with contextlib.aclosing(self._follow(wakeups, until)) as items:
+            async with contextlib.aclosing(self._follow(wakeups, until, stopping)) as items:
                 async for item in items:
                     yield item
         except psycopg.OperationalError as error:
@@ -108,9 +112,11 @@ class Follower:
         finally:
             await wakeups.close()
 
-    async def _follow(self, wakeups: _Wakeups, until: float) -> AsyncGenerator[Sent | str, None]:
+    async def _follow(
+        self, wakeups: _Wakeups, until: float, stopping: threading.Event
+    ) -> AsyncGenerator[Sent | str, None]:
         quiet_since = eager_until = time.monotonic()
-        while time.time() < until:
+        while time.time() < until and not stopping.is_set():
             rows = await self._read()
             for row in rows:
                 yield self._passed_on(row)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -25,9 +25,11 @@ def run_projector(
     stop: threading.Event,
     *,
     followers: Sequence[ProjectionRunner] = (),
+    started: Callable[[], None] = lambda: None,
 ) -> None:
     """Follow ``app``'s event store into every projection, and run ``followers``
-    (consumers that are not projections: never rebuilt), until ``stop`` is set."""
+    (consumers that are not projections: never rebuilt), until ``stop`` is set;
+    ``started`` is called once every thread runs."""
     threads = [
         threading.Thread(
             target=ProjectionRunner(
@@ -50,6 +52,7 @@ def run_projector(
     for thread in threads:
         thread.start()
     log.info("projector.started", threads=[t.name for t in threads])
+    started()
     for thread in threads:
         thread.join()
     log.info("projector.stopped")

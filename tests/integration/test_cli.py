@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import socket
 import subprocess
@@ -166,8 +167,10 @@ def test_api_says_where_it_serves_when_it_starts(settings: Settings) -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
 
-    announced = f"pcem api: serving on http://127.0.0.1:{port} (docs at /schema)"
-    assert stderr.splitlines().count(announced) == 1, stderr
+    lines = [json.loads(line) for line in stderr.splitlines()]  # every one of them JSON
+    announced = [line for line in lines if line["event"] == "api.serving"]
+    url = f"http://127.0.0.1:{port}"
+    assert [(a["url"], a["docs"]) for a in announced] == [(url, f"{url}/schema")], stderr
 
 
 def _live(url: str) -> bool:

@@ -104,6 +104,33 @@ def test_bad_event_input_is_400_naming_the_field(
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
+@pytest.mark.parametrize(
+    ("event_date", "message"),
+    [
+        ("2026-02-30", "2026-02-30 does not exist: February 2026 has 28 days"),
+        ("2028-02-30", "2028-02-30 does not exist: February 2028 has 29 days"),
+        ("2026-04-31T09:00:00Z", "2026-04-31 does not exist: April 2026 has 30 days"),
+        ("2026-13-01", "2026-13-01 does not exist: a year has 12 months"),
+        ("2026-06-00", "2026-06-00 does not exist: June 2026 has 30 days"),
+    ],
+)
+def test_a_date_that_does_not_exist_is_told_so(
+    client: Client, auth: dict[str, str], event_date: str, message: str
+) -> None:
+    ada = create_person(client, auth)
+    created = create_event(client, auth, ada["id"])
+    payload = {"person_id": ada["id"], "title": "Birthday", "event_date": event_date}
+
+    refused = client.post(EVENTS, json=payload, headers=auth)
+    changed = client.patch(
+        f"{EVENTS}/{created['id']}", json={"event_date": event_date}, headers=auth
+    )
+
+    for response in (refused, changed):
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"] == [{"field": "event_date", "message": message}]
+
+
 def test_event_for_a_missing_deleted_or_foreign_person_is_404(
     client: Client, auth: dict[str, str], token_for: TokenFactory
 ) -> None:

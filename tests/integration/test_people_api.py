@@ -170,6 +170,7 @@ def test_body_over_64_kib_is_413(client: Client, auth: dict[str, str]) -> None:
 
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == "the body is over 64 KiB"
 
 
 def test_metadata_shaped_like_internal_markers_round_trips(

@@ -11,6 +11,7 @@ from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.runner import ProjectionRunner
 from pcem.settings import Settings
 from tests.integration.projection_helpers import Database, pcem_env
+from tests.integration.table_helpers import assert_aligned
 from tests.integration.test_cli import pcem
 
 # Each test starts `pcem projections` as a process (see tests/integration/test_cli.py).
@@ -63,6 +64,20 @@ def test_verify_names_each_row_that_differs_with_exit_status_1(db: Database) -> 
     assert result.returncode == 1
     assert f"differs       id={person}" in result.stdout
     assert f"only rebuilt  id={relationship}" in result.stdout
+
+
+def test_verify_prints_a_table_whose_columns_line_up(db: Database) -> None:
+    db.execute("DELETE FROM relationships")  # a row count that differs in width
+
+    lines = run(db, "verify", "people_and_dates").stdout.splitlines()
+
+    tables = lines[1 : 2 + len(PeopleAndDatesProjection.tables)]
+    assert [line.split()[0] for line in tables[1:]] == list(PeopleAndDatesProjection.tables)
+    assert_aligned(
+        tables,
+        left=["TABLE", "LIVE CHECKSUM", "REBUILT CHECKSUM", "VERDICT"],
+        right=["LIVE ROWS", "REBUILT ROWS"],
+    )
 
 
 def test_rebuild_of_an_unknown_projection_lists_the_known_ones(db: Database) -> None:

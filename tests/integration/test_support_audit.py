@@ -17,6 +17,7 @@ from pcem.wiring import Container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import PEOPLE, Client, bearer, create_person, relate
 from tests.integration.projection_helpers import pcem_env
+from tests.integration.table_helpers import assert_aligned
 from tests.integration.test_cli import pcem
 
 SUPPORT = "/api/v1/support/aggregates"
@@ -175,6 +176,11 @@ def test_the_cli_prints_the_same_history_and_records_the_operator(
     assert json.loads(as_json.stdout) == api_body
     assert as_table.returncode == 0
     assert "PersonCreated" in as_table.stdout and "RelationshipAdded" in as_table.stdout
+    assert_aligned(
+        as_table.stdout.splitlines()[1:],  # under the line naming the owner
+        left=["OCCURRED AT", "TYPE", "ACTOR", "CHANGES"],
+        right=["VERSION"],
+    )
     assert [r.actor for r in accesses(container, ada["id"])][-2:] == [getpass.getuser(), "agent-7"]
     assert [r.channel for r in accesses(container, ada["id"])][-2:] == ["cli", "cli"]
 

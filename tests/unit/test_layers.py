@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pcem"
 # modules and any part of a lower layer; never a part of its own layer or above.
 LAYERS: list[set[str]] = [
     {"aggregates", "contacts", "settings", "database"},  # the domain; configuration; SQL
-    {"eventstore", "identity", "logs", "embedded", "migrate"},
+    {"eventstore", "identity", "logs", "readiness", "embedded", "migrate"},
     {"commands", "projections", "notifications"},  # write side, read models, ledger
     {"support", "projector", "imports", "export"},  # over commands and read models
     {"erasure"},  # acts on tombstones: over the projector, commands and the ledger
