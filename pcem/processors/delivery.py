@@ -4,7 +4,8 @@ What a delivery task does, as a plain function of the notification id and the
 clock. The claim is a conditional update, so a redelivered task or a second
 worker changes nothing. A notification whose reminder the schedule no longer
 asks for (its person or event deleted, notifications turned off, the channel
-removed) is cancelled, with the reason, instead of sent. A failed send is
+removed) is cancelled, with the reason (``pcem.notifications.wanted``), instead of
+sent; one whose channel's address was edited goes to the new one. A failed send is
 retried from the database (``next_attempt_at``) with exponential backoff and
 jitter, up to ``max_retries`` times; then it is ``failed``, in the failed set.
 """
@@ -20,14 +21,11 @@ from uuid import UUID
 
 import structlog
 
-from pcem.aggregates.reminders import channel_key
 from pcem.notifications.claims import Claimed, Claims, ClaimSession
+from pcem.notifications.wanted import destination
 from pcem.processors.providers.base import ChannelConfig, DeliveryFailed, Message, Provider
 
 log = structlog.get_logger(__name__)
-
-NO_LONGER_SCHEDULED = "the reminder is no longer scheduled"
-CHANNEL_REMOVED = "the channel is no longer configured"
 
 
 @dataclass(frozen=True)
@@ -46,14 +44,9 @@ class RetryPolicy:
 def still_wanted(claimed: Claimed) -> ChannelConfig | str:
     """The channel to send over, or why the notification is not wanted any more, by
     the schedule and the user's settings as the claim read them."""
-    if claimed.schedule_status is None:
-        return NO_LONGER_SCHEDULED
-    if claimed.schedule_status != "scheduled":
-        return claimed.cancel_reason or NO_LONGER_SCHEDULED
-    for channel in claimed.channels:
-        if channel_key(channel) == claimed.channel_key:
-            return channel
-    return CHANNEL_REMOVED
+    return destination(
+        claimed.schedule_status, claimed.cancel_reason, claimed.channel_key, claimed.channels
+    )
 
 
 @dataclass
