@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 CLAIMED_COLUMNS = (
     "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
-    " occurrence_date, due_at, attempts, retry_base, title, body"
+    " occurrence_date, due_at, attempts, retry_base, read_at, title, body"
 )
 
 
@@ -53,6 +53,7 @@ class Claimed:
     due_at: datetime
     attempts: int
     retry_base: int  # attempts before an operator's last retry: the budget starts anew
+    read_at: datetime | None
     title: str
     body: str
     schedule_status: str | None  # None: the reminder has left the schedule

@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from html import escape
 from uuid import UUID
 
+import msgspec
 import structlog
 
 from pcem.notifications.claims import Claimed, Claims, ClaimSession
+from pcem.notifications.inbox import NotificationRow
 from pcem.notifications.wanted import destination
 from pcem.processors.providers.base import ChannelConfig, DeliveryFailed, Message, Provider
 
@@ -72,7 +74,7 @@ class Delivery:
             ledger.settle(claimed, now, outcome="cancelled", error=channel)
             return "cancelled"
         try:
-            self.providers[claimed.channel].send(message_of(claimed), channel)
+            self.providers[claimed.channel].send(message_of(claimed, now), channel)
         except DeliveryFailed as failure:
             return self._failed(ledger, claimed, now, failure)
         except Exception as error:  # a provider's bug or a time limit: counted, retried
@@ -94,23 +96,34 @@ class Delivery:
         return "retry"
 
 
-def message_of(claimed: Claimed) -> Message:
-    payload = {
-        "id": str(claimed.id),
-        "event_id": str(claimed.event_id),
-        "person_id": str(claimed.person_id),
-        "channel": claimed.channel,
-        "lead_time_days": claimed.lead_time_days,
-        "occurrence_date": claimed.occurrence_date.isoformat(),
-        "due_at": claimed.due_at.isoformat().replace("+00:00", "Z"),
-        "title": claimed.title,
-        "body": claimed.body,
-    }
+def message_of(claimed: Claimed, now: datetime) -> Message:
     return Message(
         notification_id=claimed.id,
         user_id=claimed.user_id,
         subject=claimed.title,
         text=claimed.body,
         html=f"<p>{escape(claimed.body)}</p>",
-        payload=payload,
+        payload=msgspec.to_builtins(as_sent(claimed, now)),
+    )
+
+
+def as_sent(claimed: Claimed, now: datetime) -> NotificationRow:
+    """The Notification as ``GET /notifications/{id}`` shows it once this attempt has
+    delivered it: ``sent`` at ``now``, this attempt counted, no error. A webhook's
+    ``data`` (and the in-app wake-up): the receiver is told what it is being given."""
+    return NotificationRow(
+        id=claimed.id,
+        event_id=claimed.event_id,
+        person_id=claimed.person_id,
+        channel=claimed.channel,
+        lead_time_days=claimed.lead_time_days,
+        occurrence_date=claimed.occurrence_date,
+        due_at=claimed.due_at,
+        status="sent",
+        attempts=claimed.attempts,
+        last_error=None,
+        sent_at=now,
+        read_at=claimed.read_at,
+        title=claimed.title,
+        body=claimed.body,
     )
