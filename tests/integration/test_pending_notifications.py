@@ -10,6 +10,7 @@ day at 09:00 local over a webhook) and read through the HTTP API.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,8 +23,8 @@ from litestar.testing import TestClient
 from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
-from tests.conftest import TokenFactory
-from tests.integration.api_helpers import Client, bearer, create_person
+from tests.conftest import TokenFactory, projector_running
+from tests.integration.api_helpers import bearer, create_person
 from tests.integration.process_manager_helpers import (
     DUE,
     HOOK,
@@ -40,9 +41,18 @@ NOTIFICATIONS = "/api/v1/notifications"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+@pytest.fixture
+def live(isolated: Settings) -> Iterator[TestClient[Any]]:
+    """The API and the projector on a database of their own, whose horizon is today's
+    (the shared database's is moved ahead by a test of the keeper)."""
+    with api_of(isolated) as client, projector_running(client.app.state.container):
+        yield client
+
+
 def test_right_after_saving_settings_every_reminder_of_the_next_month_is_listed_with_its_time(
-    client: Client, auth: dict[str, str]
+    live: TestClient[Any], token_for: TokenFactory
 ) -> None:
+    client, auth = live, bearer(token_for(f"user-{uuid.uuid4()}"))
     # given birthdays in 5, 17 and 29 days (Berlin's calendar)
     today = datetime.now(BERLIN).date()
     ada = create_person(client, auth, first_name="Ada", last_name="Lovelace")
