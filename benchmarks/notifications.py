@@ -93,7 +93,7 @@ from machine import describe  # benchmarks/machine.py (scripts run from this fol
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from pcem.aggregates.reminders import channel_key
+from pcem.aggregates.reminders import channel_keys
 from pcem.aggregates.settings import Preferences
 from pcem.migrate import migrate
 from pcem.settings import load_settings
@@ -611,7 +611,7 @@ def insert_reminders(url: str, webhook_url: str, count: int, due: float, run: st
         "count": count,
         "event_date": f"1992-{due_at:%m-%d}",  # a leap year: any day has a birthday
         "notifications": Jsonb(preferences.as_dict()["notifications"]),
-        "channel_key": channel_key(channel),
+        "channel_key": next(iter(channel_keys([channel]))),  # the one webhook: "webhook"
         "occurrence_date": due_at.date(),
         "occurs_at": occurs_at,
         "due_at": due_at,

@@ -8,6 +8,10 @@ time, never by adding days to an earlier instant, so it stays at 09:00 across
 DST. A delivery time the clocks skip (spring forward) is due at the first
 instant after the gap; one they show twice (fall back) at the first of the two.
 
+A reminder goes to one channel *slot* of the user's settings: the first email,
+the second webhook... Editing a slot's address keeps its reminders (their ids are
+the same, and they go to the new address); removing the slot removes them.
+
 A reminder is ``scheduled`` unless something the user can undo holds it back
 (their person deleted, notifications turned off: ``cancelled`` with that
 reason), or it was already due when it was scheduled: a reminder is never sent
@@ -16,9 +20,8 @@ for a time that had passed before anyone asked for it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -33,9 +36,6 @@ CANCELLED = "cancelled"
 PERSON_DELETED = "person deleted"
 NOTIFICATIONS_DISABLED = "notifications disabled"
 DUE_BEFORE_SCHEDULED = "due before it was scheduled"
-
-# The field that tells one channel of a type from another: a new address is a new channel.
-ADDRESS_FIELD = {"email": "address", "sms": "phone", "webhook": "url"}
 
 _NAMESPACE = uuid.UUID("0c6c2f4e-55d2-4b8e-9a57-3f4d7f3b8a61")
 # A due time lies within a lead's days and a day or so of its occurrence's start:
@@ -99,13 +99,19 @@ def _end_of_gap(wall: datetime, zone: ZoneInfo) -> datetime:
     return after
 
 
-def channel_key(channel: dict[str, Any]) -> str:
-    """A stable name for one configured channel: its type, and a digest of its address."""
-    kind = str(channel["type"])
-    field = ADDRESS_FIELD.get(kind)
-    if field is None:
-        return kind
-    return f"{kind}:{hashlib.sha256(str(channel[field]).encode()).hexdigest()[:16]}"
+def channel_keys(channels: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The user's channels by a key stable across address edits: the type, and the
+    channel's rank among those of its type ("email", "email#2"). The key holds no
+    address, so a corrected URL keeps the reminders (and their ids); a channel
+    listed twice, address and all, is one channel."""
+    keyed: dict[str, Mapping[str, Any]] = {}
+    for channel in channels:
+        if channel in keyed.values():
+            continue
+        kind = str(channel["type"])
+        rank = sum(1 for other in keyed.values() if other["type"] == kind) + 1
+        keyed[kind if rank == 1 else f"{kind}#{rank}"] = channel
+    return keyed
 
 
 def reminder_id(event_id: UUID, occurrence_date: date, lead_days: int, key: str) -> UUID:
@@ -123,7 +129,7 @@ def reminders(
     """The reminders of occurrences from ``occurs_from`` on that are due before
     ``due_until`` (and from ``due_from``, if given), for every lead time and channel."""
     zone = ZoneInfo(preferences.timezone)
-    channels = {channel_key(c): str(c["type"]) for c in preferences.channels}
+    channels = {key: str(c["type"]) for key, c in channel_keys(preferences.channels).items()}
     for lead in preferences.lead_time_days:
         ahead = timedelta(days=lead)
         start = occurs_from if due_from is None else max(occurs_from, due_from + ahead - _SLACK)

@@ -101,7 +101,10 @@ class NotificationsAdminController(Controller):
     def retry(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> FailedNotification:
-        """Send a failed notification again (202, with it as it now is: ``scheduled``).
+        """Send a failed notification again, to its channel's current address (202,
+        with it as it now is: ``scheduled``). One no longer wanted (its channel removed,
+        its person or event deleted) is not sent: it answers ``cancelled``, the reason
+        in ``last_error``.
 
         Idempotent: asking again after it was retried answers 202 and changes nothing.
         409 for one that was never failed; 404 for an unknown id."""

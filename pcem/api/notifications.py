@@ -38,6 +38,10 @@ STREAM_EVENT = "notification"
 _STREAM_CURSOR = "in_app"  # marks a stream position, so a list cursor is not taken for one
 EXPIRED = "the token has expired: reconnect with a new one and Last-Event-ID"
 
+# The ledger's row changes, not an event; 409 for a reminder not sent yet (documented).
+_MARK_READ = command(writes_events=False)
+_MARK_READ["opt"] = {**_MARK_READ["opt"], "conflicts": True}
+
 Status = Literal["scheduled", "sending", "sent", "failed", "cancelled"]
 Channel = Literal["email", "sms", "webhook", "in_app"]
 
@@ -54,7 +58,9 @@ class NotificationsController(Controller):
         status: FromQuery[Status | None] = None,
         channel: FromQuery[Channel | None] = None,
     ) -> Page[NotificationRow]:
-        """Your notifications, newest ``due_at`` first, optionally of one status or channel."""
+        """Your notifications, newest ``due_at`` first, optionally of one status or channel;
+        the reminders still to come (the schedule's next 35 days at least) as ``scheduled``
+        ones, with the id, ``due_at``, title and body they will keep when sent."""
         before = decode_time_cursor(paging.cursor) if paging.cursor else None
         rows = await caller.serving.inbox.page(
             caller.user_id, status=status, channel=channel, before=before, limit=paging.fetch
@@ -104,12 +110,13 @@ class NotificationsController(Controller):
         "/{notification_id:uuid}/read",
         operation_id="readNotification",
         status_code=200,
-        **command(writes_events=False),  # the ledger's row, not an event
+        **_MARK_READ,
     )
     async def read(
         self, notification_id: FromPath[UUID], caller: NamedDependency[Caller]
     ) -> NotificationRow:
-        """Mark it read: ``read_at`` is set the first time, and kept on every later read."""
+        """Mark it read: ``read_at`` is set the first time, and kept on every later read.
+        409 for a reminder not due yet (nothing has been sent to read)."""
         now = datetime.now(UTC)
         row = await caller.serving.inbox.mark_read(caller.user_id, notification_id, now)
         if row is None:

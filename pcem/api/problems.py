@@ -57,6 +57,7 @@ from pcem.commands.idempotency import (
 )
 from pcem.commands.settings import AccountErasingError
 from pcem.export.exports import ExportsBusyError
+from pcem.notifications.inbox import NotSentYetError
 from pcem.notifications.ledger import NotFailedError
 
 log = structlog.get_logger(__name__)
@@ -266,6 +267,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DateOutOfRangeError: status_handler(400, "event_date"),
     InvalidSettingsError: _invalid_settings,
     NotFailedError: status_handler(409),
+    NotSentYetError: status_handler(409),
     NotAcceptableError: status_handler(406),
     ProjectionsBehindError: _unavailable,
     ExportsBusyError: _busy,

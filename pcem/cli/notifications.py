@@ -135,13 +135,17 @@ def failed() -> None:
 @click.option("--all", "everything", is_flag=True, help="Retry every failed notification.")
 @fails_cleanly
 def retry(notification_id: UUID | None, everything: bool) -> None:
-    """Send a failed notification again (ID), or all of them (--all). Idempotent."""
+    """Send a failed notification again (ID), or all of them (--all), each to its
+    channel's current address. One no longer wanted (its channel removed, its person
+    or event deleted) is cancelled instead, and named with the reason. Idempotent."""
     from datetime import UTC, datetime
 
     if everything == (notification_id is not None):
         raise click.UsageError("give one notification ID, or --all")
     with wired("cli") as container:
-        moved = container.ledger.retry_failed(datetime.now(UTC), notification_id)
-    if notification_id is not None and not moved:
+        retried = container.ledger.retry_failed(datetime.now(UTC), notification_id)
+    if notification_id is not None and not retried.moved:
         raise click.ClickException(f"no failed notification {notification_id}")
-    click.echo(f"pcem: {len(moved)} notification(s) will be sent again")
+    click.echo(f"pcem: {len(retried.sent_again)} notification(s) will be sent again")
+    for cancelled, reason in retried.cancelled.items():
+        click.echo(f"pcem: {cancelled} is cancelled, not sent again: {reason}")

@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 CLAIMED_COLUMNS = (
     "id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
-    " occurrence_date, due_at, attempts, retry_base, title, body"
+    " occurrence_date, due_at, attempts, retry_base, read_at, title, body"
 )
 
 
@@ -53,11 +53,12 @@ class Claimed:
     due_at: datetime
     attempts: int
     retry_base: int  # attempts before an operator's last retry: the budget starts anew
+    read_at: datetime | None
     title: str
     body: str
     schedule_status: str | None  # None: the reminder has left the schedule
     cancel_reason: str | None
-    channels: list[dict[str, Any]]  # the user's configured channels
+    channels: list[dict[str, Any]] | None  # the user's channels (None: never set)
 
 
 class Claims:
@@ -68,9 +69,9 @@ class Claims:
         " AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)"
         f" RETURNING {CLAIMED_COLUMNS})"
         " SELECT c.*, s.status AS schedule_status, s.cancel_reason,"
-        " coalesce(u.notifications -> 'channels', '[]'::jsonb) AS channels"
+        " u.notifications -> 'channels' AS channels"
         " FROM claimed c LEFT JOIN notification_schedule s ON s.id = c.id"
-        " LEFT JOIN user_settings u ON u.user_id = s.user_id"
+        " LEFT JOIN user_settings u ON u.user_id = c.user_id"
     )
     # The update is a CTE: it runs whether or not it matched (a lapsed lease, handed on
     # by the reconciler meanwhile, perhaps claimed again: only the attempt that holds

@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, text
 
 from pcem.database.row_security import AsUser
+from pcem.notifications import pending
 
 OVERDUE_AFTER = timedelta(minutes=5)
 COLUMNS = (
@@ -68,11 +69,24 @@ _OWN = "n.user_id = %(user_id)s AND n.id = %(id)s" + _PERSON_SHOWN
 _N_COLUMNS = ", ".join(f"n.{column.strip()}" for column in COLUMNS.split(","))
 
 
+_NEWEST_FIRST = "ORDER BY {0}due_at DESC, {0}id DESC LIMIT %(limit)s"
+
+
+def _listed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    *fields, coming = row
+    return pending.worded(tuple(fields)) if coming else tuple(fields)
+
+
 class Inbox:
-    """One user's notifications: every query is scoped by ``user_id``, and runs as
-    that user (``pcem.database.row_security``)."""
+    """One user's notifications, and the reminders still to come as the notifications
+    they will be (``pcem.notifications.pending``): every query is scoped by
+    ``user_id``, and runs as that user (``pcem.database.row_security``)."""
 
     GET = f"SELECT {_N_COLUMNS} FROM notifications n WHERE {_OWN}"  # noqa: S608 (constant)
+    GET_PENDING = (
+        f"SELECT {pending.COLUMNS} FROM notification_schedule s"  # noqa: S608 (constant)
+        f" WHERE {pending.MINE} AND s.id = %(id)s"
+    )
     # Scoped by the notification's owner too: the policy of notification_attempts.
     ATTEMPTS = (
         "SELECT at, outcome, error FROM notification_attempts"
@@ -95,44 +109,70 @@ class Inbox:
         before: tuple[datetime, UUID] | None,
         limit: int,
     ) -> list[NotificationRow]:
-        """The user's notifications, newest ``due_at`` first."""
-        where = ["n.user_id = %(user_id)s"]
-        params: dict[str, Any] = {"user_id": user_id, "limit": limit}
-        for name, value in (("status", status), ("channel", channel)):
-            if value is not None:
-                where.append(f"n.{name} = %({name})s")
-                params[name] = value
+        """The user's notifications and reminders to come, newest ``due_at`` first."""
+        params: dict[str, Any] = {"user_id": user_id, "limit": limit, "status": status}
+        mine, coming = ["n.user_id = %(user_id)s"], [pending.MINE]
+        if status is not None:
+            mine.append("n.status = %(status)s")
+        if channel is not None:
+            mine.append("n.channel = %(channel)s")
+            coming.append("s.channel = %(channel)s")
+            params["channel"] = channel
         if before is not None:
-            where.append("(n.due_at, n.id) < (%(before_at)s, %(before_id)s)")
+            mine.append("(n.due_at, n.id) < (%(before_at)s, %(before_id)s)")
+            coming.append("(s.due_at, s.id) < (%(before_at)s, %(before_id)s)")
             params.update(before_at=before[0], before_id=before[1])
+        parts = [
+            f"(SELECT {_N_COLUMNS}, false AS coming FROM notifications n"  # noqa: S608 (fixed fragments)
+            f" WHERE {' AND '.join(mine)}{_PERSON_SHOWN} {_NEWEST_FIRST.format('n.')})"
+        ]
+        if status in (None, "scheduled"):
+            parts.append(
+                f"(SELECT {pending.COLUMNS}, true FROM notification_schedule s"  # noqa: S608
+                f" WHERE {' AND '.join(coming)} {_NEWEST_FIRST.format('s.')})"
+            )
         statement = (
-            f"SELECT {_N_COLUMNS} FROM notifications n"  # noqa: S608 (fixed fragments)
-            f" WHERE {' AND '.join(where)}{_PERSON_SHOWN}"
-            " ORDER BY n.due_at DESC, n.id DESC LIMIT %(limit)s"
+            f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS listed"  # noqa: S608 (fixed fragments)
+            f" {_NEWEST_FIRST.format('')}"
         )
         rows = await self.reads.fetchall(user_id, statement, params)
-        return [NotificationRow(*row) for row in rows]
+        return [NotificationRow(*_listed(row)) for row in rows]
 
     async def get(self, user_id: str, notification_id: UUID) -> NotificationDetail | None:
+        """One notification with its attempts, or the reminder to come with that id."""
         params = {"user_id": user_id, "id": notification_id}
-        rows, attempts = await self.reads.fetch_each(
-            user_id, (self.GET, params), (self.ATTEMPTS, params)
+        rows, attempts, coming = await self.reads.fetch_each(
+            user_id, (self.GET, params), (self.ATTEMPTS, params), (self.GET_PENDING, params)
         )
-        if not rows:
-            return None
-        detail = NotificationDetail(*rows[0])
-        detail.attempt_log = [Attempt(*a) for a in attempts]
-        return detail
+        if rows:
+            detail = NotificationDetail(*rows[0])
+            detail.attempt_log = [Attempt(*a) for a in attempts]
+            return detail
+        return NotificationDetail(*pending.worded(coming[0])) if coming else None
 
     async def mark_read(
         self, user_id: str, notification_id: UUID, now: datetime
     ) -> NotificationRow | None:
         """Set ``read_at`` (once: reading again keeps the first time); None if not found.
         An UPDATE as the user (``pcem_api`` may update ``read_at`` and ``updated_at``),
-        committed with the round trip's Sync."""
+        committed with the round trip's Sync. A reminder still to come has nothing to
+        read yet: :class:`NotSentYetError`."""
         params = {"user_id": user_id, "id": notification_id, "now": now}
         rows = await self.reads.fetchall(user_id, self.MARK_READ, params)
-        return NotificationRow(*rows[0]) if rows else None
+        if rows:
+            return NotificationRow(*rows[0])
+        if await self.reads.fetchall(user_id, self.GET_PENDING, params):
+            raise NotSentYetError(notification_id)
+        return None
+
+
+class NotSentYetError(Exception):
+    """Marking read a reminder that is not due yet: there is nothing to read."""
+
+    def __init__(self, notification_id: UUID) -> None:
+        super().__init__(
+            f"notification {notification_id} is not due yet: it can be marked read once sent"
+        )
 
 
 class FailedNotification(NotificationRow):

@@ -17,6 +17,7 @@ A delivery's own statements (claim, settle) are in ``pcem.notifications.claims``
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, text
 
 from pcem.aggregates.wording import reminder
+from pcem.notifications.wanted import destination
 
 # What an outbox row asks for: hand its notification to a delivery. (Rows are
 # relayed as the processors' Celery task for it: ``pcem.processors.tasks``.)
@@ -90,13 +92,25 @@ class Ledger:
         " FROM ready WHERE n.id = ready.id RETURNING n.id)"
         " INSERT INTO outbox (task, subject_id) SELECT :task, id FROM handed"
     )
-    _RETRY = (
+    # The failed notifications to retry, held, with what says whether each is still
+    # wanted: the schedule's row and the user's channels, as a worker's claim reads them.
+    FAILED = text(
+        "SELECT n.id, n.channel_key, s.status AS schedule_status, s.cancel_reason,"
+        " u.notifications -> 'channels' AS channels"
+        " FROM notifications n LEFT JOIN notification_schedule s ON s.id = n.id"
+        " LEFT JOIN user_settings u ON u.user_id = n.user_id"
+        " WHERE n.status = 'failed' AND (CAST(:id AS uuid) IS NULL OR n.id = :id)"
+        " ORDER BY n.due_at DESC, n.id DESC FOR UPDATE OF n"
+    )
+    SEND_AGAIN = text(
         "UPDATE notifications SET status = 'scheduled', retry_base = attempts,"
         " next_attempt_at = NULL, handed_out_at = :now, updated_at = :now"
-        " WHERE status = 'failed'"
+        " WHERE id = :id"
     )
-    RETRY_ONE = text(_RETRY + " AND id = :id RETURNING id")
-    RETRY_ALL = text(_RETRY + " RETURNING id")
+    CANCEL = text(
+        "UPDATE notifications SET status = 'cancelled', retry_base = attempts,"
+        " last_error = :reason, updated_at = :now WHERE id = :id"
+    )
     # retry_base is the attempts made before an operator's last retry: 0 if never retried.
     RETRIED_BEFORE = text(
         "SELECT status, retry_base > 0 AS retried FROM notifications WHERE id = :id"
@@ -159,22 +173,32 @@ class Ledger:
         created = conn.execute(self.CREATE, {**columns, "now": now, "task": DELIVERY}).rowcount
         return len(due), created
 
-    def retry_failed(self, now: datetime, notification_id: UUID | None = None) -> list[UUID]:
-        """Send failed notifications again (one, or all): idempotent, since only a
-        failed one moves, and it is handed out in the same transaction."""
+    def retry_failed(self, now: datetime, notification_id: UUID | None = None) -> Retried:
+        """Send failed notifications again (one, or all), each to its channel's current
+        address; one no longer wanted (its channel removed, its person deleted...) is
+        cancelled at once instead, with the reason. Idempotent: only a failed one moves."""
+        retried = Retried([], {})
         with self.engine.begin() as conn:
-            statement = self.RETRY_ALL if notification_id is None else self.RETRY_ONE
-            ids = list(conn.execute(statement, {"now": now, "id": notification_id}).scalars())
-            for moved in ids:
-                conn.execute(self.ENQUEUE, {"task": DELIVERY, "id": moved})
-        return ids
+            for row in conn.execute(self.FAILED, {"id": notification_id}):
+                wanted = destination(
+                    row.schedule_status, row.cancel_reason, row.channel_key, row.channels
+                )
+                if isinstance(wanted, str):
+                    conn.execute(self.CANCEL, {"id": row.id, "reason": wanted, "now": now})
+                    retried.cancelled[row.id] = wanted
+                else:
+                    conn.execute(self.SEND_AGAIN, {"id": row.id, "now": now})
+                    conn.execute(self.ENQUEUE, {"task": DELIVERY, "id": row.id})
+                    retried.sent_again.append(row.id)
+        return retried
 
     def retry(self, notification_id: UUID, now: datetime) -> bool | None:
         """An operator's retry of one notification: True if it was failed and is handed
-        out again; False if an earlier retry already did that (a repeated request:
-        nothing changes); None if there is no such notification. One that was never
-        failed is an operator's mistake: :class:`NotFailedError`."""
-        if self.retry_failed(now, notification_id):
+        out again (or cancelled, no longer wanted); False if an earlier retry already
+        did that (a repeated request: nothing changes); None if there is no such
+        notification. One that was never failed is an operator's mistake:
+        :class:`NotFailedError`."""
+        if self.retry_failed(now, notification_id).moved:
             return True
         with self.engine.connect() as conn:
             state = conn.execute(self.RETRIED_BEFORE, {"id": notification_id}).first()
@@ -183,6 +207,19 @@ class Ledger:
         if state.retried:
             return False
         raise NotFailedError(notification_id, state.status)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What a retry did: the notifications handed out again, and those cancelled
+    instead, each with why it is no longer wanted."""
+
+    sent_again: list[UUID]
+    cancelled: dict[UUID, str]
+
+    @property
+    def moved(self) -> int:
+        return len(self.sent_again) + len(self.cancelled)
 
 
 class NotFailedError(Exception):

@@ -4,7 +4,8 @@ What a delivery task does, as a plain function of the notification id and the
 clock. The claim is a conditional update, so a redelivered task or a second
 worker changes nothing. A notification whose reminder the schedule no longer
 asks for (its person or event deleted, notifications turned off, the channel
-removed) is cancelled, with the reason, instead of sent. A failed send is
+removed) is cancelled, with the reason (``pcem.notifications.wanted``), instead of
+sent; one whose channel's address was edited goes to the new one. A failed send is
 retried from the database (``next_attempt_at``) with exponential backoff and
 jitter, up to ``max_retries`` times; then it is ``failed``, in the failed set.
 """
@@ -18,16 +19,15 @@ from datetime import datetime, timedelta
 from html import escape
 from uuid import UUID
 
+import msgspec
 import structlog
 
-from pcem.aggregates.reminders import channel_key
 from pcem.notifications.claims import Claimed, Claims, ClaimSession
+from pcem.notifications.inbox import NotificationRow
+from pcem.notifications.wanted import destination
 from pcem.processors.providers.base import ChannelConfig, DeliveryFailed, Message, Provider
 
 log = structlog.get_logger(__name__)
-
-NO_LONGER_SCHEDULED = "the reminder is no longer scheduled"
-CHANNEL_REMOVED = "the channel is no longer configured"
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,9 @@ class RetryPolicy:
 def still_wanted(claimed: Claimed) -> ChannelConfig | str:
     """The channel to send over, or why the notification is not wanted any more, by
     the schedule and the user's settings as the claim read them."""
-    if claimed.schedule_status is None:
-        return NO_LONGER_SCHEDULED
-    if claimed.schedule_status != "scheduled":
-        return claimed.cancel_reason or NO_LONGER_SCHEDULED
-    for channel in claimed.channels:
-        if channel_key(channel) == claimed.channel_key:
-            return channel
-    return CHANNEL_REMOVED
+    return destination(
+        claimed.schedule_status, claimed.cancel_reason, claimed.channel_key, claimed.channels
+    )
 
 
 @dataclass
@@ -79,7 +74,7 @@ class Delivery:
             ledger.settle(claimed, now, outcome="cancelled", error=channel)
             return "cancelled"
         try:
-            self.providers[claimed.channel].send(message_of(claimed), channel)
+            self.providers[claimed.channel].send(message_of(claimed, now), channel)
         except DeliveryFailed as failure:
             return self._failed(ledger, claimed, now, failure)
         except Exception as error:  # a provider's bug or a time limit: counted, retried
@@ -101,23 +96,34 @@ class Delivery:
         return "retry"
 
 
-def message_of(claimed: Claimed) -> Message:
-    payload = {
-        "id": str(claimed.id),
-        "event_id": str(claimed.event_id),
-        "person_id": str(claimed.person_id),
-        "channel": claimed.channel,
-        "lead_time_days": claimed.lead_time_days,
-        "occurrence_date": claimed.occurrence_date.isoformat(),
-        "due_at": claimed.due_at.isoformat().replace("+00:00", "Z"),
-        "title": claimed.title,
-        "body": claimed.body,
-    }
+def message_of(claimed: Claimed, now: datetime) -> Message:
     return Message(
         notification_id=claimed.id,
         user_id=claimed.user_id,
         subject=claimed.title,
         text=claimed.body,
         html=f"<p>{escape(claimed.body)}</p>",
-        payload=payload,
+        payload=msgspec.to_builtins(as_sent(claimed, now)),
+    )
+
+
+def as_sent(claimed: Claimed, now: datetime) -> NotificationRow:
+    """The Notification as ``GET /notifications/{id}`` shows it once this attempt has
+    delivered it: ``sent`` at ``now``, this attempt counted, no error. A webhook's
+    ``data`` (and the in-app wake-up): the receiver is told what it is being given."""
+    return NotificationRow(
+        id=claimed.id,
+        event_id=claimed.event_id,
+        person_id=claimed.person_id,
+        channel=claimed.channel,
+        lead_time_days=claimed.lead_time_days,
+        occurrence_date=claimed.occurrence_date,
+        due_at=claimed.due_at,
+        status="sent",
+        attempts=claimed.attempts,
+        last_error=None,
+        sent_at=now,
+        read_at=claimed.read_at,
+        title=claimed.title,
+        body=claimed.body,
     )

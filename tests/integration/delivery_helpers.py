@@ -28,10 +28,10 @@ def notification_message(
         "lead_time_days": 7,
         "occurrence_date": OCCURRENCE.isoformat(),
         "due_at": "2026-11-21T08:00:00Z",
-        "status": "sending",
+        "status": "sent",  # as the delivery says it once this attempt succeeds
         "attempts": 1,
         "last_error": None,
-        "sent_at": None,
+        "sent_at": "2026-11-21T08:00:00Z",
         "read_at": None,
         "title": wording.title,
         "body": wording.body,

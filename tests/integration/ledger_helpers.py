@@ -25,6 +25,15 @@ ATTEMPT = text(
     "INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
     " VALUES (:id, :attempt, :at, :outcome, :error)"
 )
+# The reminder a notification came from, still scheduled (its owner's channels are the
+# defaults, in-app, unless they saved settings).
+SCHEDULED = text(
+    "INSERT INTO notification_schedule (id, user_id, event_id, person_id, channel, channel_key,"
+    " lead_time_days, occurrence_date, occurs_at, due_at, status, person_name, title)"
+    " SELECT id, user_id, event_id, person_id, channel, channel_key, lead_time_days,"
+    " occurrence_date, occurs_at, due_at, 'scheduled', 'Ada Lovelace', 'Birthday'"
+    " FROM notifications WHERE id = :id"
+)
 SENT = text(
     "UPDATE notifications SET status = 'sent', sent_at = :sent_at, lease_until = NULL"
     " WHERE id = :id"
@@ -87,6 +96,15 @@ class Ledger:
                 {"id": notification_id, "attempt": attempt, "at": at, "outcome": outcome,
                  "error": error},
             )  # fmt: skip
+
+    def still_scheduled(self, notification_id: UUID) -> None:
+        """Its reminder in the schedule, as the projector keeps it while it is wanted.
+        Without the person and event rows the schedule's foreign keys name: these
+        notifications have none, and the retry reads only the schedule (triggers, the
+        keys' checks included, are off for this one transaction)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(SCHEDULED, {"id": notification_id})
 
     def mark_sent(self, notification_id: UUID, sent_at: datetime) -> None:
         with self.engine.begin() as conn:

@@ -15,11 +15,13 @@ import pytest
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
+from pcem.notifications.wanted import NO_LONGER_SCHEDULED
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 from tests.conftest import TokenFactory
 from tests.integration.api_helpers import Client, bearer
 from tests.integration.ledger_helpers import Ledger, now
+from tests.integration.test_cli import env_of, pcem
 
 FAILED = "/api/v1/admin/notifications/failed"
 
@@ -80,6 +82,7 @@ def test_a_retry_hands_the_notification_out_again_and_a_repeated_retry_changes_n
     client, container = ops
     ledger = Ledger(container.engine)
     failed = ledger.add("user-1", status="failed", attempts=4)
+    ledger.still_scheduled(failed)
 
     # when
     first = client.post(retry(failed), headers=operator)
@@ -119,3 +122,37 @@ def test_retrying_an_unknown_notification_is_404(
 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_retry_of_one_no_longer_wanted_cancels_it_and_answers_why(
+    ops: tuple[Client, Container], operator: dict[str, str]
+) -> None:
+    client, container = ops
+    failed = Ledger(container.engine).add("user-1", status="failed")  # its event was deleted
+
+    first = client.post(retry(failed), headers=operator)
+    again = client.post(retry(failed), headers=operator)
+
+    assert first.status_code == again.status_code == 202
+    assert first.json()["status"] == again.json()["status"] == "cancelled"
+    assert first.json()["last_error"] == NO_LONGER_SCHEDULED
+    assert outbox(container) == []  # nothing handed out: nothing will be sent
+
+
+def test_the_retry_command_says_which_are_sent_again_and_which_cancelled_and_why(
+    ops: tuple[Client, Container], isolated: Settings
+) -> None:
+    _, container = ops
+    ledger = Ledger(container.engine)
+    wanted = ledger.add("user-1", status="failed")
+    ledger.still_scheduled(wanted)
+    gone = ledger.add("user-2", status="failed")
+
+    done = pcem("notifications", "retry", "--all", env=env_of(isolated))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "pcem: 1 notification(s) will be sent again",
+        f"pcem: {gone} is cancelled, not sent again: {NO_LONGER_SCHEDULED}",
+    ]
+    assert [tuple(row) for row in outbox(container)] == [("pcem.deliver", wanted)]

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from pcem.aggregates.reminders import channel_key
 from pcem.settings import Settings
 from tests.integration.api_helpers import Client, create_person
 from tests.integration.projection_helpers import Database
@@ -64,7 +63,7 @@ def test_a_special_birthday_has_a_reminder_per_lead_time_and_channel_in_the_user
     assert {(r.event_id, r.occurrence_date, r.person_name, r.title) for r in rows} == {
         (birthday, date(2027, 3, 29), "Ada Lovelace", "Birthday")
     }
-    assert {r.channel_key for r in rows} == {channel_key(EMAIL), "in_app"}
+    assert {r.channel_key for r in rows} == {"email", "in_app"}
     assert {r.occurs_at for r in rows} == {utc(2027, 3, 28, 22)}  # local midnight, CEST
     assert len({r.id for r in rows}) == 6
 
@@ -100,9 +99,25 @@ def test_a_new_delivery_time_lead_time_or_address_reschedules_accordingly(
         (utc(2027, 3, 26, 17, 30), 3, "email"), (utc(2027, 3, 26, 17, 30), 3, "in_app"),
         (utc(2027, 3, 29, 16, 30), 0, "email"), (utc(2027, 3, 29, 16, 30), 0, "in_app"),
     ]  # fmt: skip
-    assert {r.channel_key for r in rows} == {channel_key(replaced), "in_app"}
-    assert {r.id for r in rows if r.channel == "in_app" and r.lead_time_days == 0} <= old
-    assert not {r.id for r in rows if r.channel == "email"} & old
+    assert {r.channel_key for r in rows} == {"email", "in_app"}
+    # The edited address is the same channel: the reminder on the day keeps its id.
+    assert {r.id for r in rows if r.lead_time_days == 0} <= old
+    assert not {r.id for r in rows if r.lead_time_days == 3} & old
+
+
+def test_a_second_channel_of_a_type_has_reminders_of_its_own_and_removing_it_removes_them(
+    cal: Calendar, ada: Any
+) -> None:
+    cal.event(USER, ada, NOON, event_date=date(1990, 3, 29))
+    work = {"type": "email", "address": "ada@work.example"}
+    cal.prefer(USER, NOON, **{**BERLIN, "lead_time_days": (0,), "channels": (EMAIL, work)})
+    both = {r.channel_key: r.id for r in cal.rows(USER)}
+
+    cal.prefer(USER, NOON, **{**BERLIN, "lead_time_days": (0,), "channels": (EMAIL,)})
+    one = {r.channel_key: r.id for r in cal.rows(USER)}
+
+    assert set(both) == {"email", "email#2"} and len(set(both.values())) == 2
+    assert one == {"email": both["email"]}
 
 
 def test_turning_notifications_off_cancels_every_pending_one_and_on_schedules_them_again(

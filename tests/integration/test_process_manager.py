@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from unittest.mock import patch
 from uuid import UUID
@@ -19,99 +18,28 @@ from uuid import UUID
 import pytest
 
 from pcem.database.connections import application_name
-from pcem.notifications.inbox import FailedSet, NotificationDetail, Overdue
+from pcem.notifications.inbox import FailedSet, Overdue
 from pcem.notifications.ledger import OCCURRENCE_PASSED, Ledger
-from pcem.processors.delivery import CHANNEL_REMOVED, Delivery, RetryPolicy
-from pcem.processors.providers.registry import providers_for
-from pcem.processors.relay import Relay
+from pcem.notifications.wanted import CHANNEL_REMOVED, NO_LONGER_SCHEDULED
+from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
-from pcem.wiring import Container, build_container
-from tests.integration.api_helpers import served
-from tests.integration.projection_helpers import Database
-from tests.integration.receivers import Answer, HttpServer, Request, http_server
-from tests.integration.schedule_helpers import Calendar, utc
-
-USER = "pm-user"
-TODAY = date(2027, 3, 1)
-NOON = utc(2027, 3, 1, 12)
-DUE = utc(2027, 3, 10, 8)  # 09:00 in Berlin
-SECRET = "a-webhook-secret-of-the-user"
-
-
-def inbox_get(container: Container, notification_id: UUID) -> NotificationDetail | None:
-    """The notification as the user reads it (``GET /notifications/{id}``'s view)."""
-    return served(container, lambda serving: serving.inbox.get(USER, notification_id))
-
-
-@dataclass
-class Receiver:
-    """Answers ``status`` (a test may change it) to every delivery."""
-
-    status: int = 204
-
-    def __call__(self, request: Request) -> Answer:
-        return Answer(self.status)
-
-
-@dataclass
-class World:
-    cal: Calendar
-    container: Container
-    receiver: Receiver
-    server: HttpServer
-    ledger: Ledger
-    delivery: Delivery
-    published: list[tuple[str, UUID]] = field(default_factory=list)
-
-    @property
-    def relay(self) -> Relay:
-        return Relay(self.container.engine, lambda task, id_: self.published.append((task, id_)))
-
-    def tick(self, at: datetime) -> list[UUID]:
-        """A scheduler tick then the relay, as the tick task runs them: what was handed out."""
-        self.published.clear()
-        self.ledger.tick(at)
-        self.relay.relay()
-        return [notification_id for _, notification_id in self.published]
-
-    def status(self, notification_id: UUID) -> Any:
-        detail = inbox_get(self.container, notification_id)
-        assert detail is not None
-        return detail
+from tests.integration.process_manager_helpers import (
+    DUE,
+    NOON,
+    USER,
+    World,
+    birthday,
+    inbox_get,
+    world_of,
+)
+from tests.integration.schedule_helpers import utc
 
 
 @pytest.fixture
 def world(isolated: Settings) -> Iterator[World]:
-    db = Database(isolated)
-    cal = Calendar(db, TODAY)
-    container = build_container(isolated, role="worker", pool_size=2)
-    receiver = Receiver()
-    with http_server(receiver) as server:
-        ledger = Ledger(container.engine, lease=timedelta(seconds=60))
-        providers = providers_for(isolated, container.redis, container.http)
-        retries = RetryPolicy(max_retries=3, backoff=timedelta(seconds=60))
-        delivery = Delivery(container.claims, providers, retries)
-        cal.prefer(
-            USER,
-            NOON - timedelta(hours=1),
-            timezone="Europe/Berlin",
-            lead_time_days=(0,),
-            channels=({"type": "webhook", "url": server.url + "/hook", "secret": SECRET},),
-        )
-        yield World(cal, container, receiver, server, ledger, delivery)
-    container.close()
-    cal.close()
-    db.close()
-
-
-def birthday(world: World) -> UUID:
-    person = world.cal.person(USER, NOON, first_name="Anna")
-    world.cal.event(USER, person, NOON, event_date=date(1990, 3, 10))
-    [row] = world.cal.rows(USER)
-    assert (row.due_at, row.status) == (DUE, "scheduled")
-    return UUID(str(row.id))
+    yield from world_of(isolated)
 
 
 def test_a_due_reminder_is_delivered_once_however_often_it_is_handed_out(world: World) -> None:
@@ -154,8 +82,8 @@ def test_a_failing_channel_is_retried_with_backoff_then_failed_then_sent_on_retr
     assert [n.id for n in FailedSet(world.container.engine).page()] == [reminder]
 
     world.receiver.status = 204
-    assert world.ledger.retry_failed(moment, reminder) == [reminder]
-    assert world.ledger.retry_failed(moment, reminder) == []  # retrying is idempotent
+    assert world.ledger.retry_failed(moment, reminder).sent_again == [reminder]
+    assert world.ledger.retry_failed(moment, reminder).moved == 0  # retrying is idempotent
     world.relay.relay()
     assert world.delivery.deliver(reminder, moment) == "sent"
     assert [a.outcome for a in world.status(reminder).attempt_log] == [
@@ -186,7 +114,7 @@ def test_a_notification_no_longer_wanted_when_its_worker_takes_it_is_cancelled(
     assert world.server.requests == []
     cancelled = world.status(reminder)
     assert cancelled.status == "cancelled"
-    assert cancelled.last_error in (CHANNEL_REMOVED, "the reminder is no longer scheduled")
+    assert cancelled.last_error in (CHANNEL_REMOVED, NO_LONGER_SCHEDULED)
 
 
 def test_what_a_killed_worker_held_is_handed_out_again_after_its_lease(world: World) -> None:
@@ -345,3 +273,16 @@ def test_a_delivery_survives_its_database_connection_dropped_between_deliveries(
     assert world.delivery.deliver(second, DUE) == "sent"
     assert [r.headers["webhook-id"] for r in world.server.requests] == [str(first), str(second)]
     assert (world.status(second).status, world.status(second).attempts) == ("sent", 1)
+
+
+def test_a_user_who_never_saved_settings_is_reminded_in_app_by_default(world: World) -> None:
+    newcomer = "never-saved-settings"
+    person = world.cal.person(newcomer, NOON)
+    world.cal.event(newcomer, person, NOON, event_date=date(1990, 3, 10))
+    [on_the_day] = [r for r in world.cal.rows(newcomer) if r.lead_time_days == 0]
+    assert (on_the_day.channel, on_the_day.due_at) == ("in_app", utc(2027, 3, 10, 9))  # UTC
+
+    handed_out = world.tick(on_the_day.due_at)
+
+    assert len(handed_out) == 3  # 7 days, 1 day before and on the day: all due by now
+    assert {world.delivery.deliver(n, on_the_day.due_at) for n in handed_out} == {"sent"}

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
@@ -25,11 +26,11 @@ EVENTS = "/api/v1/events"
 # No user_id column of its own: an attempt is scoped by its notification's owner.
 SCOPED_THROUGH_PARENT = {"notification_attempts"}
 # Tables the API never reads as a user: the event store, the process manager's
-# own state, the projections' positions, support's log.
+# own state, the projections' positions, support's log. (The notification schedule
+# is read as the user: the reminders to come are listed with the notifications.)
 NOT_FOR_THE_API_ROLE = (
     "pcem_events",
     "idempotency_keys",
-    "notification_schedule",
     "outbox",
     "scheduler_watermark",
     "projection_tracking",
@@ -106,31 +107,36 @@ def test_an_unscoped_query_on_the_apis_connections_sees_only_the_callers_rows(
     client: Client, container: Container, token_for: TokenFactory
 ) -> None:
     users = [f"rls-{uuid.uuid4()}" for _ in range(2)]
+    # Reminded in a month: inside the schedule's window (also when a test moved it on).
+    birthday = f"2000-{date.today() + timedelta(days=30):%m-%d}"
     for user in users:
         auth = bearer(token_for(user))
         person = create_person(client, auth)
-        event = {"person_id": person["id"], "title": "Birthday", "event_date": "1990-06-01"}
+        event = {"person_id": person["id"], "title": "Birthday", "event_date": birthday,
+                 "is_special_event": True, "recurrence": "yearly"}  # fmt: skip
         assert client.post(EVENTS, json=event, headers=auth).status_code == 201
         assert client.get(EVENTS, headers=auth).status_code == 200  # waits for the projector
     forgetful = "SELECT DISTINCT user_id FROM people"  # no WHERE user_id = ...
 
     forgetful_events = "SELECT DISTINCT user_id FROM events"
+    forgetful_reminders = "SELECT DISTINCT user_id FROM notification_schedule"
 
     async def every_way_a_view_reads(user: str) -> list[list[tuple[Any, ...]]]:
         async with container.serving() as serving:
             one = await serving.people_view.reads.fetchall(user, forgetful, {})
+            reminders = await serving.inbox.reads.fetchall(user, forgetful_reminders, {})
             each = await serving.calendar_view.reads.fetch_each(
                 user, (forgetful, {}), (forgetful_events, {})
             )
             async with serving.calendar_view.reads.snapshot(user, binary=True) as snapshot:
                 [first] = await snapshot.fetchall((forgetful, {}))
                 [last] = await snapshot.fetchall((forgetful_events, {}), last=True)
-            return [one, *each, first, last]
+            return [one, reminders, *each, first, last]
 
     for user in users:
-        assert asyncio.run(every_way_a_view_reads(user)) == [[(user,)]] * 5
+        assert asyncio.run(every_way_a_view_reads(user)) == [[(user,)]] * 6
     # No user: nothing at all.
-    assert asyncio.run(every_way_a_view_reads("")) == [[]] * 5
+    assert asyncio.run(every_way_a_view_reads("")) == [[]] * 6
 
 
 def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(

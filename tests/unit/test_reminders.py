@@ -20,7 +20,7 @@ from pcem.aggregates.reminders import (
     PERSON_DELETED,
     SCHEDULED,
     Standing,
-    channel_key,
+    channel_keys,
     due_at,
     held_back_by,
     reminder_id,
@@ -213,16 +213,16 @@ def test_a_365_day_lead_is_listed_a_year_ahead_and_until_its_occurrence() -> Non
     ]
 
 
-def test_a_channel_is_its_type_and_address_so_a_new_address_is_a_new_channel() -> None:
+def test_a_channel_is_its_type_and_rank_so_an_edited_address_is_the_same_channel() -> None:
     webhook = {"type": "webhook", "url": "https://hooks.example/a", "secret": "s" * 20}
-    rotated = {**webhook, "secret": "t" * 20}
+    corrected = {**webhook, "url": "https://hooks.example/b", "secret": "t" * 20}
+    other = {"type": "email", "address": "b@example.org"}
 
-    assert channel_key(IN_APP) == "in_app"
-    assert channel_key(EMAIL).startswith("email:")
-    assert channel_key(EMAIL) == channel_key(dict(EMAIL))
-    assert channel_key(EMAIL) != channel_key({"type": "email", "address": "b@example.org"})
-    assert channel_key(webhook) == channel_key(rotated)  # a new secret, the same endpoint
-    assert "a@example.org" not in channel_key(EMAIL)
+    assert list(channel_keys([IN_APP, EMAIL, webhook])) == ["in_app", "email", "webhook"]
+    assert channel_keys([corrected])["webhook"] == corrected  # its reminders go there now
+    assert list(channel_keys([EMAIL, other, IN_APP])) == ["email", "email#2", "in_app"]
+    assert list(channel_keys([EMAIL, dict(EMAIL)])) == ["email"]  # listed twice, one channel
+    assert not any("@" in key for key in channel_keys([EMAIL, other]))
 
 
 def test_the_same_channel_twice_is_reminded_once() -> None:
@@ -242,7 +242,7 @@ def test_a_reminder_id_is_its_key_and_nothing_else() -> None:
         reminder_id(event, date(2027, 3, 29), 7, "in_app"),
         reminder_id(event, date(2027, 3, 29), 1, "in_app"),
         reminder_id(event, date(2028, 3, 29), 7, "in_app"),
-        reminder_id(event, date(2027, 3, 29), 7, channel_key(EMAIL)),
+        reminder_id(event, date(2027, 3, 29), 7, "email"),
         reminder_id(uuid4(), date(2027, 3, 29), 7, "in_app"),
     }) == 5  # fmt: skip
 

@@ -3,8 +3,10 @@
 ``webhook-id`` is the notification id on every attempt, so a receiver can tell a
 retry from a new notification; ``webhook-timestamp`` is the attempt's own time
 (receivers refuse signatures older than five minutes). The body is the Standard
-Webhooks envelope ``{"type", "timestamp", "data"}`` around the Notification, and
-is the same bytes on every attempt.
+Webhooks envelope ``{"type", "timestamp", "data"}``: ``data`` is the Notification
+as ``GET /notifications/{id}`` shows it once this attempt delivered it (``sent``,
+its ``sent_at`` and ``attempts`` this attempt's: ``pcem.processors.delivery``), and
+``timestamp`` its ``due_at``, the same on every attempt.
 
 The secret is the one the user saved with the channel. A Standard Webhooks
 secret (``whsec_`` and base64) is used as the library reads it, so a receiver
