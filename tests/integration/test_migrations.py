@@ -90,7 +90,7 @@ REMOVED = {"type": "email", "address": "old@example.org"}
 
 
 def address_key(channel: dict[str, str]) -> str:
-    """A channel's key before 0114: its type and a digest of its address."""
+    """A channel's key before 0116: its type and a digest of its address."""
     address = channel["url" if channel["type"] == "webhook" else "address"]
     return f"{channel['type']}:{hashlib.sha256(address.encode()).hexdigest()[:16]}"
 
@@ -125,7 +125,7 @@ def test_reminders_keyed_by_address_take_their_channels_slot_keys_and_ids(
 ) -> None:
     # given a webhook's reminder, failed, keyed by its address; one of a removed channel
     config = alembic_config(isolated.require_database())
-    command.downgrade(config, "0113")
+    command.downgrade(config, "0115")
     event, person = uuid.uuid4(), uuid.uuid4()
     on_the_day = partial(reminder_id, event, date(2027, 3, 10), 0)
     hook, removed = on_the_day(address_key(HOOK)), on_the_day(address_key(REMOVED))
@@ -148,7 +148,7 @@ def test_reminders_keyed_by_address_take_their_channels_slot_keys_and_ids(
     assert ledger == {on_the_day("webhook"): "webhook", removed: address_key(REMOVED)}
     assert set(attempts) == set(outbox) == {on_the_day("webhook"), removed}
     # and a downgrade gives the old keys back
-    command.downgrade(config, "0113")
+    command.downgrade(config, "0115")
     assert keyed(engine)[1] == {hook: address_key(HOOK), removed: address_key(REMOVED)}
     command.upgrade(config, "head")
     engine.dispose()

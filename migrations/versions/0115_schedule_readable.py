@@ -5,15 +5,15 @@ are listed with the notifications (``pcem.notifications.pending``).
 grants ``pcem_api`` the SELECT it lacked, so those reads run under the policy like
 every other user read.
 
-Revision ID: 0113
-Revises: 0112
+Revision ID: 0115
+Revises: 0114
 Create Date: 2026-12-10
 """
 
 from alembic import op
 
-revision = "0113"
-down_revision = "0112"
+revision = "0115"
+down_revision = "0114"
 branch_labels = None
 depends_on = None
 

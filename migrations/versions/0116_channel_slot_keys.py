@@ -15,8 +15,8 @@ channel the user has since removed keeps its old key: it is cancelled, as before
 if it is ever retried. Written out here, not imported, as a migration must keep
 doing what it did when the code moves on.
 
-Revision ID: 0114
-Revises: 0113
+Revision ID: 0116
+Revises: 0115
 Create Date: 2026-12-10
 """
 
@@ -30,8 +30,8 @@ from typing import Any
 from alembic import op
 from sqlalchemy import Connection, text
 
-revision = "0114"
-down_revision = "0113"
+revision = "0116"
+down_revision = "0115"
 branch_labels = None
 depends_on = None
 
