@@ -10,8 +10,7 @@ holds and that stopped moving again, as it does an import.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
@@ -19,11 +18,12 @@ from uuid import UUID, uuid4
 import structlog
 from sqlalchemy import Engine, text
 
+from pcem.database import session_locks
+
 log = structlog.get_logger(__name__)
 
 # The outbox message that starts (or resumes) an erasure (pcem.processors.tasks).
 ERASE = "pcem.erase"
-_LOCK = "hashtextextended('pcem-erasure:' || :id, 0)"
 
 
 @dataclass(frozen=True)
@@ -133,21 +133,10 @@ class AccountErasures:
             row = conn.execute(self.LOAD, {"id": erasure_id}).first()
         return Erasure(*row) if row is not None else None
 
-    @contextmanager
-    def held(self, erasure_id: UUID) -> Iterator[bool]:
+    def held(self, erasure_id: UUID) -> AbstractContextManager[bool]:
         """Whether this run holds the erasure (released on leaving, or with the
         connection of a process that died)."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            params = {"id": str(erasure_id)}
-            held = bool(
-                conn.execute(text(f"SELECT pg_try_advisory_lock({_LOCK})"), params).scalar()
-            )
-            try:
-                yield held
-            finally:
-                if held:
-                    conn.execute(text(f"SELECT pg_advisory_unlock({_LOCK})"), params)
+        return session_locks.held(self.engine, "pcem-erasure", erasure_id)
 
     def people_purged(
         self, erasure_id: UUID, cursor: UUID, *, purged: int, keys: int, position: int

@@ -10,8 +10,7 @@ broker, or held unacknowledged by a dead worker until the broker's visibility ti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from pcem.commands.idempotency import IdempotencyKey
+from pcem.database import session_locks
 from pcem.eventstore.recorder import IDEMPOTENCY_CONSTRAINT, IdempotencyKeyTakenError
 from pcem.imports.view import COLUMNS, ImportRow, row_of
 
@@ -31,7 +31,6 @@ log = structlog.get_logger(__name__)
 # The outbox message that starts (or resumes) an import: ``pcem.processors.tasks``
 # relays it as the import task.
 IMPORT = "pcem.import"
-_LOCK = "hashtextextended('pcem-import:' || :id, 0)"
 
 
 @dataclass(frozen=True)
@@ -152,21 +151,10 @@ class ImportJobs:
         log.info("import.submitted", import_id=str(import_id), format=format, total=total)
         return Submitted(import_id, now)
 
-    @contextmanager
-    def held(self, import_id: UUID) -> Iterator[bool]:
+    def held(self, import_id: UUID) -> AbstractContextManager[bool]:
         """Whether this run holds the import (a session lock, released on leaving or
         when the process dies with its connection)."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            params = {"id": str(import_id)}
-            held = bool(
-                conn.execute(text(f"SELECT pg_try_advisory_lock({_LOCK})"), params).scalar()
-            )
-            try:
-                yield held
-            finally:
-                if held:
-                    conn.execute(text(f"SELECT pg_advisory_unlock({_LOCK})"), params)
+        return session_locks.held(self.engine, "pcem-import", import_id)
 
     def load(self, import_id: UUID) -> Job | None:
         with self.engine.connect() as conn:
