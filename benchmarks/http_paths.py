@@ -12,8 +12,11 @@ the bare peers of benchmarks/bare_peer.py on the same database and rows:
 Load comes from wrk (installed with apt-get if missing): N connections, keep-alive,
 a fixed duration. Each round runs all six measurements, PCEM and peer alternating
 which goes first; the medians over the rounds are divided PCEM / peer and checked
-against the targets (one-row >= 0.5, page >= 0.4, POST >= 0.6 with p99 < 50 ms,
-API resident memory < 150 MB). Any non-2xx response or socket error is flagged
+against the targets (one-row >= 0.5, page >= 0.5, POST >= 0.8 with p99 < 30 ms,
+API resident memory < 150 MB). Beside the rates, each server's CPU per request: on
+a machine shared with other work the rates move with the CPU the servers get, the
+CPU a request costs much less, so "CPU ratio" (peer µs / PCEM µs per request) says
+what the rate ratio would be if both were bound by one core of their own. Any non-2xx response or socket error is flagged
 and makes the exit status 1.
 
 Each measurement also shows the CPU of the measured server (100% = one core),
@@ -22,8 +25,11 @@ outside this benchmark (a test run beside it, say), flagged above 10% of a core.
 
 The API logs at INFO, as deployed (one JSON line per request), into a file.
 
+With --profile, py-spy samples the API (on-CPU) through each PCEM measurement of the
+first round and prints where its time went (benchmarks/profiles.py).
+
 Usage: .venv/bin/python benchmarks/http_paths.py [--rounds 3] [--duration 10]
-           [--people 1000] [--connections 8] [--threads 1] [--quick]
+           [--people 1000] [--connections 8] [--threads 1] [--quick] [--profile]
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ import psycopg
 import redis
 from bare_peer import busy_since, cpu_sample  # benchmarks/bare_peer.py
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
+from profiles import record, summary  # benchmarks/profiles.py
 from psycopg import sql
 
 from pcem.cli.tokens import mint_token
@@ -66,8 +73,8 @@ HERE = Path(__file__).resolve().parent
 PCEM = Path(sys.executable).with_name("pcem")  # .venv/bin/pcem beside .venv/bin/python
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POST_BODY = '{"first_name": "Bench", "last_name": "N", "metadata": {"k": 1}}'
-TARGETS = {"one-row": 0.5, "page": 0.4, "POST": 0.6}
-POST_P99_TARGET_MS = 50.0
+TARGETS = {"one-row": 0.5, "page": 0.5, "POST": 0.8}  # issue "Performance with every wall up"
+POST_P99_TARGET_MS = 30.0
 RSS_TARGET_MB = 150.0
 FOREIGN_CPU_LIMIT = 10.0  # percent of one core, beyond which a run says it was shared
 ATTEMPTS = 5  # to start pcem api and pcem projector, a minute apart
@@ -87,11 +94,17 @@ class Figure:
     foreign_cpu: float = 0.0  # percent of one core used by processes not of this benchmark
     foreign_top: str = ""  # the command line of the busiest of them
 
+    @property
+    def cpu_us(self) -> float:
+        """The measured server's CPU per request, in µs: the figure a busy machine moves
+        least (its rate falls when the server gets less CPU, this does not)."""
+        return 1e4 * self.server_cpu / self.rate if self.rate else 0.0
+
     def line(self, unit: str = "req/s") -> str:
         flag = f"   !!! {self.errors} !!!" if self.errors else ""
         return (
             f"{self.rate:9.1f} {unit:<7} p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms"
-            f"  n={self.count:<7} server CPU {self.server_cpu:4.0f}%"
+            f"  n={self.count:<7} server CPU {self.server_cpu:4.0f}% = {self.cpu_us:5.0f} µs/req"
             f"  machine busy {self.machine_busy:4.0f}%  foreign {self.foreign_cpu:3.0f}%{flag}"
             + (f"  ({self.foreign_top})" if self.foreign_cpu > FOREIGN_CPU_LIMIT else "")
         )
@@ -112,6 +125,7 @@ class Bench:
     api: subprocess.Popen[bytes]
     projector: subprocess.Popen[bytes]
     peer: subprocess.Popen[bytes]
+    profile_dir: Path | None = None  # --profile: py-spy the API in the first round
 
 
 def main() -> None:
@@ -176,14 +190,15 @@ def main() -> None:
             api=api,
             projector=projector,
             peer=peer,
+            profile_dir=workdir if args.profile else None,
         )
-        failed = run(bench, args.rounds, warmup=min(2, args.duration))
+        failed = run(bench, args.rounds, args.paths, warmup=min(2, args.duration))
     finally:
         for process in processes:
             stop(process)
         for log in logs:
             log.close()
-        report_logs(workdir, keep=failed)
+        report_logs(workdir, keep=failed or args.profile)
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
     if failed:
@@ -208,9 +223,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 1 round of 3 s with 200 people"
     )
+    parser.add_argument(
+        "--paths",
+        default="one-row,page,POST",
+        help="which pairs to measure, comma-separated (one-row, page, POST)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the API (on-CPU) during each PCEM measurement of the first round",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.duration, args.people = 1, 3, 200
+    args.paths = [kind.strip() for kind in args.paths.split(",")]
+    if not set(args.paths) <= set(TARGETS) or not args.paths:
+        parser.error(f"--paths: some of {', '.join(TARGETS)}")
     if args.rounds < 1 or args.duration < 1 or args.people < 1 or args.connections < 1:
         parser.error("--rounds, --people and --connections must be >= 1, --duration >= 1 s")
     return args
@@ -596,9 +624,15 @@ PAIRS = [("one-row", "peer one-row", "pcem one-row"), ("page", "peer page", "pce
 PAIRS += [("POST", "bare saves", "pcem POST")]
 
 
-def run(bench: Bench, rounds: int, *, warmup: int) -> bool:
-    """All rounds, then the table of medians; True when a request failed."""
-    runs = measurements(bench)
+def run(bench: Bench, rounds: int, kinds: list[str], *, warmup: int) -> bool:
+    """All rounds of the pairs of ``kinds``, then the table of medians; True when a
+    request failed."""
+    pairs = [pair for pair in PAIRS if pair[0] in kinds]
+    runs = {
+        label: measure
+        for label, measure in measurements(bench).items()
+        if any(label in pair for pair in pairs)
+    }
     print(
         f"load: wrk -t{bench.threads} -c{bench.connections} -d{bench.duration}s, keep-alive,"
         f" loopback; bare saves: {bench.connections} threads; {rounds} round(s)",
@@ -615,24 +649,43 @@ def run(bench: Bench, rounds: int, *, warmup: int) -> bool:
     results: dict[str, list[Figure]] = {label: [] for label in runs}
     for index in range(rounds):
         print(f"round {index + 1}/{rounds}", flush=True)
-        for _, peer_label, pcem_label in PAIRS:
+        for _, peer_label, pcem_label in pairs:
             order = (peer_label, pcem_label) if index % 2 == 0 else (pcem_label, peer_label)
             for label in order:
-                figure = runs[label](bench.duration)
+                figure = measured(bench, label, runs[label], profile=index == 0)
                 results[label].append(figure)
                 unit = "saves/s" if label == "bare saves" else "req/s"
                 print(f"  {label:<13} {figure.line(unit)}", flush=True)
     rss_after = rss_mb(bench.api.pid)
-    return summarise(results, rss_before, rss_after)
+    return summarise(results, pairs, rss_before, rss_after)
 
 
-def summarise(results: dict[str, list[Figure]], rss_before: float, rss_after: float) -> bool:
+def measured(
+    bench: Bench, label: str, measure: Callable[[float], Figure], *, profile: bool
+) -> Figure:
+    """One measurement; with ``--profile``, a PCEM one with the API under py-spy."""
+    if not (profile and bench.profile_dir and label.startswith("pcem")):
+        return measure(bench.duration)
+    output = bench.profile_dir / f"profile-{label.replace(' ', '-')}.txt"
+    profiler = record(bench.api.pid, bench.duration - 1, output)
+    figure = measure(bench.duration)
+    if profiler is not None:
+        print("\n".join(f"    {line}" for line in summary(profiler, output)), flush=True)
+    return figure
+
+
+def summarise(
+    results: dict[str, list[Figure]],
+    pairs: list[tuple[str, str, str]],
+    rss_before: float,
+    rss_after: float,
+) -> bool:
     """Prints the table of medians; True when a request failed (the figures are void)."""
 
     def median(label: str, field: str) -> float:
         return statistics.median(getattr(f, field) for f in results[label])
 
-    rounds = len(results["pcem POST"])
+    rounds = len(results[pairs[0][2]])
     print()
     print(f"medians over {rounds} round(s); ratio = PCEM req/s / peer (req/s or saves/s),")
     print(
@@ -640,7 +693,8 @@ def summarise(results: dict[str, list[Figure]], rss_before: float, rss_after: fl
     )
     header = (
         f"{'path':<28} {'PCEM req/s':>10} {'PCEM p50':>9} {'PCEM p99':>9}"
-        f" {'peer /s':>9} {'peer p50':>9} {'peer p99':>9} {'ratio':>6}  {'target':<24} {'met':<3}  by round"
+        f" {'peer /s':>9} {'peer p50':>9} {'peer p99':>9} {'ratio':>6}  {'target':<24} {'met':<3}"
+        f"  {'µs/req PCEM, peer':>17} {'CPU ratio':>9}  by round"
     )
     print(header)
     print("-" * len(header))
@@ -649,7 +703,7 @@ def summarise(results: dict[str, list[Figure]], rss_before: float, rss_after: fl
         "page": "GET /api/v1/people?limit=50",
         "POST": "POST /api/v1/people",
     }
-    for kind, peer_label, pcem_label in PAIRS:
+    for kind, peer_label, pcem_label in pairs:
         rate, peer_rate = median(pcem_label, "rate"), median(peer_label, "rate")
         p99 = median(pcem_label, "p99_ms")
         ratio = rate / peer_rate if peer_rate else float("nan")
@@ -657,6 +711,7 @@ def summarise(results: dict[str, list[Figure]], rss_before: float, rss_after: fl
             f"{a.rate / b.rate:.2f}" if b.rate else "nan"
             for a, b in zip(results[pcem_label], results[peer_label], strict=True)
         )
+        cpu, peer_cpu = median(pcem_label, "cpu_us"), median(peer_label, "cpu_us")
         met = ratio >= TARGETS[kind]
         target = f">= {TARGETS[kind]}"
         if kind == "POST":
@@ -666,7 +721,8 @@ def summarise(results: dict[str, list[Figure]], rss_before: float, rss_after: fl
             f"{paths[kind]:<28} {rate:10.1f} {median(pcem_label, 'p50_ms'):6.2f} ms"
             f" {p99:6.2f} ms {peer_rate:9.1f} {median(peer_label, 'p50_ms'):6.2f} ms"
             f" {median(peer_label, 'p99_ms'):6.2f} ms {ratio:6.2f}  {target:<24}"
-            f" {'yes' if met else 'NO':<3}  {by_round}"
+            f" {'yes' if met else 'NO':<3}  {cpu:>6.0f}, {peer_cpu:>6.0f} µs"
+            f" {peer_cpu / cpu if cpu else float('nan'):9.2f}  {by_round}"
         )
     rss_met = max(rss_before, rss_after) < RSS_TARGET_MB
     print(

@@ -40,7 +40,7 @@ from pcem.aggregates.text_rules import NO_NUL
 from pcem.api.pagination import Cursor, Limit, Page
 from pcem.api.problems import FieldError, InvalidInputError
 from pcem.api.query_parameters import refuse_repeated
-from pcem.api.read_your_writes import MAX_POSITION, ReadYourWrites
+from pcem.api.read_your_writes import LAST_WRITE, MAX_POSITION, ReadYourWrites
 from pcem.api.versions import IF_MATCH, POSITION_HEADER, expected_version
 from pcem.commands.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
@@ -214,7 +214,8 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     read_your_writes: ReadYourWrites = request.app.state.read_your_writes
     if projections := opt.get("reads"):
         minimum = parse_min_position(request.headers.get(MIN_POSITION_HEADER))
-        await read_your_writes.wait(user.user_id, minimum, projections)
+        last_write = request.scope["state"].get(LAST_WRITE)  # read with the request's count
+        await read_your_writes.wait(user.user_id, minimum, projections, last_write)
         return None
     # Any other route may write: a PCEM-Position it answers is remembered, declared
     # a command or not, so forgetting the declaration cannot break read-your-writes.

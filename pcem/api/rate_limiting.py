@@ -4,7 +4,8 @@ requests per user (``pcem.identity.rate_limits``). Over the limit: 429
 problem+json with ``Retry-After``; every counted answer carries the IETF
 ``RateLimit-Policy`` and ``RateLimit`` fields (draft-ietf-httpapi-ratelimit-headers).
 A calendar feed's fetches (no bearer token: the URL is the credential) are counted
-per client address on a limit of their own.
+per client address on a limit of their own. A user's count also reads their last
+write's position for read-your-writes, in the same Redis round trip.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pcem.api.auth import valid_principal
+from pcem.api.read_your_writes import LAST_WRITE, position_key
 from pcem.identity.rate_limits import ANONYMOUS, FEED, USER, Quota, RateLimits
 
 _QUOTA = "pcem_rate_limit_headers"  # in the scope's state, for the answer
@@ -41,9 +43,13 @@ class RateLimitMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         limits: RateLimits = connection.app.state.serving.rate_limits
-        quota = await limits.count(*self._caller(connection))
+        policy, caller = self._caller(connection)
+        peek = (position_key(caller),) if policy == USER else ()
+        quota = await limits.count(policy, caller, *peek)
         if quota is not None:
             scope["state"][_QUOTA] = quota.headers()
+            if peek:
+                scope["state"][LAST_WRITE] = _position(quota.peeked[0])
             if quota.exceeded:
                 retry_after = {"Retry-After": str(quota.reset_seconds)}
                 raise TooManyRequestsException(_refusal(quota), headers=retry_after)
@@ -91,6 +97,10 @@ def _address(scope: Scope) -> str:
     (uvicorn then puts X-Forwarded-For's client here)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+def _position(value: bytes | None) -> int:
+    return int(value) if value else 0
 
 
 def _refusal(quota: Quota) -> str:

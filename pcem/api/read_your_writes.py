@@ -9,8 +9,10 @@ the same position.
 Each API process also keeps the projections' positions in memory: the
 projector NOTIFYs every batch it commits (``POSITIONS_CHANNEL``), so the
 common case — the projection is already past the user's last write — costs
-one Redis ``GET`` and no query. A notification missed while the listening
-connection was down only costs a query: positions never move backwards.
+no query, and no Redis round trip of its own: the rate limiter read the user's
+position when it counted the request (``LAST_WRITE``), else one ``GET``. A
+notification missed while the listening connection was down only costs a query:
+positions never move backwards.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pcem.wiring import Container, Serving
 log = structlog.get_logger(__name__)
 
 MAX_POSITION = 2**63 - 1
+# The user's last write position, read with the request's count (``pcem.api.rate_limiting``).
+LAST_WRITE = "pcem_last_write"
 _REMEMBER_SECONDS = 3600
 _RECHECK_SECONDS = 0.05  # a query at least this often while waiting, in case of a missed NOTIFY
 _RELISTEN_SECONDS = 1.0
@@ -151,13 +155,24 @@ class ReadYourWrites:
     async def remember(self, user_id: str, position: int) -> None:
         """Record a user's write; the write has committed, so a Redis outage only logs."""
         try:
-            await self._raise_position(keys=[_key(user_id)], args=[position, _REMEMBER_SECONDS])
+            await self._raise_position(
+                keys=[position_key(user_id)], args=[position, _REMEMBER_SECONDS]
+            )
         except redis.RedisError as error:
             log.warning("consistency.remember_failed", error=type(error).__name__)
 
-    async def wait(self, user_id: str, min_position: int, projections: tuple[str, ...]) -> None:
-        """Return once ``projections`` reflect the user's last write and ``min_position``."""
-        required = max(min_position, await self._last_write(user_id))
+    async def wait(
+        self,
+        user_id: str,
+        min_position: int,
+        projections: tuple[str, ...],
+        last_write: int | None = None,
+    ) -> None:
+        """Return once ``projections`` reflect the user's last write and ``min_position``;
+        ``last_write``: the user's position if this request has read it already."""
+        if last_write is None:
+            last_write = await self._last_write(user_id)
+        required = max(min_position, last_write)
         if self.positions.known(projections) >= required:
             return
         if min_position > (head := await self.positions.head()):
@@ -167,7 +182,7 @@ class ReadYourWrites:
 
     async def _last_write(self, user_id: str) -> int:
         try:
-            value = await self.client.get(_key(user_id))
+            value = await self.client.get(position_key(user_id))
         except redis.RedisError as error:
             log.warning("consistency.lookup_failed", error=type(error).__name__)
             return 0
@@ -188,5 +203,6 @@ async def read_your_writes(container: Container, serving: Serving) -> AsyncItera
         await positions.stop()
 
 
-def _key(user_id: str) -> str:
+def position_key(user_id: str) -> str:
+    """Where a user's last write position is kept in Redis."""
     return f"pcem:ryw:{user_id}"

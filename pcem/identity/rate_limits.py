@@ -6,12 +6,14 @@ fetches, which carry no bearer token, by address too, on a limit of their own
 (``PCEM_RATE_LIMIT_FEED_PER_MINUTE``). Every API
 replica counts in the same Redis, so a limit holds however many there are.
 
-The counting is ``limits``' fixed window on its Redis storage (one ``INCRBY`` +
-``EXPIRE`` script), in windows of the clock's minutes: the count that one round
-trip answers and the minute's end then give the IETF headers too, where
-``FixedWindowRateLimiter.hit`` (a window from each key's first hit, a bool)
-would need two more trips for them. When Redis cannot answer, callers go on
-unlimited (commands must not fail with it), and the outage is logged once.
+The counting is a fixed window (``limits``' items name the keys, as its Redis
+storage does), in windows of the clock's minutes: one script increments the count
+and sets its expiry, and the count and the minute's end give the IETF headers too,
+where ``FixedWindowRateLimiter.hit`` (a window from each key's first hit, a bool)
+would need two more trips for them. The same round trip reads any keys the request
+will need next (``peek``: read-your-writes' position of the user), so a query pays
+Redis once. When Redis cannot answer, callers go on unlimited (commands must not
+fail with it), and the outage is logged once.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import redis
 import redis.asyncio
 import structlog
 from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.storage import RedisStorage
 
 from pcem.settings import RateLimitSettings
 
@@ -33,6 +34,20 @@ log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
 USER, ANONYMOUS, FEED = "user", "anonymous", "feed"  # the policies' names in the headers
+_PREFIX = "LIMITS:"  # as limits' Redis storage names its keys: replicas of old and new agree
+
+# KEYS[1] the caller's count in this window, KEYS[2..] read as they are; ARGV[1] expiry.
+_COUNT_AND_PEEK = """
+local used = redis.call('INCRBY', KEYS[1], 1)
+if used == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+local answer = {used}
+for i = 2, #KEYS do
+    answer[i] = redis.call('GET', KEYS[i])
+end
+return answer
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,9 @@ class Quota:
     limit: int
     used: int
     reset_seconds: int  # until the window ends, at least 1
+
+    # What the same round trip read of ``RateLimits.count``'s ``peek`` keys.
+    peeked: tuple[bytes | None, ...] = ()
 
     @property
     def exceeded(self) -> bool:
@@ -65,10 +83,7 @@ class RateLimits:
         settings: RateLimitSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        # The API's own client and pool: no connections of its own.
-        self._storage = RedisStorage(
-            "async+redis://", implementation="redispy", connection_pool=client.connection_pool
-        )
+        self._count_and_peek = client.register_script(_COUNT_AND_PEEK)
         self._items: dict[str, RateLimitItem] = {
             USER: RateLimitItemPerMinute(settings.per_user_per_minute),
             ANONYMOUS: RateLimitItemPerMinute(settings.anonymous_per_minute),
@@ -77,14 +92,15 @@ class RateLimits:
         self._clock = clock
         self._available = True
 
-    async def count(self, policy: str, caller: str) -> Quota | None:
-        """Count one request of ``caller``; None when Redis cannot say."""
+    async def count(self, policy: str, caller: str, *peek: str) -> Quota | None:
+        """Count one request of ``caller``, reading the ``peek`` keys in the same round
+        trip; None when Redis cannot say."""
         item = self._items[policy]
         now = self._clock()
         window = int(now // WINDOW_SECONDS)
-        key = item.key_for(policy, caller, str(window))
+        key = _PREFIX + item.key_for(policy, caller, str(window))
         try:
-            used = await self._storage.incr(key, item.get_expiry())
+            used, *peeked = await self._count_and_peek(keys=[key, *peek], args=[item.get_expiry()])
         except redis.RedisError as error:
             self._unavailable(error)
             return None
@@ -92,7 +108,7 @@ class RateLimits:
             self._available = True
             log.info("rate_limit.available")
         reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-        return Quota(policy, item.amount, used, reset)
+        return Quota(policy, item.amount, int(used), reset, tuple(peeked))
 
     def _unavailable(self, error: redis.RedisError) -> None:
         if self._available:  # once an outage, not once a request
