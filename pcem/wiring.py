@@ -35,6 +35,7 @@ from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
 from pcem.database.connections import application_name
+from pcem.database.row_security import API_ROLE_OPTIONS, check_api_role
 from pcem.erasure.accounts import AccountErasure
 from pcem.erasure.effects import ErasureEffects
 from pcem.erasure.follower import BehindRunner, ErasureFollower
@@ -312,8 +313,8 @@ class Container:
             max_size=self.pool_size,
             timeout=DATABASE_WAIT_SECONDS,  # while PostgreSQL is down: 503, not a hang
             open=False,
-            kwargs=_connection_options(self.role),
-            configure=_configure_async_connection,
+            kwargs=_connection_options(self.role, API_ROLE_OPTIONS),
+            configure=_configure_api_connection,
         )
         client = redis.asyncio.Redis.from_url(
             self.settings.require_redis().url, socket_timeout=2, socket_connect_timeout=2
@@ -358,21 +359,22 @@ class Container:
                 self.__dict__[client].close()
 
 
-async def _configure_async_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+async def _configure_api_connection(conn: psycopg.AsyncConnection[Any]) -> None:
     # jsonb (a person's metadata) decoded by msgspec: a third of the stdlib's cost,
     # 8 % of a 50-person page (docs/performance.md).
     set_json_loads(msgspec.json.decode, conn)
+    await check_api_role(conn)
 
 
 def _configure_connection(conn: psycopg.Connection[Any]) -> None:
     set_json_loads(msgspec.json.decode, conn)
 
 
-def _connection_options(role: str) -> dict[str, Any]:
+def _connection_options(role: str, *options: str) -> dict[str, Any]:
     return {
         "autocommit": True,
         "application_name": application_name(role),
-        "options": "-c timezone=UTC",
+        "options": " ".join(("-c timezone=UTC", *options)),
     }
 
 

@@ -29,6 +29,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from pcem.database.connections import application_name
+from pcem.database.row_security import AsUser
 from pcem.projector.tracking import POSITIONS_CHANNEL
 from pcem.wiring import Container, Serving
 
@@ -74,7 +75,7 @@ class ProjectionPositions:
     HEAD = "SELECT coalesce(max(notification_id), 0) FROM pcem_events"
 
     def __init__(self, pool: AsyncConnectionPool, listen_dsn: str) -> None:
-        self.pool = pool
+        self.reads = AsUser(pool)  # as_owner: the positions are no user's
         self.listen_dsn = listen_dsn
         self._known: dict[str, int] = {}
         self._moved = asyncio.Event()
@@ -110,14 +111,11 @@ class ProjectionPositions:
                 await asyncio.wait_for(self._moved.wait(), min(remaining, _RECHECK_SECONDS))
 
     async def head(self) -> int:
-        async with self.pool.connection() as conn:
-            row = await (await conn.execute(self.HEAD)).fetchone()
-        return int(row[0]) if row else 0
+        [(head,)] = await self.reads.as_owner(self.HEAD, ())
+        return int(head)
 
     async def _refresh(self, names: tuple[str, ...]) -> None:
-        async with self.pool.connection() as conn:
-            rows = await (await conn.execute(self.POSITIONS, (list(names),))).fetchall()
-        for name, position in rows:
+        for name, position in await self.reads.as_owner(self.POSITIONS, (list(names),)):
             self._note(name, int(position))
 
     def _note(self, name: str, position: int) -> None:

@@ -2,10 +2,20 @@
 row-level security, for that user only (migration 0108 has the role and the policies).
 
 Every view still filters on ``user_id`` itself; this is what holds if one forgets.
-The role and the user are set with ``set_config(..., true)``: for one transaction, so
-a pooled connection goes back to its owner role, with no user, once it is done. They
-travel in the same round trip as the statements: in pipeline mode the statements
-before one Sync form one (implicit) transaction, and only the last exit syncs.
+The API's pool logs in as its owner but starts each connection as ``pcem_api``
+(``API_ROLE_OPTIONS``, checked by ``check_api_role`` as each connection is made), with
+no user: a statement that names none sees nothing. The user is set with
+``set_config(..., true)``, for one transaction, so a pooled connection goes back to
+having none once it is done.
+
+A read of one ``SELECT`` is one statement: the user is set by a one-row subquery the
+read is laterally joined to (``scoped``), so PostgreSQL must compute it before the
+read runs, and the policy then finds it. Were it ever run the other way round, the
+policy would find no user and the read no row: fail-closed. Anything else (several
+statements, a write) sends the user as a statement of its own in the same round trip:
+in pipeline mode the statements before one Sync form one (implicit) transaction, and
+only the last exit syncs. The few reads that are no user's (a feed's token, the
+projections' positions) say so with ``as_owner``.
 """
 
 from __future__ import annotations
@@ -23,7 +33,16 @@ from sqlalchemy import Engine
 from pcem.database.connections import driver_connection
 
 API_ROLE = "pcem_api"
+API_ROLE_OPTIONS = f"-c role={API_ROLE}"  # the API pool's connections start as pcem_api
 USER_SETTING = "pcem.user_id"
+_USER_PARAMETER = "pcem_scope_user_id"
+# ``scoped``: a view's own constant SQL, read once the user is set.
+_SCOPED = (
+    "SELECT pcem_read.* FROM (SELECT set_config('pcem.user_id', %(pcem_scope_user_id)s, true)"
+    " AS user_id) AS pcem_who CROSS JOIN LATERAL (SELECT * FROM (",
+    ") AS pcem_rows WHERE pcem_who.user_id IS NOT NULL AND current_user = 'pcem_api'"
+    " OFFSET 0) AS pcem_read",
+)
 # The one statement that says who is reading.
 _ENTER = "SELECT set_config('role', 'pcem_api', true), set_config('pcem.user_id', %s, true)"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -40,14 +59,37 @@ Query = tuple[str, Mapping[str, Any] | Sequence[Any]]
 Row = tuple[Any, ...]
 
 
+def scoped(select: str) -> str:
+    """``select`` as one statement that first sets the user it reads for (from the
+    ``pcem_scope_user_id`` parameter). The read refers to the subquery that sets it, so
+    it is the inner side of a nested loop, run only once the user is set; and it reads
+    nothing on a connection that is not ``pcem_api`` (a pool made without
+    ``API_ROLE_OPTIONS``), rather than read without the wall."""
+    return select.join(_SCOPED)
+
+
+async def check_api_role(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A new API connection must be ``pcem_api``, else reads would run without the wall."""
+    cursor = await conn.execute("SELECT current_user, current_setting('role')")
+    row = await cursor.fetchone()
+    if row is None or row[0] != API_ROLE:
+        raise RuntimeError(f"the API's connection is {row}, not {API_ROLE} ({API_ROLE_OPTIONS})")
+
+
 class AsUser:
-    """The API's async pool, one user at a time."""
+    """The API's async pool (``API_ROLE_OPTIONS``), one user at a time."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
     async def fetchall(self, user_id: str, query: str, params: Mapping[str, Any]) -> list[Row]:
-        return (await self.fetch_each(user_id, (query, params)))[0]
+        """The rows of one query: a ``SELECT`` in one statement, scoped to the user."""
+        if query.lstrip()[:6].upper() != "SELECT":
+            return (await self.fetch_each(user_id, (query, params)))[0]
+        async with self._pool.connection() as conn:
+            scoped_params = {**params, _USER_PARAMETER: user_id}
+            cursor = await conn.execute(scoped(query), scoped_params, prepare=True)
+            return await cursor.fetchall()
 
     async def fetch_each(self, user_id: str, *queries: Query) -> list[list[Row]]:
         """The rows of each query, all sent in one round trip (one implicit transaction)."""
@@ -57,6 +99,15 @@ class AsUser:
                 cursors = [await conn.execute(q, p, prepare=True) for q, p in queries]
             # Fetched after the pipeline's one Sync: inside, a fetch would sync twice.
             return [await cursor.fetchall() for cursor in cursors]
+
+    async def as_owner(self, query: str, params: Mapping[str, Any] | Sequence[Any]) -> list[Row]:
+        """The rows of a query that is no user's (a feed's token, the projections'
+        positions), as the role the connection logged in as, for that one statement."""
+        async with self._pool.connection() as conn:
+            async with conn.pipeline():
+                await conn.execute(_AS_OWNER)
+                cursor = await conn.execute(query, params, prepare=True)
+            return await cursor.fetchall()
 
     @asynccontextmanager
     async def snapshot(self, user_id: str, *, binary: bool = False) -> AsyncIterator[Snapshot]:

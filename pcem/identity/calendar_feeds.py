@@ -48,7 +48,7 @@ class CalendarFeeds:
         " ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash,"
         " created_at = excluded.created_at, last_fetched_at = NULL RETURNING created_at"
     )
-    REVOKE = "DELETE FROM calendar_feeds WHERE user_id = %s"
+    REVOKE = "DELETE FROM calendar_feeds WHERE user_id = %s RETURNING 1"
     STATUS = "SELECT created_at, last_fetched_at FROM calendar_feeds WHERE user_id = %(user_id)s"
     # One statement: the lookup, and the fetch's time when the last one is old enough.
     OWNER = (
@@ -61,23 +61,17 @@ class CalendarFeeds:
     )
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
         self._as_user = AsUser(pool)
 
     async def create(self, user_id: str) -> tuple[str, datetime]:
         """A new token for ``user_id`` (any earlier one stops working), and when it was made."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(self.CREATE, (user_id, token_hash(token)))
-            row = await cursor.fetchone()
-        assert row is not None  # INSERT … RETURNING always answers its row
-        return token, row[0]
+        [(created_at,)] = await self._as_user.as_owner(self.CREATE, (user_id, token_hash(token)))
+        return token, created_at
 
     async def revoke(self, user_id: str) -> bool:
         """Whether ``user_id`` had a feed (it has none now)."""
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(self.REVOKE, (user_id,))
-            return cursor.rowcount > 0
+        return bool(await self._as_user.as_owner(self.REVOKE, (user_id,)))
 
     async def status(self, user_id: str) -> FeedStatus | None:
         rows = await self._as_user.fetchall(user_id, self.STATUS, {"user_id": user_id})
@@ -88,10 +82,7 @@ class CalendarFeeds:
         if not _TOKEN_SHAPE.fullmatch(token):
             return None
         digest = token_hash(token)
-        async with self._pool.connection() as conn:
-            params = {"hash": digest, "touch": TOUCH_SECONDS}
-            cursor = await conn.execute(self.OWNER, params, prepare=True)
-            row = await cursor.fetchone()
-        if row is None or not hmac.compare_digest(bytes(row[1]), digest):
+        rows = await self._as_user.as_owner(self.OWNER, {"hash": digest, "touch": TOUCH_SECONDS})
+        if not rows or not hmac.compare_digest(bytes(rows[0][1]), digest):
             return None
-        return str(row[0])
+        return str(rows[0][0])

@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
-from pcem.database.row_security import API_ROLE, AsUser, AsUserSync
+from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS, AsUser, AsUserSync
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -206,27 +206,38 @@ def test_on_the_async_pool_the_role_and_the_user_end_with_their_statements(
     read: Callable[[AsUser], Awaitable[list[tuple[Any, ...]]]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """What the API's views do: afterwards the connection is the owner's, with no user,
-    and ended its own transaction (the pool had nothing to roll back)."""
+    """What the API's views do: afterwards the connection is pcem_api again, as it
+    started, with no user, and ended its own transaction (the pool had nothing to roll
+    back)."""
 
     async def read_then_look() -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
         async with AsyncConnectionPool(
             settings.require_database().url,
             min_size=1,
             max_size=1,  # one connection, reused
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": API_ROLE_OPTIONS},  # as the API's
             open=False,
         ) as pool:
             rows = await read(AsUser(pool))
             async with pool.connection() as conn:
-                cursor = await conn.execute(
-                    "SELECT current_user = session_user, current_setting('pcem.user_id', true)"
-                )
+                cursor = await conn.execute(WHO)
                 return rows, await cursor.fetchone()
 
     with caplog.at_level(logging.WARNING, logger="psycopg.pool"):
         rows, after = asyncio.run(read_then_look())
 
     assert rows == [(API_ROLE, "someone")]
-    assert after == (True, "")
+    assert after == (API_ROLE, "")
     assert not [r for r in caplog.records if r.name == "psycopg.pool"]
+
+
+def test_a_read_on_a_connection_that_is_not_pcem_api_sees_nothing(settings: Settings) -> None:
+    """A pool made without the API's role fails closed: a one-statement read there
+    would run as the owner, without the second wall, so it answers no rows."""
+
+    async def read_as_owner() -> list[tuple[Any, ...]]:
+        url = settings.require_database().url
+        async with AsyncConnectionPool(url, kwargs={"autocommit": True}, open=False) as pool:
+            return await AsUser(pool).fetchall("someone", WHO, {})
+
+    assert asyncio.run(read_as_owner()) == []
