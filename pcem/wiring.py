@@ -34,7 +34,7 @@ from pcem.commands.calendar import CalendarApplication
 from pcem.commands.idempotency import Idempotency
 from pcem.commands.people import PeopleApplication
 from pcem.commands.settings import SettingsApplication
-from pcem.database.connections import application_name
+from pcem.database.connections import SESSION_OPTIONS, application_name
 from pcem.erasure.accounts import AccountErasure
 from pcem.erasure.effects import ErasureEffects
 from pcem.erasure.follower import BehindRunner, ErasureFollower
@@ -79,10 +79,7 @@ def database_engine(database: DatabaseSettings, *, role: str, pool_size: int) ->
         pool_pre_ping=True,
         connect_args={
             "application_name": application_name(role),
-            # Sessions in UTC whatever the server's default: psycopg then answers
-            # datetime.timezone.utc, not a ZoneInfo it converts every timestamp to
-            # (0.3 ms for the 450 rows of a 366-day upcoming query).
-            "options": "-c timezone=UTC",
+            "options": SESSION_OPTIONS,
         },
     )
 
@@ -372,7 +369,7 @@ def _connection_options(role: str) -> dict[str, Any]:
     return {
         "autocommit": True,
         "application_name": application_name(role),
-        "options": "-c timezone=UTC",
+        "options": SESSION_OPTIONS,
     }
 
 
