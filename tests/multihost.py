@@ -14,8 +14,10 @@ import os
 import random
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from pcem.settings import Settings
 from tests.conftest import settings_for
 from tests.e2e.notification_helpers import stop
 from tests.integration.projection_helpers import pcem_env, start_pcem
-from tests.load import Outcome
+from tests.load import Load, Outcome
 from tests.polling import wait_until
 from tests.private_servers import PrivatePostgres
 
@@ -85,7 +87,7 @@ def free_subnet() -> ipaddress.IPv4Network:
     taken = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
                            text=True, timeout=COMMAND_SECONDS).stdout  # fmt: skip
     routes = [ipaddress.ip_network(w, strict=False) for w in taken.split() if "/" in w]
-    candidates = list(ipaddress.ip_network("10.231.0.0/16").subnets(new_prefix=24))
+    candidates = list(ipaddress.IPv4Network("10.231.0.0/16").subnets(new_prefix=24))
     random.shuffle(candidates)
     return next(c for c in candidates if not any(c.overlaps(r) for r in routes))
 
@@ -231,7 +233,8 @@ APP_ENV = {
 
 @contextmanager
 def app_host(settings: Settings, host: Host) -> Iterator[AppHost]:
-    """`pcem api`, `projector`, `worker` and `scheduler` on ``host``, stopped at the end."""
+    """`pcem api`, `projector`, `worker` and `scheduler` on ``host``, stopped at the end
+    (all told at once, so that their shutdowns overlap). Not yet ready: see ``ready``."""
     app = AppHost(host)
     commands = {
         "api": ("api", "--host", host.address, "--port", str(API_PORT)),
@@ -245,14 +248,16 @@ def app_host(settings: Settings, host: Host) -> Iterator[AppHost]:
             app.processes[name] = start_pcem(
                 settings, *command, env_extra=env, launcher=host.launcher, start_new_session=True
             )
-        wait_until(lambda: _ready(app), 60, f"pcem api on {host.role} to be ready")
         yield app
     finally:
+        for process in app.processes.values():
+            with suppress(ProcessLookupError):
+                process.terminate()
         for process in app.processes.values():
             stop(process)
 
 
-def _ready(app: AppHost) -> bool:
+def ready(app: AppHost) -> bool:
     exited = {n: p.returncode for n, p in app.processes.items() if p.poll() is not None}
     assert not exited, f"{app.host.role}: exited {exited}"
     try:
@@ -270,6 +275,14 @@ def projector_hosts(settings: Settings) -> set[str]:
         engine.dispose()
 
 
+def runs_projections(settings: Settings, app: AppHost) -> bool:
+    """Whether ``app``'s projector holds every projection (``ip netns exec`` execs:
+    the process started is the projector, with its pid)."""
+    return projector_hosts(settings) == {
+        f"pcem projector {socket.gethostname()}:{app.processes['projector'].pid}"[:63]
+    }
+
+
 @dataclass(frozen=True)
 class Deployment:
     network: Network
@@ -283,6 +296,7 @@ def deployment(roles: tuple[str, ...] = APP_ROLES) -> Iterator[Deployment]:
     with network() as net, data_host(net) as settings, ExitStack() as stack:
         migrate(net, settings)
         apps = [stack.enter_context(app_host(settings, net.hosts[r])) for r in roles]
+        wait_until(lambda: all(ready(app) for app in apps), 60, "every pcem api to be ready")
         # Else the first reads wait for a projector still starting: 503s.
         wait_until(lambda: projector_hosts(settings), 60, "a projector to run")
         yield Deployment(net, settings, apps)
@@ -297,3 +311,41 @@ def merged(*outcomes: Outcome) -> Outcome:
         whole.statuses.update(outcome.statuses)
         whole.latencies += outcome.latencies
     return whole
+
+
+CREATES = (1, 0, 0, 0)  # tests.load's mix weights: POST /people only
+
+
+@dataclass(frozen=True)
+class Throughput:
+    hosts: int
+    clients: int
+    seconds: float
+    created: int  # answered 201
+    outcome: Outcome
+
+    def summary(self) -> str:
+        others = {k: n for k, n in self.outcome.statuses.items() if k != "create 201"}
+        return (
+            f"{self.hosts} app host(s), {self.clients} clients, {self.seconds:.1f} s: "
+            f"{self.created / self.seconds:.1f} creates/s, p50 {self.outcome.median() * 1000:.0f}"
+            f" ms, p95 {self.outcome.percentile(0.95) * 1000:.0f} ms, other answers {others}"
+        )
+
+
+def creates_per_second(
+    apps: list[AppHost], tokens: dict[str, str], clients: int, seconds: float, name: str
+) -> Throughput:
+    """``clients`` threads POSTing people, split evenly over ``apps``, for ``seconds``."""
+    share = clients // len(apps)
+    loads = [
+        Load(app.url, tokens, share, seed=n, weights=CREATES, timeout=10, name=f"{name}{n}-")
+        for n, app in enumerate(apps)
+    ]
+    started = time.monotonic()
+    for load in loads:
+        load.start()
+    time.sleep(seconds)  # the measurement's length, not a wait for something to happen
+    outcome = merged(*(load.stop() for load in loads))
+    elapsed = time.monotonic() - started
+    return Throughput(len(apps), clients, elapsed, len(outcome.acknowledged), outcome)

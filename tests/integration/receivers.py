@@ -1,6 +1,7 @@
 """Real local servers that receive deliveries: SMTP (aiosmtpd) and HTTP.
 
-Each listens on 127.0.0.1 (or the HTTP one on a ``host`` given) on a free port and stops when its ``with`` block ends.
+Each listens on 127.0.0.1 (the HTTP one on another ``host`` if given) on a free
+port and stops when its ``with`` block ends.
 """
 
 from __future__ import annotations
