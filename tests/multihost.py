@@ -23,6 +23,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 
 import httpx
+import psutil
 import psycopg
 import redis
 from sqlalchemy import create_engine
@@ -30,7 +31,7 @@ from sqlalchemy import create_engine
 from pcem.projector.tracking import ProjectionTracking
 from pcem.settings import Settings
 from tests.conftest import settings_for
-from tests.e2e.notification_helpers import stop
+from tests.e2e.notification_helpers import kill_tree
 from tests.integration.projection_helpers import pcem_env, start_pcem
 from tests.load import Load, Outcome
 from tests.polling import wait_until
@@ -250,11 +251,26 @@ def app_host(settings: Settings, host: Host) -> Iterator[AppHost]:
             )
         yield app
     finally:
-        for process in app.processes.values():
-            with suppress(ProcessLookupError):
-                process.terminate()
-        for process in app.processes.values():
-            stop(process)
+        _stop_all(list(app.processes.values()))
+
+
+STOP_SECONDS = 10  # a host's processes' shutdown, together; a cut-off one may hang in it
+
+
+def _stop_all(processes: list[subprocess.Popen[str]]) -> None:
+    """SIGTERM all at once, one deadline for all, then SIGKILL what is left."""
+    for process in processes:
+        with suppress(ProcessLookupError):
+            process.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    for process in processes:
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.poll() is None:
+            with suppress(psutil.NoSuchProcess):  # it may end meanwhile
+                kill_tree(psutil.Process(process.pid))
+            process.wait()
 
 
 def ready(app: AppHost) -> bool:
