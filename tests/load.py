@@ -64,10 +64,19 @@ class Outcome:
 
 class Load:
     """``clients`` threads against ``base_url``, each for users chosen at random
-    (seeded) among ``tokens`` (user id -> bearer token), until stopped."""
+    (seeded) among ``tokens`` (user id -> bearer token), until stopped. ``weights``
+    other than the mix's (e.g. creates only), a shorter ``timeout`` and a ``name``
+    for its tokens may be given."""
 
-    def __init__(self, base_url: str, tokens: dict[str, str], clients: int, seed: int) -> None:
+    def __init__(
+        self, base_url: str, tokens: dict[str, str], clients: int, seed: int,
+        weights: tuple[int, ...] = WEIGHTS, timeout: float = REQUEST_TIMEOUT_SECONDS,
+        name: str = "t",
+    ) -> None:  # fmt: skip
         self.base_url = base_url
+        self.name = name  # the tokens' prefix: two loads on one store need two
+        self.weights = weights
+        self.timeout = timeout
         self.tokens = tokens
         self.users = sorted(tokens)
         self.outcome = Outcome()
@@ -86,7 +95,7 @@ class Load:
     def stop(self) -> Outcome:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=REQUEST_TIMEOUT_SECONDS + 5)
+            thread.join(timeout=self.timeout + 5)
         return self.outcome
 
     def requests(self) -> int:
@@ -101,12 +110,12 @@ class Load:
             "list": self._list,
             "read": self._read,
         }
-        with httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as http:
+        with httpx.Client(base_url=self.base_url, timeout=self.timeout) as http:
             sent = 0
             while not self._stop.is_set():
                 user = rng.choice(self.users)
-                what = rng.choices(ACTIONS, WEIGHTS)[0]
-                actions[what](http, user, f"t{number}-{sent}")
+                what = rng.choices(ACTIONS, self.weights)[0]
+                actions[what](http, user, f"{self.name}{number}-{sent}")
                 sent += 1
 
     def _send(self, http: httpx.Client, what: str, user: str, method: str, url: str,

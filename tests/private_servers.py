@@ -24,24 +24,36 @@ def spare_port() -> int:
 class PrivatePostgres:
     """A cluster in a temporary directory of its own, run as the ``postgres`` user
     when we are root (PostgreSQL refuses to run as root, and cannot reach a root
-    test's private temporary directory)."""
+    test's private temporary directory).
 
-    def __init__(self) -> None:
-        self.port = spare_port()
+    By default on a spare loopback port; ``address`` and ``launcher`` (a command
+    prefix such as ``ip netns exec NS``) put it on another host's address, trusting
+    the ``clients`` network."""
+
+    def __init__(
+        self, address: str = "127.0.0.1", port: int | None = None,
+        launcher: tuple[str, ...] = (), clients: str | None = None,
+    ) -> None:  # fmt: skip
+        self.address = address
+        self.port = port or spare_port()
+        self.launcher = launcher
         self.scratch = Path(tempfile.mkdtemp(prefix="pcem-postgres-"))
         self.data = self.scratch / "pgdata"
         if os.geteuid() == 0:
             shutil.chown(self.scratch, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        if clients is not None:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {clients} trust\n")
         self.start()
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@{self.address}:{self.port}/{database}"
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data}"
-            " -c max_connections=200"
+            f"-p {self.port} -c listen_addresses={self.address}"
+            f" -c unix_socket_directories={self.data} -c max_connections=200"
         )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
                   str(self.data / "server.log"), "start")  # fmt: skip
@@ -60,6 +72,7 @@ class PrivatePostgres:
         command = [str(POSTGRES_BIN / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
+        command = [*self.launcher, *command]
         subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 

@@ -28,7 +28,7 @@ import structlog
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
-from pcem.database.connections import application_name
+from pcem.database.connections import DEAD_CLIENT_OPTIONS, application_name
 from pcem.database.row_security import AsUser
 from pcem.projector.tracking import POSITIONS_CHANNEL
 from pcem.wiring import Container, Serving
@@ -191,7 +191,9 @@ class ReadYourWrites:
 async def read_your_writes(container: Container, serving: Serving) -> AsyncIterator[ReadYourWrites]:
     """This API process's read-your-writes, listening for positions while it serves."""
     listen_dsn = make_conninfo(
-        container.database.url, application_name=application_name(container.role)
+        container.database.url,
+        application_name=application_name(container.role),
+        options=DEAD_CLIENT_OPTIONS,  # a listener gone quiet would hold the NOTIFY queue
     )
     positions = ProjectionPositions(serving.pool, listen_dsn)
     positions.start()

@@ -11,6 +11,7 @@ from eventsourcing.persistence import EventStore, Mapper, Transcoder
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, resolve_topic
 
+from pcem.database.connections import DEAD_CLIENT_OPTIONS
 from pcem.eventstore.keyring import KeyRing, MasterKey
 from pcem.eventstore.recorder import PcemApplicationRecorder
 from pcem.eventstore.sealing import SealingEventStore, SealingMapper
@@ -35,6 +36,9 @@ class PcemPostgresFactory(PostgresFactory):
         # connection failed with 'prepared statement "_pg3_N" does not exist'.
         # Costs ~10 % on an insert (docs/architecture.md).
         connection_kwargs["prepare_threshold"] = None
+        # An insert holds the store's table lock: a host cut off mid-insert must not
+        # hold up every other host's writes for long.
+        connection_kwargs["options"] = DEAD_CLIENT_OPTIONS
         # Named in pg_stat_activity like every other connection of the process.
         if name := self.env.get(self.CONNECTION_NAME):
             connection_kwargs["application_name"] = name

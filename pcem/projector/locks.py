@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from pcem.database.connections import application_name
+from pcem.database.connections import DEAD_CLIENT_OPTIONS, application_name
 
 TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s))"
 
@@ -22,6 +22,10 @@ TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('pcem.projection'), hashtext(%s
 @contextmanager
 def holding(dsn: str, tracking_name: str, role: str) -> Iterator[psycopg.Connection[Any] | None]:
     """A connection holding the lock on ``tracking_name``, or None if another holds it."""
-    with psycopg.connect(dsn, autocommit=True, application_name=application_name(role)) as conn:
+    # A lock held by a host that is gone is released when the server drops its session.
+    name = application_name(role)
+    with psycopg.connect(
+        dsn, autocommit=True, application_name=name, options=DEAD_CLIENT_OPTIONS
+    ) as conn:
         row = conn.execute(TRY_LOCK, (tracking_name,)).fetchone()
         yield conn if row and row[0] else None

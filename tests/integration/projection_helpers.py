@@ -149,10 +149,12 @@ def pcem_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def start_pcem(
-    settings: Settings, *args: str, env_extra: dict[str, str] | None = None, **popen: Any
-) -> subprocess.Popen[str]:
+    settings: Settings, *args: str, env_extra: dict[str, str] | None = None,
+    launcher: tuple[str, ...] = (), **popen: Any,
+) -> subprocess.Popen[str]:  # fmt: skip
+    """``launcher`` prefixes the command (``ip netns exec NS``: another host)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pcem.cli.main", *args],
+        [*launcher, sys.executable, "-m", "pcem.cli.main", *args],
         env=pcem_env(settings, **(env_extra or {})),
         text=True,
         **popen,

@@ -1,6 +1,7 @@
 """Real local servers that receive deliveries: SMTP (aiosmtpd) and HTTP.
 
-Each listens on 127.0.0.1 on a free port and stops when its ``with`` block ends.
+Each listens on 127.0.0.1 (the HTTP one on another ``host`` if given) on a free
+port and stops when its ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ class HttpServer:
 
 
 @contextmanager
-def http_server(respond: Responder) -> Iterator[HttpServer]:
+def http_server(respond: Responder, host: str = "127.0.0.1") -> Iterator[HttpServer]:
     requests: list[Request] = []
     stopping = threading.Event()
 
@@ -222,12 +223,12 @@ def http_server(respond: Responder) -> Iterator[HttpServer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield HttpServer(f"http://127.0.0.1:{server.server_address[1]}", requests, stopping)
+        yield HttpServer(f"http://{host}:{server.server_address[1]}", requests, stopping)
     finally:
         stopping.set()
         server.shutdown()
