@@ -25,8 +25,8 @@ outside this benchmark (a test run beside it, say), flagged above 10% of a core.
 
 The API logs at INFO, as deployed (one JSON line per request), into a file.
 
-With --profile, py-spy samples the API (on-CPU) through each PCEM measurement of the
-first round and prints where its time went (benchmarks/profiles.py).
+With --profile, py-spy samples each server (on-CPU: the API, the bare peer) through its
+measurements of the first round and prints where its time went (benchmarks/profiles.py).
 
 Usage: .venv/bin/python benchmarks/http_paths.py [--rounds 3] [--duration 10]
            [--people 1000] [--connections 8] [--threads 1] [--quick] [--profile]
@@ -231,7 +231,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the API (on-CPU) during each PCEM measurement of the first round",
+        help="py-spy each server (on-CPU) during its measurements of the first round",
     )
     args = parser.parse_args()
     if args.quick:
@@ -663,11 +663,13 @@ def run(bench: Bench, rounds: int, kinds: list[str], *, warmup: int) -> bool:
 def measured(
     bench: Bench, label: str, measure: Callable[[float], Figure], *, profile: bool
 ) -> Figure:
-    """One measurement; with ``--profile``, a PCEM one with the API under py-spy."""
-    if not (profile and bench.profile_dir and label.startswith("pcem")):
+    """One measurement; with ``--profile``, its server under py-spy (the API, the bare
+    peer; not the save loop)."""
+    server = {"pcem": bench.api, "peer": bench.peer}.get(label.split()[0])
+    if not (profile and bench.profile_dir and server):
         return measure(bench.duration)
     output = bench.profile_dir / f"profile-{label.replace(' ', '-')}.txt"
-    profiler = record(bench.api.pid, bench.duration - 1, output)
+    profiler = record(server.pid, bench.duration - 1, output)
     figure = measure(bench.duration)
     if profiler is not None:
         print("\n".join(f"    {line}" for line in summary(profiler, output)), flush=True)
