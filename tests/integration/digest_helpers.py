@@ -123,12 +123,13 @@ def with_channels(settings: Settings, smtp_port: int, sms_url: str) -> Settings:
     return dataclasses.replace(settings, channels=channels)
 
 
-def digests_of(isolated: Settings, mailbox: Mailbox | None = None) -> Iterator[Digests]:
-    """The world of a test's ``digests`` fixture (each test module declares its own)."""
+def digests_of(isolated: Settings, today: date = TODAY) -> Iterator[Digests]:
+    """The world of a test's ``digests`` fixture (each test module declares its own),
+    its schedule's window around ``today``."""
     db = Database(isolated)
-    cal = Calendar(db, TODAY)
+    cal = Calendar(db, today)
     twilio, hooks = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN), Hooks()
-    with smtp_server_on(mailbox) as smtp, http_server(twilio) as sms, http_server(hooks) as hook:
+    with smtp_server_on() as smtp, http_server(twilio) as sms, http_server(hooks) as hook:
         settings = with_channels(isolated, smtp.port, sms.url)
         container = build_container(settings, role="worker", pool_size=2)
         providers = providers_for(settings, container.redis, container.http)
