@@ -96,7 +96,7 @@ class Claims:
         " u.notifications -> 'channels' AS channels"
         " FROM claimed c LEFT JOIN notification_schedule s ON s.id = c.id"
         " LEFT JOIN user_settings u ON u.user_id = c.user_id"
-        " ORDER BY c.occurrence_date, c.lead_time_days DESC, c.title, c.id"
+        " ORDER BY c.occurrence_date, c.title, c.id"
     )
     # The update is a CTE: it runs whether or not it matched (a lapsed lease, handed on
     # by the reconciler meanwhile, perhaps claimed again: only the attempt that holds
