@@ -39,6 +39,7 @@ class Preferences:
     lead_time_days: tuple[int, ...] = (7, 1, 0)
     delivery_time: str = "09:00"
     channels: tuple[dict[str, Any], ...] = field(default_factory=lambda: ({"type": "in_app"},))
+    digest: bool = True  # email and SMS due the same minute go out as one message
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class Preferences:
                 "lead_time_days": list(self.lead_time_days),
                 "delivery_time": self.delivery_time,
                 "channels": [dict(c) for c in self.channels],
+                "digest": self.digest,
             },
         }
 
@@ -60,6 +62,7 @@ class Preferences:
             lead_time_days=tuple(notifications["lead_time_days"]),
             delivery_time=notifications["delivery_time"],
             channels=tuple(notifications["channels"]),
+            digest=notifications.get("digest", True),  # settings saved before it existed
         )
 
 

@@ -8,6 +8,7 @@ process's locale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
@@ -41,6 +42,20 @@ def reminder(person_name: str, event_title: str, lead_days: int, local_date: dat
     title = f"{possessive(person_name)} {common_noun(event_title)} {relative_day(lead_days)}"
     body = f"{title} — {calendar_date(local_date, sent_on=local_date - timedelta(lead_days))}"
     return Wording(title=title, body=body, html=_html(title, body))
+
+
+def digest(bodies: Sequence[str]) -> Wording:
+    """Several reminders sent as one message (the digest): "3 reminders", then each
+    reminder's body on a line of its own."""
+    title = f"{len(bodies)} reminders"
+    body = "\n".join([f"{title}:", *(f"- {line}" for line in bodies)])
+    items = "".join(f"<li>{escape(line)}</li>" for line in bodies)
+    html = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head>\n"
+        f"<body><p>{escape(title)}:</p><ul>{items}</ul></body></html>\n"
+    )
+    return Wording(title=title, body=body, html=html)
 
 
 def possessive(name: str) -> str:

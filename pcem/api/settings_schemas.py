@@ -61,6 +61,7 @@ class NotificationSettings(msgspec.Struct, forbid_unknown_fields=True):
     lead_time_days: LeadTimes = msgspec.field(default_factory=lambda: [7, 1, 0])
     delivery_time: Annotated[str, msgspec.Meta(pattern=HH_MM.pattern)] = "09:00"
     channels: list[Channel] = msgspec.field(default_factory=lambda: [InAppChannel()])
+    digest: bool = True
 
 
 class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -75,6 +76,7 @@ class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
             lead_time_days=tuple(n.lead_time_days),
             delivery_time=n.delivery_time,
             channels=tuple(msgspec.to_builtins(c) for c in n.channels),
+            digest=n.digest,
         )
 
     @classmethod

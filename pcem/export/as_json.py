@@ -56,7 +56,7 @@ GENERATION = (
     " WHERE user_id = %(user_id)s AND state = 'done'"
 )
 ATTEMPTS = (
-    "SELECT notification_id, at, outcome, error FROM notification_attempts"
+    "SELECT notification_id, at, outcome, error, message_id FROM notification_attempts"
     " WHERE notification_id = ANY(%(ids)s) ORDER BY notification_id, attempt"
 )
 _PERSON_VERSION = 5  # the column of a PEOPLE row holding its version

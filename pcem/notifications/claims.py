@@ -4,10 +4,12 @@ The hot path of every delivery, so it is two statements on one connection, in
 autocommit (a single statement is atomic), on psycopg directly:
 
 - **claim**: the conditional update that takes the notification (a duplicate
-  task, or a second worker, finds nothing to take), joined in the same
-  statement to the schedule and the user's settings, so the worker learns
-  whether the reminder is still wanted without a second round trip;
-- **settle**: the attempt's outcome and its line in the attempt log, together.
+  task, or a second worker, finds nothing to take), with the other members of
+  its digest if it has one, joined in the same statement to the schedule and
+  the user's settings, so the worker learns whether each reminder is still
+  wanted without a second round trip;
+- **settle**: the attempt's outcome and its line in the attempt log, together,
+  for every member of the message at once.
 
 The pool does not ping a connection before each use (a round trip a
 statement). A connection found broken instead (PostgreSQL restarted, the TCP
@@ -18,7 +20,7 @@ notification taken, so the worker skips it and the lease hands it out again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -62,27 +64,54 @@ class Claimed:
 
 
 class Claims:
+    # The notification, and with it (an email or SMS one of a user with the digest on)
+    # every other of the user's on that channel due the same UTC minute that is free to
+    # take: one message carries them all (pcem.processors.digest). Two workers taking
+    # members of one group at once would each send part of it, so the lead row first
+    # takes the group's transaction lock: the second waits, and its update then finds
+    # each row the first took 'sending' (a read-committed update re-checks a row changed
+    # under it) and takes nothing. Every row the update takes is joined to the lead, so
+    # the lock is held before any row is, and the lock comes before the rows for every
+    # claimer of the group: no deadlock.
     CLAIM = (
-        "WITH claimed AS (UPDATE notifications SET status = 'sending',"  # noqa: S608
-        " attempts = attempts + 1, lease_until = %(lease_until)s, updated_at = %(now)s"
-        " WHERE id = %(id)s AND status = 'scheduled'"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)"
-        f" RETURNING {CLAIMED_COLUMNS})"
+        "WITH lead AS MATERIALIZED (SELECT n.user_id, n.channel_key,"  # noqa: S608
+        " date_bin('1 minute', n.due_at, TIMESTAMPTZ '2000-01-01Z') AS minute,"
+        " n.channel IN ('email', 'sms')"
+        " AND coalesce((u.notifications ->> 'digest')::boolean, true) AS grouped"
+        " FROM notifications n LEFT JOIN user_settings u ON u.user_id = n.user_id"
+        " WHERE n.id = %(id)s AND n.status = 'scheduled'"
+        " AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= %(now)s)),"
+        " locked AS MATERIALIZED (SELECT *, CASE WHEN grouped THEN pg_advisory_xact_lock("
+        "hashtextextended('pcem-digest:' || user_id || '/' || channel_key || '/'"
+        " || extract(epoch FROM minute)::bigint, 0)) END AS waited FROM lead),"
+        " claimed AS (UPDATE notifications n SET status = 'sending',"
+        " attempts = n.attempts + 1, lease_until = %(lease_until)s, updated_at = %(now)s"
+        " FROM locked l WHERE n.status = 'scheduled'"
+        " AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= %(now)s)"
+        " AND (n.id = %(id)s OR (l.grouped AND n.user_id = l.user_id"
+        " AND n.channel_key = l.channel_key"
+        " AND n.due_at >= l.minute AND n.due_at < l.minute + interval '1 minute'))"
+        f" RETURNING {', '.join(f'n.{c.strip()}' for c in CLAIMED_COLUMNS.split(','))})"
         " SELECT c.*, s.status AS schedule_status, s.cancel_reason,"
         " u.notifications -> 'channels' AS channels"
         " FROM claimed c LEFT JOIN notification_schedule s ON s.id = c.id"
         " LEFT JOIN user_settings u ON u.user_id = c.user_id"
+        " ORDER BY c.occurrence_date, c.title, c.id"
     )
     # The update is a CTE: it runs whether or not it matched (a lapsed lease, handed on
     # by the reconciler meanwhile, perhaps claimed again: only the attempt that holds
-    # the claim settles it), and the attempt is logged either way.
+    # the claim settles it), and the attempt is logged either way. One statement for
+    # every member of a digest: they are settled together or not at all.
     SETTLE = (
-        "WITH settled AS (UPDATE notifications SET status = %(status)s,"
+        "WITH members AS (SELECT * FROM unnest(%(ids)s::uuid[], %(attempts)s::integer[])"
+        " AS m (id, attempt)),"
+        " settled AS (UPDATE notifications n SET status = %(status)s,"
         " last_error = %(error)s, sent_at = %(sent_at)s, next_attempt_at = %(next_attempt_at)s,"
-        " lease_until = NULL, updated_at = %(now)s"
-        " WHERE id = %(id)s AND status = 'sending' AND attempts = %(attempt)s)"
-        " INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
-        " VALUES (%(id)s, %(attempt)s, %(now)s, %(outcome)s, %(error)s)"
+        " lease_until = NULL, updated_at = %(now)s FROM members m"
+        " WHERE n.id = m.id AND n.status = 'sending' AND n.attempts = m.attempt)"
+        " INSERT INTO notification_attempts"
+        " (notification_id, attempt, at, outcome, error, message_id)"
+        " SELECT id, attempt, %(now)s, %(outcome)s, %(error)s, %(message_id)s FROM members"
         " ON CONFLICT (notification_id, attempt) DO NOTHING"
     )
 
@@ -105,32 +134,36 @@ class ClaimSession:
         self.claims = claims
         self.conn: psycopg.Connection[Any] | None = None
 
-    def claim(self, notification_id: UUID, now: datetime) -> Claimed | None:
-        """Take the notification for sending; None if another worker has it, it is
-        settled, or its next attempt is not due (a duplicate task changes nothing)."""
+    def claim(self, notification_id: UUID, now: datetime) -> list[Claimed]:
+        """Take the notification for sending, with the rest of its digest (see
+        ``CLAIM``); none if another worker has it, it is settled, or its next attempt
+        is not due (a duplicate task changes nothing). All under one lease."""
         params = {"id": notification_id, "now": now, "lease_until": now + self.claims.lease}
         return self._run(lambda conn: _claimed(conn, params))
 
     def settle(
         self,
-        claimed: Claimed,
+        members: Sequence[Claimed],
         now: datetime,
         *,
         outcome: str,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        message_id: UUID | None = None,
     ) -> None:
-        """Record an attempt's outcome: ``sent``, ``retry`` (at ``next_attempt_at``),
-        ``failed`` or ``cancelled``; the attempt goes into the log with it."""
+        """Record an attempt's outcome for each of ``members`` at once: ``sent``,
+        ``retry`` (at ``next_attempt_at``), ``failed`` or ``cancelled``; the attempt
+        goes into each one's log with it, naming the message that carried it."""
         params = {
-            "id": claimed.id,
+            "ids": [member.id for member in members],
+            "attempts": [member.attempts for member in members],
             "status": "scheduled" if outcome == "retry" else outcome,
             "error": error,
             "sent_at": now if outcome == "sent" else None,
             "next_attempt_at": next_attempt_at,
             "now": now,
-            "attempt": claimed.attempts,
             "outcome": outcome,
+            "message_id": message_id,
         }
         self._run(lambda conn: conn.execute(Claims.SETTLE, params).rowcount)
 
@@ -154,6 +187,6 @@ class ClaimSession:
             self.conn = None
 
 
-def _claimed(conn: psycopg.Connection[Any], params: dict[str, Any]) -> Claimed | None:
+def _claimed(conn: psycopg.Connection[Any], params: dict[str, Any]) -> list[Claimed]:
     with conn.cursor(row_factory=class_row(Claimed)) as cursor:
-        return cursor.execute(Claims.CLAIM, params).fetchone()
+        return cursor.execute(Claims.CLAIM, params).fetchall()

@@ -52,6 +52,9 @@ class Attempt(msgspec.Struct):
     at: datetime
     outcome: str
     error: str | None
+    # The message that carried it: the notification's id, or its digest's when it went
+    # out with others (pcem.processors.digest); None if nothing was sent.
+    message_id: UUID | None = None
 
 
 class NotificationDetail(NotificationRow):
@@ -89,7 +92,7 @@ class Inbox:
     )
     # Scoped by the notification's owner too: the policy of notification_attempts.
     ATTEMPTS = (
-        "SELECT at, outcome, error FROM notification_attempts"
+        "SELECT at, outcome, error, message_id FROM notification_attempts"
         " WHERE notification_id = %(id)s ORDER BY attempt"
     )
     MARK_READ = (

@@ -22,8 +22,8 @@ INSERT = text(
     " :lease_until, :title, :body, :updated_at)"
 )
 ATTEMPT = text(
-    "INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error)"
-    " VALUES (:id, :attempt, :at, :outcome, :error)"
+    "INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error,"
+    " message_id) VALUES (:id, :attempt, :at, :outcome, :error, :id)"
 )
 # The reminder a notification came from, still scheduled (its owner's channels are the
 # defaults, in-app, unless they saved settings).

@@ -125,11 +125,17 @@ def test_one_notification_comes_with_its_attempt_log(
     assert set(body) == FIELDS | {"attempt_log"}
     assert (body["id"], body["status"], body["attempts"]) == (str(notification), "sent", 2)
     assert body["attempt_log"] == [
-        {"at": due.isoformat().replace("+00:00", "Z"), "outcome": "retry", "error": "HTTP 503"},
+        {
+            "at": due.isoformat().replace("+00:00", "Z"),
+            "outcome": "retry",
+            "error": "HTTP 503",
+            "message_id": str(notification),  # the message that carried it: its own
+        },
         {
             "at": (due + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
             "outcome": "sent",
             "error": None,
+            "message_id": str(notification),
         },
     ]
 

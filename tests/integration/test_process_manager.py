@@ -121,7 +121,7 @@ def test_what_a_killed_worker_held_is_handed_out_again_after_its_lease(world: Wo
     reminder = birthday(world)
     world.tick(DUE)
     with world.delivery.claims.session() as ledger:  # the worker dies holding it
-        assert ledger.claim(reminder, DUE) is not None
+        assert ledger.claim(reminder, DUE)
 
     assert world.tick(DUE + timedelta(seconds=30)) == []  # its lease still runs
     assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
@@ -136,10 +136,10 @@ def test_a_worker_whose_lease_lapsed_cannot_settle_the_next_workers_claim(
     world.tick(DUE)
     with world.delivery.claims.session() as slow:
         first = slow.claim(reminder, DUE)  # a worker stalls past its lease
-        assert first is not None
+        assert first
         world.tick(DUE + timedelta(seconds=61))  # handed on
         with world.delivery.claims.session() as next_worker:
-            assert next_worker.claim(reminder, DUE + timedelta(seconds=62)) is not None
+            assert next_worker.claim(reminder, DUE + timedelta(seconds=62))
             slow.settle(first, DUE + timedelta(seconds=63), outcome="failed", error="late")
 
     detail = world.status(reminder)

@@ -27,6 +27,7 @@ def settings_body(timezone: str, **notifications: Any) -> dict[str, Any]:
             "lead_time_days": [7, 1, 0],
             "delivery_time": "09:00",
             "channels": [{"type": "in_app"}],
+            "digest": True,
             **notifications,
         },
     }

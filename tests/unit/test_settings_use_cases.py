@@ -35,6 +35,7 @@ def test_a_user_who_never_chose_gets_the_defaults(settings: SettingsApplication)
             "lead_time_days": [7, 1, 0],
             "delivery_time": "09:00",
             "channels": [{"type": "in_app"}],
+            "digest": True,
         },
     }
 

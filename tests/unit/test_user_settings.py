@@ -29,6 +29,7 @@ def test_a_new_user_has_the_defaults_of_the_api() -> None:
             "lead_time_days": [7, 1, 0],
             "delivery_time": "09:00",
             "channels": [{"type": "in_app"}],
+            "digest": True,
         },
     }
 
@@ -91,3 +92,21 @@ def test_invalid_preferences_are_refused_naming_the_field(
 
     assert [f for f, _ in refused.value.problems] == [field]
     assert mine.preferences == Preferences()
+
+
+def test_settings_saved_before_the_digest_existed_have_it_on() -> None:
+    saved_then = Preferences().as_dict()
+    del saved_then["notifications"]["digest"]
+
+    assert Preferences.from_dict(saved_then).digest is True
+
+
+def test_turning_the_digest_off_is_a_change() -> None:
+    mine = settings()
+    mine.collect_events()
+
+    mine.change("alice", Preferences(digest=False))
+
+    (changed,) = mine.collect_events()
+    assert changed.settings["notifications"]["digest"] is False  # type: ignore[attr-defined]
+    assert mine.preferences.digest is False

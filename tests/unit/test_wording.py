@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from pcem.aggregates.wording import reminder
+from pcem.aggregates.wording import digest, reminder
 
 BIRTHDAY = date(2026, 11, 28)  # a Saturday
 
@@ -63,3 +63,15 @@ def test_non_ascii_names_are_kept_and_html_is_escaped() -> None:
 def test_a_reminder_after_its_day_is_refused() -> None:
     with pytest.raises(ValueError, match="before its day"):
         reminder("Anna", "Birthday", -1, BIRTHDAY)
+
+
+def test_a_digest_counts_its_reminders_and_lists_each_on_a_line() -> None:
+    worded = digest(["Ada's birthday is today — Monday 1 March", "Bo & Co's party is today"])
+
+    assert worded.title == "2 reminders"
+    assert worded.body.splitlines() == [
+        "2 reminders:",
+        "- Ada's birthday is today — Monday 1 March",
+        "- Bo & Co's party is today",
+    ]
+    assert "<li>Bo &amp; Co&#x27;s party is today</li>" in worded.html

@@ -5,7 +5,7 @@ A provider sends one message over one user's channel and either returns
 could help. It never retries by itself, never sleeps and keeps no state between
 sends: retries are the worker's, driven from the database. The same message may
 be sent again after a crash, so each provider passes on an id that is stable
-across attempts (the notification id) wherever its channel has one.
+across attempts (the notification's, or its digest's) wherever its channel has one.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ ChannelConfig = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Message:
-    """One notification, worded, ready for any channel."""
+    """One notification, or a digest of several (email and SMS only), worded, ready
+    for any channel."""
 
-    notification_id: UUID
+    notification_id: UUID  # the message's id: the notification's, or the digest's
     user_id: str
     subject: str  # a subject line or title
     text: str  # plain text: an email's text part, an SMS

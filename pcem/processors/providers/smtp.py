@@ -1,10 +1,11 @@
 """Email over SMTP (the stdlib's ``smtplib``): text plus an HTML alternative.
 
-The ``Message-ID`` is the notification id at the sender's domain, the same on
-every attempt, so a mail that is sent twice (the server accepted it, then the
-connection dropped before its answer) is one message to the mail clients that
-de-duplicate by it. Once the server has accepted the message it counts as
-delivered, whatever happens to the connection afterwards.
+The ``Message-ID`` is the message's id (the notification's, or its digest's) at
+the sender's domain, the same on every attempt, so a mail that is sent twice
+(the server accepted it, then the connection dropped before its answer) is one
+message to the mail clients that de-duplicate by it. Once the server has
+accepted the message it counts as delivered, whatever happens to the connection
+afterwards.
 """
 
 from __future__ import annotations
