@@ -62,7 +62,7 @@ def dev_session(data_dir: Path, tmp_path: Path) -> Iterator[DevSession]:
             text=True,
         )
     try:
-        banner = _read_banner(process)
+        banner = _read_banner(process, log)
         yield DevSession(process, banner, log, f"http://127.0.0.1:{port}")
     finally:
         if process.poll() is None:
@@ -70,14 +70,18 @@ def dev_session(data_dir: Path, tmp_path: Path) -> Iterator[DevSession]:
             process.wait()
 
 
-def _read_banner(process: subprocess.Popen[str]) -> list[str]:
+def _read_banner(process: subprocess.Popen[str], log: Path) -> list[str]:
     assert process.stdout is not None
     lines = []
     for line in process.stdout:  # ends if the process dies
         lines.append(line.rstrip("\n"))
         if line.startswith("Press Ctrl-C"):
             return lines
-    raise AssertionError(f"pcem dev exited ({process.wait()}) without its banner: {lines}")
+    said = log.read_text().splitlines()[-15:]  # why, in its own words
+    raise AssertionError(
+        f"pcem dev exited ({process.wait()}) without its banner: {lines}; its log ends:\n"
+        + "\n".join(said)
+    )
 
 
 def test_the_banner_comes_once_every_process_is_up_and_names_the_token_file(
