@@ -1,8 +1,10 @@
 """The Celery app of the process manager: three thin tasks over plain functions.
 
-- ``pcem.tick`` (queue ``notification-schedule``, sent by ``pcem scheduler``
-  every ``PCEM_SCHEDULER_TICK_SECONDS``): the ledger's tick, stalled imports sent
-  again, then the relay.
+- ``pcem.tick``, run by ``pcem scheduler`` itself every
+  ``PCEM_SCHEDULER_TICK_SECONDS`` (``pcem.processors.ticks``), off the workers'
+  pool: the ledger's tick, stalled imports sent again, then the relay. Workers
+  still consume its queue, ``notification-schedule``, for a tick sent by a
+  scheduler of an earlier release.
 - ``pcem.deliver`` (queue ``delivery``): one notification, by id only.
 - ``pcem.import`` (queue ``imports``, apart, so a long file never holds up a
   reminder's queue): one contact import, by id only, run or resumed
@@ -35,7 +37,7 @@ from pcem.notifications.ledger import DELIVERY, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
-from pcem.processors.ticks import aligned
+from pcem.processors.ticks import InProcessScheduler, aligned
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 
@@ -120,14 +122,8 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
         task_ignore_result=True,
         task_default_queue=DELIVERY_QUEUE,
         task_routes={task: {"queue": queue} for task, queue in QUEUE_FOR_TASK.items()},
-        # A tick nobody ran within its interval is superseded by the next one.
-        beat_schedule={
-            "tick": {
-                "task": TICK,
-                "schedule": aligned(tick_seconds),
-                "options": {"expires": tick_seconds},
-            }
-        },
+        beat_schedule={"tick": {"task": TICK, "schedule": aligned(tick_seconds)}},
+        beat_scheduler=InProcessScheduler,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
