@@ -23,6 +23,7 @@ task whose worker died is rejected back to the queue, one message at a time.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -91,7 +92,7 @@ class ProcessManager:
 
     def tick(self) -> None:
         now = datetime.now(UTC)
-        self.ledger.tick(now)
+        self.ledger.tick(now, queued=self.queued_deliveries)
         self.container.imports.send_stalled_again(now)
         self.container.account_erasures.send_stalled_again(now)
         self.relay.relay()
@@ -104,6 +105,19 @@ class ProcessManager:
 
     def erase_account(self, erasure_id: UUID) -> str:
         return self.container.account_erasure.run(erasure_id)
+
+    def queued_deliveries(self) -> int:
+        """The messages waiting in the delivery queue, on Redis or RabbitMQ alike: a
+        passive declare (0 while the queue does not exist: Redis drops an empty list)."""
+        with self.celery.pool.acquire(block=True) as conn:
+            channel = conn.channel()
+            try:
+                return int(channel.queue_declare(queue=DELIVERY_QUEUE, passive=True).message_count)
+            except conn.channel_errors:
+                return 0
+            finally:
+                with suppress(*conn.channel_errors):
+                    channel.close()
 
     def _publish(self, message: str, subject_id: UUID) -> None:
         task = TASK_FOR_MESSAGE[message]
