@@ -5,8 +5,8 @@
         [--profile SECONDS [--profile-from SECONDS]]
 
 For each worker count (`pcem worker --concurrency N`, beside one `pcem
-scheduler` ticking every second, PCEM_SCHEDULER_TICK_SECONDS=1; the ticks run
-in the same worker pool, as deployed), on a fresh database of the local
+scheduler` ticking every second, PCEM_SCHEDULER_TICK_SECONDS=1; the scheduler
+runs the ticks and the relay itself, as deployed), on a fresh database of the local
 PostgreSQL (PCEM_BENCH_ADMIN_URL), migrated with pcem.migrate:
 
 1. a warm-up reminder is delivered first, so the worker, the scheduler and the
