@@ -108,8 +108,10 @@ class ProcessManager:
 
     def queued_deliveries(self) -> int:
         """The messages waiting in the delivery queue, on Redis or RabbitMQ alike: a
-        passive declare (0 while the queue does not exist: Redis drops an empty list)."""
-        with self.celery.pool.acquire(block=True) as conn:
+        passive declare (0 while the queue does not exist: Redis drops an empty list).
+        A connection of its own each time: a pooled one a broker restart broke stays
+        broken for channels, where publishing (which retries) gets over it."""
+        with self.celery.connection_for_read() as conn:
             channel = conn.channel()
             try:
                 return int(channel.queue_declare(queue=DELIVERY_QUEUE, passive=True).message_count)
