@@ -5,8 +5,8 @@
         [--profile SECONDS [--profile-from SECONDS]]
 
 For each worker count (`pcem worker --concurrency N`, beside one `pcem
-scheduler` ticking every second, PCEM_SCHEDULER_TICK_SECONDS=1; the ticks run
-in the same worker pool, as deployed), on a fresh database of the local
+scheduler` ticking every second, PCEM_SCHEDULER_TICK_SECONDS=1; the scheduler
+runs the ticks and the relay itself, as deployed), on a fresh database of the local
 PostgreSQL (PCEM_BENCH_ADMIN_URL), migrated with pcem.migrate:
 
 1. a warm-up reminder is delivered first, so the worker, the scheduler and the
@@ -27,8 +27,14 @@ PostgreSQL (PCEM_BENCH_ADMIN_URL), migrated with pcem.migrate:
    machine drifts; both are printed); the ratio is PCEM deliveries/s / the mean
    of the two bare tasks/s.
 
-Targets: every notification delivered exactly once within 60 s of the due
-time; ratio >= 0.5.
+While it waits it samples, every 0.2 s, the `delivery` queue's depth (a
+passive queue declare through kombu: the Redis list's length, RabbitMQ's ready
+messages) against the notifications waiting for a worker (``scheduled``), and
+prints the deepest queue and the largest excess of messages over notifications.
+
+Targets: every notification delivered exactly once, within 30 s of the due
+time with 2 workers; ratio >= 0.5 with 1 and 2; the queue never holding more
+messages than notifications waiting.
 
 The schedule is filled with SQL (``generate_series``: people, events,
 user_settings and notification_schedule rows, as the projection would write
@@ -60,6 +66,7 @@ time spent in the telling frames (claim, re-check, POST, settle, the tick).
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import os
@@ -89,6 +96,7 @@ import psycopg
 import redis
 from bare_peer import busy_since, cpu_sample  # benchmarks/bare_peer.py
 from http_paths import check_alive, process_times, wait_until  # benchmarks/http_paths.py
+from kombu import Connection as BrokerConnection
 from machine import describe  # benchmarks/machine.py (scripts run from this folder)
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -104,7 +112,8 @@ RABBITMQ_URL = os.environ.get("PCEM_BENCH_RABBITMQ_URL", "amqp://guest:guest@127
 PY_SPY = Path(sys.executable).with_name("py-spy")
 USERS = 100
 DUE_AHEAD = 5.0  # seconds from the insert to the due instant
-WITHIN_TARGET_S = 60.0
+WITHIN_TARGET_S = 30.0  # with 2 workers or more (issue 20)
+WITHIN_WORKERS = 2
 RATIO_TARGET = 0.5
 LOG_LEVEL = "WARNING"
 TICK_SECONDS = "1"
@@ -132,6 +141,23 @@ class Bare:
 
 
 @dataclass
+class QueueWatch:
+    """The `delivery` queue's depth against the notifications waiting for a worker,
+    sampled through the round: the queue should never hold more messages than that."""
+
+    samples: int = 0
+    deepest: int = 0
+    most_over: int = 0  # the largest excess of messages over notifications waiting
+    over_at: tuple[int, int] = (0, 0)  # (messages, waiting) at that sample
+
+    def sample(self, queued: int, waiting: int) -> None:
+        self.samples += 1
+        self.deepest = max(self.deepest, queued)
+        if queued - waiting > self.most_over:
+            self.most_over, self.over_at = queued - waiting, (queued, waiting)
+
+
+@dataclass
 class Round:
     """One worker count's figures: PCEM's deliveries, then the bare Celery tasks."""
 
@@ -151,6 +177,7 @@ class Round:
     waited: float = 0.0  # percent of the round in which some task waited for a CPU
     bare: list[Bare] = field(default_factory=list)  # before and after the PCEM round
     profile: list[str] = field(default_factory=list)
+    queue: QueueWatch = field(default_factory=lambda: QueueWatch())
 
     @property
     def duplicates(self) -> int:
@@ -425,6 +452,8 @@ def measure(run: Run, concurrency: int) -> Round:
             "PCEM_REDIS_URL": REDIS_URL,
             "PCEM_SCHEDULER_TICK_SECONDS": TICK_SECONDS,
             "PCEM_LOG_LEVEL": LOG_LEVEL,
+            # every process refuses to start without one; the benchmark's data is clear
+            "PCEM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
         if run.broker_kind == "rabbitmq":
             env["PCEM_BROKER_URL"] = run.broker
@@ -479,15 +508,24 @@ def deliver_batch(
     seconds_started = time.monotonic()
     deadline = figures.due + max(120.0, run.count / 15)
     next_report = time.time() + 10
-    while time.time() < deadline:  # bounded: until every one arrived, or the deadline
-        check_alive(watched)
-        seen = arrivals(run, path)
-        if seen["unique"] >= run.count:
-            break
-        if time.time() >= next_report:
-            print(f"  {time.time() - figures.due:5.0f} s after due: {seen['unique']:,} arrived")
-            next_report += 10
-        time.sleep(0.2)
+    with (
+        BrokerConnection(run.broker) as broker,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        while time.time() < deadline:  # bounded: until every one arrived, or the deadline
+            check_alive(watched)
+            watch_queue(figures.queue, broker, conn)
+            seen = arrivals(run, path)
+            if seen["unique"] >= run.count:
+                break
+            if time.time() >= next_report:
+                print(
+                    f"  {time.time() - figures.due:5.0f} s after due: {seen['unique']:,} arrived;"
+                    f" deepest queue {figures.queue.deepest:,}, most messages over waiting"
+                    f" {figures.queue.most_over:,}"
+                )
+                next_report += 10
+            time.sleep(0.2)
     seconds = time.monotonic() - seconds_started
     figures.busy = busy_since(machine)
     figures.waited = 100 * (cpu_pressure() - pressure) / seconds
@@ -505,6 +543,34 @@ def deliver_batch(
         f" last {figures.due_to_last:.1f} s after due; ledger {figures.statuses}",
         flush=True,
     )
+    print(f"  {describe_queue(figures.queue)}", flush=True)
+
+
+WAITING = "SELECT count(*) FROM notifications WHERE status = 'scheduled'"
+
+
+def watch_queue(watch: QueueWatch, broker: BrokerConnection, conn: psycopg.Connection) -> None:
+    """One sample: notifications waiting, the queue's depth, notifications waiting again.
+    A message leaves the queue before its notification is claimed, and a notification
+    is made before its message is published, so the larger of the two counts bounds
+    the queue unless it holds a message too many."""
+    before = int(conn.execute(WAITING).fetchone()[0])  # type: ignore[index]
+    queued = queue_depth(broker, "delivery")
+    after = int(conn.execute(WAITING).fetchone()[0])  # type: ignore[index]
+    watch.sample(queued, max(before, after))
+
+
+def queue_depth(broker: BrokerConnection, queue: str) -> int:
+    """Messages ready in ``queue``, on Redis (the list's length) or RabbitMQ alike: a
+    passive declare; 0 while the queue does not exist (a Redis list is gone when empty)."""
+    channel = broker.channel()
+    try:
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except broker.channel_errors:
+        return 0
+    finally:
+        with suppress(*broker.connection_errors, *broker.channel_errors):
+            channel.close()
 
 
 def bare_round(run: Run, concurrency: int, when: str) -> Bare:
@@ -853,6 +919,16 @@ def report_logs(workdir: Path, *, keep: bool) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def describe_queue(watch: QueueWatch) -> str:
+    over = (
+        f"at most {watch.most_over:,} messages more than notifications waiting"
+        f" ({watch.over_at[0]:,} queued, {watch.over_at[1]:,} waiting)"
+        if watch.most_over > 0
+        else "never more messages than notifications waiting"
+    )
+    return f"delivery queue, {watch.samples} samples: deepest {watch.deepest:,}; {over}"
+
+
 def summarise(rounds: list[Round], broker: str) -> None:
     print()
     print(
@@ -865,17 +941,18 @@ def summarise(rounds: list[Round], broker: str) -> None:
     )
     header = (
         f"{'workers':>7} {'delivered':>9} {'dups':>4} {'due→first':>9} {'due→last':>9}"
-        f" {'deliv/s':>8} {'bare/s':>8} {'ratio':>6}  {'≤ 60 s':<6} {'≥ 0.5':<6}"
+        f" {'deliv/s':>8} {'bare/s':>8} {'ratio':>6}  {'≤ 30 s':<6} {'≥ 0.5':<6}"
         f" {'busy':>5} {'others':>6} {'cpu wait':>8}"
     )
     print(header)
     print("-" * len(header))
     for r in rounds:
         within = r.complete and r.due_to_last <= WITHIN_TARGET_S
+        judged = ("met" if within else "NOT") if r.concurrency >= WITHIN_WORKERS else "-"
         print(
             f"{r.concurrency:>7} {r.unique:>9,} {r.duplicates:>4} {r.first - r.due:8.1f}s"
             f" {r.due_to_last:8.1f}s {r.rate:8.1f} {r.bare_rate:8.1f} {r.ratio:6.2f}"
-            f"  {'met' if within else 'NOT':<6} {'met' if r.ratio >= RATIO_TARGET else 'NOT':<6}"
+            f"  {judged:<6} {'met' if r.ratio >= RATIO_TARGET else 'NOT':<6}"
             f" {r.busy:4.0f}% {r.cpu.get('others', 0.0):5.0f}% {r.waited:7.0f}%"
         )
     for r in rounds:
@@ -890,15 +967,22 @@ def summarise(rounds: list[Round], broker: str) -> None:
             f"  ledger {r.statuses}, {r.retried} retried; POSTs on {r.connections:,} TCP connections"
         )
         print(f"  bare Celery {bare}")
+        print(f"  {describe_queue(r.queue)}")
         for line in r.profile:
             print(line)
     ok = all(r.complete for r in rounds)
-    within = all(r.complete and r.due_to_last <= WITHIN_TARGET_S for r in rounds)
+    within = all(
+        r.complete and r.due_to_last <= WITHIN_TARGET_S
+        for r in rounds
+        if r.concurrency >= WITHIN_WORKERS
+    )
     ratio = all(r.ratio >= RATIO_TARGET for r in rounds)
+    bounded = all(r.queue.most_over == 0 for r in rounds)
     print(
-        f"targets: all delivered exactly once within {WITHIN_TARGET_S:.0f} s of due:"
+        f"targets: all delivered exactly once: {'met' if ok else 'NOT met'};"
+        f" within {WITHIN_TARGET_S:.0f} s of due with {WITHIN_WORKERS}+ workers:"
         f" {'met' if within else 'NOT met'}; ratio ≥ {RATIO_TARGET}:"
-        f" {'met' if ratio else 'NOT met'}"
+        f" {'met' if ratio else 'NOT met'}; queue ≤ waiting: {'met' if bounded else 'NOT met'}"
         + ("" if ok else "   !!! some notifications missing or duplicated !!!")
     )
 

@@ -59,7 +59,7 @@ def worker(concurrency: int, name: str | None) -> None:
 @click.command()
 @fails_cleanly
 def scheduler() -> None:
-    """Send the scheduler's tick every PCEM_SCHEDULER_TICK_SECONDS (Celery beat).
+    """Run the scheduler's tick every PCEM_SCHEDULER_TICK_SECONDS (Celery beat).
 
     Safe to start twice by mistake: a tick is idempotent, so two of them only
     do the work once.
@@ -75,6 +75,7 @@ def scheduler() -> None:
     check_master_key(settings)  # it reads no event, but a wrong key is refused everywhere
     _celery_logs_as_ours(settings.log_level)
     beat_init.connect(tell_ready, weak=False)
+    check_postgres(settings.require_database(), "scheduler")  # the tick runs here
     check_broker(settings.require_redis())
     with tempfile.TemporaryDirectory(prefix="pcem-beat-") as state:  # beat's own bookkeeping
         create_celery(settings).start(

@@ -17,6 +17,7 @@ A delivery's own statements (claim, settle) are in ``pcem.notifications.claims``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,9 +87,28 @@ class Ledger:
     )
     HAND_OUT = text(
         "WITH ready AS (SELECT id FROM notifications WHERE status = 'scheduled'"
-        " AND (next_attempt_at <= :now OR (next_attempt_at IS NULL AND handed_out_at < :stale))"
-        " ORDER BY next_attempt_at NULLS FIRST LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " AND next_attempt_at <= :now ORDER BY next_attempt_at LIMIT :limit"
+        " FOR UPDATE SKIP LOCKED),"
         " handed AS (UPDATE notifications n SET next_attempt_at = NULL, handed_out_at = :now"
+        " FROM ready WHERE n.id = ready.id RETURNING n.id)"
+        " INSERT INTO outbox (task, subject_id) SELECT :task, id FROM handed"
+    )
+    # A hand-out older than the lease and still unclaimed was lost by the broker, or is
+    # still queued behind a deep backlog. Only the notifications waiting for a worker
+    # beyond the messages there are for them (in the outbox or queued) can be lost
+    # ones: handing out more would fill the queue with copies, all of them when the
+    # backlog takes longer than the lease to drain. One scheduler at a time counts.
+    LOST_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('pcem-hand-out', 0))")
+    UNQUEUED = text(
+        "SELECT (SELECT count(*) FROM notifications"
+        " WHERE status = 'scheduled' AND next_attempt_at IS NULL)"
+        " - (SELECT count(*) FROM outbox WHERE task = :task)"
+    )
+    HAND_OUT_LOST = text(
+        "WITH ready AS (SELECT id FROM notifications WHERE status = 'scheduled'"
+        " AND next_attempt_at IS NULL AND handed_out_at < :stale"
+        " ORDER BY handed_out_at LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " handed AS (UPDATE notifications n SET handed_out_at = :now"
         " FROM ready WHERE n.id = ready.id RETURNING n.id)"
         " INSERT INTO outbox (task, subject_id) SELECT :task, id FROM handed"
     )
@@ -120,10 +140,11 @@ class Ledger:
         self.engine = engine
         self.lease = lease
 
-    def tick(self, now: datetime) -> int:
+    def tick(self, now: datetime, queued: Callable[[], int] = lambda: 0) -> int:
         """One scheduler tick: notifications for the due reminders, lapsed leases let go,
         retries and lost hand-outs handed out again. Idempotent; the outbox rows it
-        wrote are what it hands out."""
+        wrote are what it hands out. ``queued`` counts the delivery messages in the
+        broker's queue (none by default: a test's broker that keeps nothing)."""
         # In batches, each its own transaction, until one comes back short: 10,000
         # reminders due at 09:00 all leave at 09:00, not one batch a tick.
         deadline = time.monotonic() + MAX_TICK_SECONDS
@@ -135,15 +156,31 @@ class Ledger:
             total += created
         with self.engine.begin() as conn:
             conn.execute(self.RELEASE_LAPSED, {"now": now})
+        params = {"now": now, "limit": SWEEP_BATCH, "task": DELIVERY}
         handed = SWEEP_BATCH
         while handed == SWEEP_BATCH and time.monotonic() < deadline:
             with self.engine.begin() as conn:
-                handed = conn.execute(self.HAND_OUT, self._hand_out_params(now)).rowcount
+                handed = conn.execute(self.HAND_OUT, params).rowcount
+            total += handed
+        handed = SWEEP_BATCH
+        while handed == SWEEP_BATCH and time.monotonic() < deadline:
+            with self.engine.begin() as conn:
+                handed = self._hand_out_lost(conn, now, queued)
             total += handed
         return total
 
-    def _hand_out_params(self, now: datetime) -> dict[str, Any]:
-        return {"now": now, "stale": now - self.lease, "limit": SWEEP_BATCH, "task": DELIVERY}
+    def _hand_out_lost(self, conn: Connection, now: datetime, queued: Callable[[], int]) -> int:
+        """At most a batch of the lost hand-outs handed out again. The messages in the
+        outbox are counted before those in the queue, so one the relay moves meanwhile
+        is counted twice (one hand-out fewer), never missed (one too many)."""
+        conn.execute(self.LOST_LOCK)
+        unqueued = conn.execute(self.UNQUEUED, {"task": DELIVERY}).scalar_one() - queued()
+        if unqueued <= 0:
+            return 0
+        params = {"now": now, "stale": now - self.lease, "task": DELIVERY}
+        return conn.execute(
+            self.HAND_OUT_LOST, {**params, "limit": min(unqueued, SWEEP_BATCH)}
+        ).rowcount
 
     def _create_due(self, conn: Connection, now: datetime) -> tuple[int, int]:
         """One batch of due reminders made notifications: (rows taken, notifications to send)."""

@@ -1,8 +1,10 @@
 """The Celery app of the process manager: three thin tasks over plain functions.
 
-- ``pcem.tick`` (queue ``notification-schedule``, sent by ``pcem scheduler``
-  every ``PCEM_SCHEDULER_TICK_SECONDS``): the ledger's tick, stalled imports sent
-  again, then the relay.
+- ``pcem.tick``, run by ``pcem scheduler`` itself every
+  ``PCEM_SCHEDULER_TICK_SECONDS`` (``pcem.processors.ticks``), off the workers'
+  pool: the ledger's tick, stalled imports sent again, then the relay. Workers
+  still consume its queue, ``notification-schedule``, for a tick sent by a
+  scheduler of an earlier release.
 - ``pcem.deliver`` (queue ``delivery``): one notification, by id only.
 - ``pcem.import`` (queue ``imports``, apart, so a long file never holds up a
   reminder's queue): one contact import, by id only, run or resumed
@@ -21,6 +23,7 @@ task whose worker died is rejected back to the queue, one message at a time.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -35,7 +38,7 @@ from pcem.notifications.ledger import DELIVERY, Ledger
 from pcem.processors.delivery import Delivery, RetryPolicy
 from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
-from pcem.processors.ticks import aligned
+from pcem.processors.ticks import InProcessScheduler, aligned
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
 
@@ -89,7 +92,7 @@ class ProcessManager:
 
     def tick(self) -> None:
         now = datetime.now(UTC)
-        self.ledger.tick(now)
+        self.ledger.tick(now, queued=self.queued_deliveries)
         self.container.imports.send_stalled_again(now)
         self.container.account_erasures.send_stalled_again(now)
         self.relay.relay()
@@ -102,6 +105,21 @@ class ProcessManager:
 
     def erase_account(self, erasure_id: UUID) -> str:
         return self.container.account_erasure.run(erasure_id)
+
+    def queued_deliveries(self) -> int:
+        """The messages waiting in the delivery queue, on Redis or RabbitMQ alike: a
+        passive declare (0 while the queue does not exist: Redis drops an empty list).
+        A connection of its own each time: a pooled one a broker restart broke stays
+        broken for channels, where publishing (which retries) gets over it."""
+        with self.celery.connection_for_read() as conn:
+            channel = conn.channel()
+            try:
+                return int(channel.queue_declare(queue=DELIVERY_QUEUE, passive=True).message_count)
+            except conn.channel_errors:
+                return 0
+            finally:
+                with suppress(*conn.channel_errors):
+                    channel.close()
 
     def _publish(self, message: str, subject_id: UUID) -> None:
         task = TASK_FOR_MESSAGE[message]
@@ -120,14 +138,8 @@ def create_celery(settings: Settings, container: Container | None = None) -> Cel
         task_ignore_result=True,
         task_default_queue=DELIVERY_QUEUE,
         task_routes={task: {"queue": queue} for task, queue in QUEUE_FOR_TASK.items()},
-        # A tick nobody ran within its interval is superseded by the next one.
-        beat_schedule={
-            "tick": {
-                "task": TICK,
-                "schedule": aligned(tick_seconds),
-                "options": {"expires": tick_seconds},
-            }
-        },
+        beat_schedule={"tick": {"task": TICK, "schedule": aligned(tick_seconds)}},
+        beat_scheduler=InProcessScheduler,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

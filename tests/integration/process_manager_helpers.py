@@ -70,10 +70,11 @@ class World:
     def relay(self) -> Relay:
         return Relay(self.container.engine, lambda task, id_: self.published.append((task, id_)))
 
-    def tick(self, at: datetime) -> list[UUID]:
-        """A scheduler tick then the relay, as the tick task runs them: what was handed out."""
+    def tick(self, at: datetime, queued: int = 0) -> list[UUID]:
+        """A scheduler tick then the relay, as the tick task runs them: what was handed out.
+        ``queued``: the delivery messages the broker still holds (none: it kept nothing)."""
         self.published.clear()
-        self.ledger.tick(at)
+        self.ledger.tick(at, queued=lambda: queued)
         self.relay.relay()
         return [notification_id for _, notification_id in self.published]
 

@@ -154,6 +154,28 @@ def test_a_hand_out_the_broker_lost_is_handed_out_again(world: World) -> None:
     assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
 
 
+def test_a_hand_out_still_queued_past_its_lease_is_not_handed_out_again(world: World) -> None:
+    reminder = birthday(world)
+    assert world.tick(DUE) == [reminder]  # published, behind a backlog longer than the lease
+
+    assert world.tick(DUE + timedelta(seconds=61), queued=1) == []  # its message still waits
+    assert world.tick(DUE + timedelta(seconds=62), queued=0) == [reminder]  # then it was lost
+
+
+def test_only_as_many_are_handed_out_again_as_the_queue_holds_too_few_messages_for(
+    world: World,
+) -> None:
+    for name in ("Anna", "Ben", "Cleo"):
+        person = world.cal.person(USER, NOON, first_name=name)
+        world.cal.event(USER, person, NOON, event_date=date(1990, 3, 10))
+    reminders = {UUID(str(row.id)) for row in world.cal.rows(USER)}
+    assert set(world.tick(DUE)) == reminders  # one message each; the broker keeps one
+
+    again = world.tick(DUE + timedelta(seconds=61), queued=1)
+
+    assert len(again) == 2 and set(again) <= reminders  # 1 queued + 2 again = 3 waiting
+
+
 def test_downtime_is_caught_up_unless_the_occurrence_has_passed(world: World) -> None:
     reminder = birthday(world)
 

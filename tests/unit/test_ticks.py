@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
+from celery import Celery
+from celery.beat import ScheduleEntry
 from freezegun import freeze_time
 
-from pcem.processors.ticks import aligned
+from pcem.processors.ticks import InProcessScheduler, aligned
 
 
 def tick_at(now: str, last_run: str, seconds: float = 60) -> tuple[bool, float]:
@@ -34,3 +38,42 @@ def test_one_tick_per_mark_however_often_beat_asks() -> None:
 def test_shorter_ticks_fall_on_their_own_marks() -> None:
     assert tick_at("2027-03-10T09:00:05Z", "2027-03-10T09:00:03+00:00", seconds=5)[0] is True
     assert tick_at("2027-03-10T09:00:04Z", "2027-03-10T09:00:03+00:00", seconds=5)[0] is False
+
+
+def test_the_scheduler_runs_a_due_tick_in_its_own_process_not_through_the_broker(
+    tmp_path: Path,
+) -> None:
+    # given: a beat with nothing to send to (a broker in memory, no worker)
+    app = Celery("ticks", broker="memory://", set_as_current=False)
+    ran: list[int] = []
+
+    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
+    def tick() -> None:
+        ran.append(os.getpid())
+
+    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
+    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
+    # when
+    scheduler.apply_async(entry, advance=False)
+    # then
+    assert ran == [os.getpid()]
+
+
+def test_a_tick_that_fails_leaves_beat_running_for_the_next(tmp_path: Path) -> None:
+    # given: a tick that fails once (the database down), then runs
+    app = Celery("ticks", broker="memory://", set_as_current=False)
+    calls: list[str] = []
+
+    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
+    def tick() -> None:
+        calls.append("tick")
+        if len(calls) == 1:
+            raise ConnectionError("the database is down")
+
+    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
+    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
+    # when
+    scheduler.apply_async(entry, advance=False)
+    scheduler.apply_async(entry, advance=False)
+    # then
+    assert calls == ["tick", "tick"]
