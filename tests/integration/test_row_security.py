@@ -13,10 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import text
 
-from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS, AsUser, AsUserSync
+from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS, AsUser
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -152,27 +151,6 @@ def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(
             conn.execute(text("DELETE FROM people"))
         assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)  # type: ignore[attr-defined]
         conn.rollback()
-
-
-def test_the_role_and_the_user_end_with_the_statements_they_were_sent_with(
-    settings: Settings,
-) -> None:
-    """A pooled connection goes back to its owner role, with no user, at once."""
-    url = settings.require_database().sqlalchemy_url
-    engine = create_engine(url, poolclass=StaticPool)  # one connection, reused
-    try:
-        [[(role, user)]] = AsUserSync(engine).fetchall(
-            "someone", ("SELECT current_user, current_setting('pcem.user_id', true)", {})
-        )
-        with engine.connect() as conn:
-            after = conn.execute(
-                text("SELECT current_user = session_user, current_setting('pcem.user_id', true)")
-            ).one()
-    finally:
-        engine.dispose()
-
-    assert (role, user) == (API_ROLE, "someone")
-    assert tuple(after) == (True, "")
 
 
 WHO = "SELECT current_user, current_setting('pcem.user_id', true)"
