@@ -183,12 +183,18 @@ def time_requests(settings: Settings, base: str, user: str, runs: int) -> None:
                 elapsed = timed_get(client, params)
                 if round_number >= WARM_UP_ROUNDS:
                     samples[label].append(elapsed)
-    print(f"GET /api/v1/people?limit=50, {runs} requests per filter, one client, HTTP:")
+    print(f"GET /api/v1/people?limit=50, {runs} requests per filter, one client, HTTP; {busy()}:")
     for label, seconds in samples.items():
         p95 = statistics.quantiles(seconds, n=100)[94] * 1000
         flag = "" if p95 <= TARGET_P95_MS else f"   over the {TARGET_P95_MS:.0f} ms target"
         print(f"  {label:<48} {percentiles(seconds)}{flag}")
     print(flush=True)
+
+
+def busy() -> str:
+    """How loaded the shared machine was (other work slows every figure alike)."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
 def timed_get(client: httpx.Client, params: dict[str, str]) -> float:
@@ -210,7 +216,7 @@ async def time_view(url: str, user: str, runs: int) -> None:
                 await view.page(user, as_filter(params), after=None, limit=51)
                 if round_number >= WARM_UP_ROUNDS:
                     samples[label].append(time.perf_counter() - started)
-    print(f"PeopleView.page in process (as pcem_api, no HTTP), {runs} calls per filter:")
+    print(f"PeopleView.page in process (as pcem_api, no HTTP), {runs} calls per filter; {busy()}:")
     for label, seconds in samples.items():
         print(f"  {label:<48} {percentiles(seconds)}")
     print(flush=True)
