@@ -227,7 +227,7 @@ PEOPLE_PAGE = (
     "SELECT first_name FROM people_page(%(for_user)s, NULL, NULL, NULL, %(has_keys)s::text[],"
     " %(meta)s::jsonb, %(q)s, 10)"
 )
-SEARCHES = [
+SEARCHES: list[dict[str, Any]] = [
     {"has_keys": None, "meta": None, "q": None},
     {"has_keys": ["school"], "meta": None, "q": None},
     {"has_keys": None, "meta": '{"school": "Hillside"}', "q": None},
