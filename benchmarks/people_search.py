@@ -40,6 +40,7 @@ from psycopg_pool import AsyncConnectionPool
 from timing import percentiles  # benchmarks/timing.py
 
 from pcem.cli.tokens import mint_token
+from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS
 from pcem.migrate import migrate
 from pcem.projections.people_view import PeopleFilter, PeopleView
 from pcem.settings import Settings, load_settings
@@ -79,14 +80,19 @@ FILTERS: dict[str, dict[str, str]] = {
     "q=zz (no row; under 3 letters, no trigram)": {"q": "zz"},
     "no filter (first page)": {},
 }
-# auto_explain's settings may only be made by a superuser: the admin URL's role.
+# The API's pool: connections start as pcem_api.
+AS_THE_API = {"autocommit": True, "options": API_ROLE_OPTIONS}
+# auto_explain's settings may only be made by a superuser: the admin URL's role, whose
+# connection then goes back to being pcem_api.
 EXPLAIN_SETTINGS = (
+    "SET ROLE NONE",
     "LOAD 'auto_explain'",
     "SET auto_explain.log_min_duration = 0",
     "SET auto_explain.log_analyze = on",
     "SET auto_explain.log_buffers = on",
     "SET auto_explain.log_nested_statements = on",
     "SET client_min_messages = log",
+    f"SET ROLE {API_ROLE}",
 )
 
 
@@ -208,7 +214,7 @@ def timed_get(client: httpx.Client, params: dict[str, str]) -> float:
 async def time_view(url: str, user: str, runs: int) -> None:
     """The same pages from ``PeopleView.page`` in process: the database's part of a request."""
     samples: dict[str, list[float]] = {label: [] for label in FILTERS}
-    async with AsyncConnectionPool(url, min_size=1, kwargs={"autocommit": True}) as pool:
+    async with AsyncConnectionPool(url, min_size=1, kwargs=AS_THE_API) as pool:
         view = PeopleView(pool)
         for round_number in range(WARM_UP_ROUNDS + runs):
             for label, params in FILTERS.items():
@@ -232,7 +238,7 @@ async def explain_all(url: str, user: str) -> None:
         conn.add_notice_handler(lambda diagnostic: plans.append(diagnostic.message_primary or ""))
 
     pool = AsyncConnectionPool(
-        url, min_size=1, max_size=1, kwargs={"autocommit": True}, configure=configure, open=False
+        url, min_size=1, max_size=1, kwargs=AS_THE_API, configure=configure, open=False
     )
     async with pool:
         view = PeopleView(pool)

@@ -52,7 +52,7 @@ class PeopleView:
         " WHERE user_id = %(user_id)s AND id = %(id)s AND deleted_at IS NULL"
     )
 
-    # The page is read through people_page (migration 0117), which scopes it to the user
+    # The page is read through people_page (migration 0118), which scopes it to the user
     # itself: under row-level security the search operators could use no index.
     PAGE = (
         "SELECT * FROM people_page(%(user_id)s, %(after_last)s, %(after_first)s,"

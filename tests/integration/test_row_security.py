@@ -221,7 +221,7 @@ def test_a_read_on_a_connection_that_is_not_pcem_api_sees_nothing(settings: Sett
     assert asyncio.run(read_as_owner()) == []
 
 
-# people_page (migration 0117) reads as its owner, so that searches can use their
+# people_page (migration 0118) reads as its owner, so that searches can use their
 # indexes: the wall is its own scope, the transaction's user and the one asked for.
 PEOPLE_PAGE = (
     "SELECT first_name FROM people_page(%(for_user)s, NULL, NULL, NULL, %(has_keys)s::text[],"

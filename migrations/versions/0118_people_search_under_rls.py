@@ -23,16 +23,16 @@ same rows as ``strpos``, in a form a trigram index can answer.
 
 Downgrading leaves the extensions installed (as 0108 leaves its role).
 
-Revision ID: 0117
-Revises: 0116
+Revision ID: 0118
+Revises: 0117
 Create Date: 2026-12-11
 """
 
 from alembic import op
 from sqlalchemy import text
 
-revision = "0117"
-down_revision = "0116"
+revision = "0118"
+down_revision = "0117"
 branch_labels = None
 depends_on = None
 
