@@ -28,9 +28,6 @@ from typing import Any
 import anyio
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Engine
-
-from pcem.database.connections import driver_connection
 
 API_ROLE = "pcem_api"
 API_ROLE_OPTIONS = f"-c role={API_ROLE}"  # the API pool's connections start as pcem_api
@@ -243,22 +240,3 @@ class StreamingSnapshot:
         client side, with nothing sent."""
         for cursor in self._cursors:
             await cursor.close()
-
-
-class AsUserSync:
-    """An engine's connections, one user at a time (in autocommit, so each call's
-    statements are one transaction of their own). No view holds it: they are all async,
-    on ``AsUser``. It is for blocking code that must read as the API reads, such as
-    ``benchmarks/people_search.py`` explaining its plans."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    def fetchall(self, user_id: str, *queries: Query) -> list[list[Row]]:
-        """The rows of each query, all sent in one round trip."""
-        with self._engine.connect() as conn:
-            raw = driver_connection(conn)
-            with raw.pipeline():
-                raw.execute(_ENTER, (user_id,), prepare=True)
-                cursors = [raw.execute(q, p, prepare=True) for q, p in queries]
-            return [cursor.fetchall() for cursor in cursors]

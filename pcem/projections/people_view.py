@@ -52,6 +52,14 @@ class PeopleView:
         " WHERE user_id = %(user_id)s AND id = %(id)s AND deleted_at IS NULL"
     )
 
+    # The page is read through people_page (migration 0118), which scopes it to the user
+    # itself: under row-level security the search operators could use no index.
+    PAGE = (
+        "SELECT * FROM people_page(%(user_id)s, %(after_last)s, %(after_first)s,"
+        " %(after_id)s::uuid, %(has_keys)s::text[], %(meta)s::jsonb, %(q)s, %(limit)s)"
+        " ORDER BY last_name, first_name, id"  # its order, not left to the function scan
+    )
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.reads = AsUser(pool)
 
@@ -68,35 +76,24 @@ class PeopleView:
         limit: int,
     ) -> list[PersonRow]:
         """Up to ``limit`` people ordered by (last_name, first_name, id), after a sort key."""
-        where, params = conditions(user_id, search, after)
-        statement = (
-            f"SELECT {COLUMNS} FROM people WHERE {' AND '.join(where)}"  # noqa: S608 (fixed fragments)
-            " ORDER BY last_name, first_name, id LIMIT %(limit)s"
+        rows = await self.reads.fetchall(
+            user_id, self.PAGE, page_params(user_id, search, after, limit)
         )
-        rows = await self.reads.fetchall(user_id, statement, {**params, "limit": limit})
         return [PersonRow(*row) for row in rows]
 
 
-def conditions(
-    user_id: str, search: PeopleFilter, after: tuple[str, str, str] | None
-) -> tuple[list[str], dict[str, Any]]:
-    # Only fixed SQL fragments are joined; every value travels as a bound parameter.
-    where = ["user_id = %(user_id)s", "deleted_at IS NULL"]
-    params: dict[str, Any] = {"user_id": user_id}
-    if after is not None:
-        where.append(
-            "(last_name, first_name, id) > (%(after_last)s, %(after_first)s, %(after_id)s)"
-        )
-        params.update(after_last=after[0], after_first=after[1], after_id=UUID(after[2]))
-    for index, key in enumerate(search.has_keys):
-        where.append(
-            f"metadata ? %(has_key_{index})s AND metadata -> %(has_key_{index})s <> 'null'"
-        )
-        params[f"has_key_{index}"] = key
-    if search.meta:
-        where.append("metadata @> %(meta)s")
-        params["meta"] = Jsonb(search.meta)
-    if search.q:
-        where.append("strpos(search_text, lower(%(q)s)) > 0")
-        params["q"] = search.q
-    return where, params
+def page_params(
+    user_id: str, search: PeopleFilter, after: tuple[str, str, str] | None, limit: int
+) -> dict[str, Any]:
+    """``PeopleView.PAGE``'s parameters: a filter not asked for is NULL."""
+    last, first, after_id = after if after is not None else (None, None, None)
+    return {
+        "user_id": user_id,
+        "after_last": last,
+        "after_first": first,
+        "after_id": UUID(after_id) if after_id is not None else None,
+        "has_keys": list(search.has_keys) or None,
+        "meta": Jsonb(search.meta) if search.meta else None,
+        "q": search.q or None,
+        "limit": limit,
+    }

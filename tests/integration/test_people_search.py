@@ -98,3 +98,30 @@ def test_search_never_sees_another_users_people(
 
     assert found(client, stranger, q="a") == set()
     assert found(client, stranger, has_key="kids") == set()
+    assert found(client, stranger, meta=json.dumps({"kids": {"school": "Hillside"}})) == set()
+
+
+def test_each_user_finds_only_their_own_people_by_every_filter(
+    client: Client, auth: dict[str, str], household: dict[str, str], token_for: Any
+) -> None:
+    stranger = {"Authorization": f"Bearer {token_for('twin-' + household['ada'])}"}
+    twin = create_person(
+        client, stranger, first_name="Ada", last_name="Lovelace",
+        metadata={"kids": {"school": "Hillside"}, "linkedin_url": "https://in.example/ada"},
+    )["id"]  # fmt: skip
+    searches: list[dict[str, Any]] = [
+        {"q": "hillside"},
+        {"has_key": "linkedin_url"},
+        {"meta": json.dumps({"kids": {"school": "Hillside"}})},
+    ]
+
+    assert [found(client, auth, **s) for s in searches] == [{household["ada"]}] * 3
+    assert [found(client, stranger, **s) for s in searches] == [{twin}] * 3
+
+
+def test_q_takes_a_backslash_literally(client: Client, auth: dict[str, str]) -> None:
+    path = create_person(client, auth, metadata={"path": "C:\\Users"})["id"]
+    create_person(client, auth, metadata={"path": "C:Users"})
+
+    assert found(client, auth, q="c:\\users") == {path}
+    assert found(client, auth, q="\\") == {path}

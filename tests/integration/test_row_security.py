@@ -13,10 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import text
 
-from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS, AsUser, AsUserSync
+from pcem.database.row_security import API_ROLE, API_ROLE_OPTIONS, AsUser
 from pcem.settings import Settings
 from pcem.wiring import Container
 from tests.conftest import TokenFactory
@@ -154,27 +153,6 @@ def test_as_pcem_api_without_a_user_a_query_sees_nothing_and_cannot_write(
         conn.rollback()
 
 
-def test_the_role_and_the_user_end_with_the_statements_they_were_sent_with(
-    settings: Settings,
-) -> None:
-    """A pooled connection goes back to its owner role, with no user, at once."""
-    url = settings.require_database().sqlalchemy_url
-    engine = create_engine(url, poolclass=StaticPool)  # one connection, reused
-    try:
-        [[(role, user)]] = AsUserSync(engine).fetchall(
-            "someone", ("SELECT current_user, current_setting('pcem.user_id', true)", {})
-        )
-        with engine.connect() as conn:
-            after = conn.execute(
-                text("SELECT current_user = session_user, current_setting('pcem.user_id', true)")
-            ).one()
-    finally:
-        engine.dispose()
-
-    assert (role, user) == (API_ROLE, "someone")
-    assert tuple(after) == (True, "")
-
-
 WHO = "SELECT current_user, current_setting('pcem.user_id', true)"
 
 
@@ -241,3 +219,67 @@ def test_a_read_on_a_connection_that_is_not_pcem_api_sees_nothing(settings: Sett
             return await AsUser(pool).fetchall("someone", WHO, {})
 
     assert asyncio.run(read_as_owner()) == []
+
+
+# people_page (migration 0118) reads as its owner, so that searches can use their
+# indexes: the wall is its own scope, the transaction's user and the one asked for.
+PEOPLE_PAGE = (
+    "SELECT first_name FROM people_page(%(for_user)s, NULL, NULL, NULL, %(has_keys)s::text[],"
+    " %(meta)s::jsonb, %(q)s, 10)"
+)
+SEARCHES: list[dict[str, Any]] = [
+    {"has_keys": None, "meta": None, "q": None},
+    {"has_keys": ["school"], "meta": None, "q": None},
+    {"has_keys": None, "meta": '{"school": "Hillside"}', "q": None},
+    {"has_keys": None, "meta": None, "q": "hillside"},
+]
+
+
+def test_people_page_answers_only_the_transactions_own_user_and_nothing_without_one(
+    client: Client, container: Container, token_for: TokenFactory
+) -> None:
+    users = [f"rls-{uuid.uuid4()}" for _ in range(2)]
+    for user in users:
+        auth = bearer(token_for(user))
+        create_person(client, auth, first_name=user, metadata={"school": "Hillside"})
+        assert client.get(PEOPLE, headers=auth).json()["items"]  # projected
+    mine, theirs = users
+
+    async def found(as_user: str, for_user: str) -> set[str]:
+        async with container.serving() as serving:
+            reads = serving.people_view.reads
+            pages = [
+                await reads.fetchall(as_user, PEOPLE_PAGE, {"for_user": for_user, **search})
+                for search in SEARCHES
+            ]
+        return {name for rows in pages for (name,) in rows}
+
+    assert asyncio.run(found(mine, mine)) == {mine}
+    assert asyncio.run(found(mine, theirs)) == set()  # asking for another user
+    assert asyncio.run(found("", mine)) == set()  # no user
+    with container.engine.connect() as conn:  # the setting never made at all
+        conn.execute(text(f"SET LOCAL ROLE {API_ROLE}"))
+        unset = conn.execute(
+            text("SELECT count(*) FROM people_page(:user, NULL, NULL, NULL, NULL, NULL, NULL, 10)"),
+            {"user": mine},
+        ).scalar()
+        conn.rollback()
+    assert unset == 0
+
+
+def test_people_page_is_pcem_apis_alone_with_a_search_path_no_temporary_table_can_take(
+    container: Container,
+) -> None:
+    with container.engine.connect() as conn:
+        function = conn.execute(
+            text(
+                "SELECT prosecdef, proconfig, has_function_privilege(:role, oid, 'EXECUTE'),"
+                " EXISTS (SELECT 1 FROM aclexplode(proacl) WHERE grantee = 0)"
+                " FROM pg_proc WHERE proname = 'people_page'"
+            ),
+            {"role": API_ROLE},
+        ).one()
+
+    secure, config, api_may_call, public_may_call = function
+    assert (secure, api_may_call, public_may_call) == (True, True, False)
+    assert "search_path=public, pg_temp" in config
