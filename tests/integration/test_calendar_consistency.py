@@ -23,7 +23,9 @@ from pcem.projections.horizon import Horizon
 from pcem.projector.horizon_keeper import advance_horizon
 from pcem.settings import Settings
 from pcem.wiring import Container
+from tests.conftest import projector_running
 from tests.integration.api_helpers import PEOPLE, Client, create_person, served
+from tests.integration.process_manager_helpers import api_of
 
 EVENTS = "/api/v1/events"
 
@@ -74,9 +76,18 @@ def test_deleting_a_person_whose_events_cannot_be_hidden_changes_nothing(
     )
 
 
+@pytest.fixture
+def own_database(isolated: Settings) -> Iterator[Client]:
+    """The API and the projector on a database of their own: moving its horizon ahead
+    must not move the shared database's (later tests expect reminders due soon)."""
+    with api_of(isolated) as client, projector_running(client.app.state.container):
+        yield client
+
+
 def test_advancing_the_horizon_materialises_the_new_days(
-    client: Client, auth: dict[str, str], user_id: str, container: Container
+    own_database: Client, auth: dict[str, str], user_id: str
 ) -> None:
+    client, container = own_database, own_database.app.state.container
     ada = create_person(client, auth)
     client.post(
         EVENTS,
