@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pcem.processors.tasks import SCHEDULE_QUEUE, TICK, create_celery
 from pcem.settings import Settings
 from tests.integration.projection_helpers import start_pcem
 from tests.polling import wait_until
@@ -45,8 +46,13 @@ def test_the_worker_and_the_scheduler_write_only_json_lines(
         for name, output in ((name, path.open("w")) for name, path in logs.items())
     ]
     try:
-        ran = "pcem.tick"
-        wait_until(lambda: "succeeded" in logs["worker"].read_text(), 60, f"a {ran} to run")
+        wait_until(lambda: "Sending due task" in logs["scheduler"].read_text(), 60, "a tick")
+        # The scheduler runs its ticks itself; a tick sent to the workers, as an earlier
+        # release's scheduler sends it, has the worker write Celery's task lines too.
+        celery = create_celery(isolated)
+        celery.send_task(TICK, queue=SCHEDULE_QUEUE)
+        wait_until(lambda: "succeeded" in logs["worker"].read_text(), 60, f"a {TICK} to run")
+        celery.close()
     finally:
         for process in processes:
             process.terminate()
