@@ -104,6 +104,7 @@ from psycopg.types.json import Jsonb
 from pcem.aggregates.reminders import channel_keys
 from pcem.aggregates.settings import Preferences
 from pcem.migrate import migrate
+from pcem.processors.tasks import queue_depth
 from pcem.settings import load_settings
 
 ADMIN_URL = os.environ.get("PCEM_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -558,19 +559,6 @@ def watch_queue(watch: QueueWatch, broker: BrokerConnection, conn: psycopg.Conne
     queued = queue_depth(broker, "delivery")
     after = int(conn.execute(WAITING).fetchone()[0])  # type: ignore[index]
     watch.sample(queued, max(before, after))
-
-
-def queue_depth(broker: BrokerConnection, queue: str) -> int:
-    """Messages ready in ``queue``, on Redis (the list's length) or RabbitMQ alike: a
-    passive declare; 0 while the queue does not exist (a Redis list is gone when empty)."""
-    channel = broker.channel()
-    try:
-        return int(channel.queue_declare(queue=queue, passive=True).message_count)
-    except broker.channel_errors:
-        return 0
-    finally:
-        with suppress(*broker.connection_errors, *broker.channel_errors):
-            channel.close()
 
 
 def bare_round(run: Run, concurrency: int, when: str) -> Bare:

@@ -31,6 +31,7 @@ from uuid import UUID
 
 import structlog
 from celery import Celery
+from kombu.connection import Connection
 
 from pcem.erasure.requests import ERASE
 from pcem.imports.jobs import IMPORT
@@ -107,23 +108,28 @@ class ProcessManager:
         return self.container.account_erasure.run(erasure_id)
 
     def queued_deliveries(self) -> int:
-        """The messages waiting in the delivery queue, on Redis or RabbitMQ alike: a
-        passive declare (0 while the queue does not exist: Redis drops an empty list).
-        A connection of its own each time: a pooled one a broker restart broke stays
-        broken for channels, where publishing (which retries) gets over it."""
+        """The messages waiting in the delivery queue. A connection of its own each
+        time: a pooled one a broker restart broke stays broken for channels, where
+        publishing (which retries) gets over it."""
         with self.celery.connection_for_read() as conn:
-            channel = conn.channel()
-            try:
-                return int(channel.queue_declare(queue=DELIVERY_QUEUE, passive=True).message_count)
-            except conn.channel_errors:
-                return 0
-            finally:
-                with suppress(*conn.channel_errors):
-                    channel.close()
+            return queue_depth(conn, DELIVERY_QUEUE)
 
     def _publish(self, message: str, subject_id: UUID) -> None:
         task = TASK_FOR_MESSAGE[message]
         self.celery.send_task(task, args=[str(subject_id)], queue=QUEUE_FOR_TASK[task])
+
+
+def queue_depth(conn: Connection, queue: str) -> int:
+    """Messages ready in ``queue``, on Redis (the list's length) or RabbitMQ alike: a
+    passive declare; 0 while the queue does not exist (a Redis list is gone when empty)."""
+    channel = conn.channel()  # type: ignore[no-untyped-call]  # (kombu has no type hints)
+    try:
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except conn.channel_errors:
+        return 0
+    finally:
+        with suppress(*conn.connection_errors, *conn.channel_errors):
+            channel.close()
 
 
 def create_celery(settings: Settings, container: Container | None = None) -> Celery:
