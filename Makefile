@@ -29,9 +29,11 @@ dev: $(BIN)/.installed
 	$(BIN)/pcem dev
 
 ## Run the whole test suite (real PostgreSQL/Redis if local, else embedded ones), in
-## two worker processes, each with its own database, Redis databases and RabbitMQ vhost.
+## three worker processes, each with its own database, Redis databases and RabbitMQ vhost:
+## on two cores, since the slow tests mostly wait on real clocks (due minutes, process
+## starts), a third worker brought the suite from 15.3 to 12.2 minutes here.
 test: $(BIN)/.installed chromium
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest -n 3 --dist worksteal
 
 ## The loop to live in while changing code (under 2 minutes): the same suite without
 ## the tests marked `slow` (faults, soaks, fuzzing, real process starts and clocks),
