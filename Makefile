@@ -29,11 +29,12 @@ dev: $(BIN)/.installed
 	$(BIN)/pcem dev
 
 ## Run the whole test suite (real PostgreSQL/Redis if local, else embedded ones), in
-## three worker processes, each with its own database, Redis databases and RabbitMQ vhost:
-## on two cores, since the slow tests mostly wait on real clocks (due minutes, process
+## worker processes, each with its own database, Redis databases and RabbitMQ vhost:
+## three where PostgreSQL allows 200 connections or more (tests/conftest.py), else two.
+## On two cores, since the slow tests mostly wait on real clocks (due minutes, process
 ## starts), a third worker brought the suite from 15.3 to 12.2 minutes here.
 test: $(BIN)/.installed chromium
-	$(BIN)/pytest -n 3 --dist worksteal
+	$(BIN)/pytest -n auto --dist worksteal
 
 ## The loop to live in while changing code (under 2 minutes): the same suite without
 ## the tests marked `slow` (faults, soaks, fuzzing, real process starts and clocks),

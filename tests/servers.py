@@ -108,6 +108,17 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=60, capture_output=True)
 
 
+def connections_allowed() -> int | None:
+    """The local PostgreSQL's ``max_connections``, which every test worker shares; None
+    when there is none (each worker then starts an embedded server of its own)."""
+    try:
+        with psycopg.connect(LOCAL_POSTGRES, connect_timeout=2) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+    except psycopg.OperationalError:
+        return None
+    return int(row[0]) if row else None
+
+
 def _answers_postgres(url: str) -> bool:
     try:
         psycopg.connect(url, connect_timeout=2).close()
