@@ -24,6 +24,7 @@ from pcem.processors.providers.registry import providers_for
 from pcem.processors.relay import Relay
 from pcem.settings import Settings
 from pcem.wiring import Container, build_container
+from tests.conftest import projector_running
 from tests.integration.api_helpers import served
 from tests.integration.projection_helpers import Database
 from tests.integration.receivers import Answer, HttpServer, Request, http_server
@@ -115,6 +116,14 @@ def world_of(isolated: Settings) -> Iterator[World]:
 def api_of(isolated: Settings) -> Iterator[TestClient[Any]]:
     """The HTTP API on the world's database, in-process (its container closes with it)."""
     with TestClient(create_app(build_container(isolated, pool_size=2))) as client:
+        yield client
+
+
+@contextmanager
+def projected_api_of(isolated: Settings) -> Iterator[TestClient[Any]]:
+    """The API and a projector on a database of their own: a test there may move what a
+    shared database must keep (the occurrence horizon), or need today's."""
+    with api_of(isolated) as client, projector_running(client.app.state.container):
         yield client
 
 

@@ -23,9 +23,8 @@ from pcem.projections.horizon import Horizon
 from pcem.projector.horizon_keeper import advance_horizon
 from pcem.settings import Settings
 from pcem.wiring import Container
-from tests.conftest import projector_running
 from tests.integration.api_helpers import PEOPLE, Client, create_person, served
-from tests.integration.process_manager_helpers import api_of
+from tests.integration.process_manager_helpers import projected_api_of
 
 EVENTS = "/api/v1/events"
 
@@ -80,7 +79,7 @@ def test_deleting_a_person_whose_events_cannot_be_hidden_changes_nothing(
 def own_database(isolated: Settings) -> Iterator[Client]:
     """The API and the projector on a database of their own: moving its horizon ahead
     must not move the shared database's (later tests expect reminders due soon)."""
-    with api_of(isolated) as client, projector_running(client.app.state.container):
+    with projected_api_of(isolated) as client:
         yield client
 
 

@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 from pcem.projections.people_and_dates import PeopleAndDatesProjection
 from pcem.projector.rebuild import Rebuild
 from pcem.settings import Settings
-from tests.conftest import TokenFactory, projector_running
+from tests.conftest import TokenFactory
 from tests.integration.api_helpers import bearer, create_person
 from tests.integration.process_manager_helpers import (
     DUE,
@@ -33,6 +33,7 @@ from tests.integration.process_manager_helpers import (
     World,
     api_of,
     birthday,
+    projected_api_of,
     world_of,
 )
 from tests.integration.test_upcoming import SETTINGS, add_event, settings_body
@@ -45,7 +46,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def live(isolated: Settings) -> Iterator[TestClient[Any]]:
     """The API and the projector on a database of their own, whose horizon is today's
     (the shared database's is moved ahead by a test of the keeper)."""
-    with api_of(isolated) as client, projector_running(client.app.state.container):
+    with projected_api_of(isolated) as client:
         yield client
 
 
