@@ -23,7 +23,8 @@ from pcem.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/{db}"
 # Another number lets two checkouts run their suites at once; each pytest-xdist
-# worker takes two databases of its own above it: read-your-writes, then the broker.
+# worker takes two databases of its own above it: read-your-writes, then the broker
+# (three workers: six, so at most 10 of Redis's 16; the default 9 uses 9-14).
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 TEST_REDIS_DB = int(os.environ.get("PCEM_TEST_REDIS_DB", "9")) + 2 * _WORKER
 TEST_BROKER_DB = TEST_REDIS_DB + 1
