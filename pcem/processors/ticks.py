@@ -15,6 +15,9 @@ one late, not doubled.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +47,22 @@ class InProcessScheduler(PersistentScheduler):  # type: ignore[misc]
         self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **_: Any
     ) -> None:
         entry = self.reserve(entry) if advance else entry
-        try:
-            self.app.tasks[entry.task](*entry.args, **entry.kwargs)
-        except Exception:  # the database or broker down: the next mark tries again
-            log.exception("scheduler.task_failed", task=entry.task)
+        with stops_held_back():
+            try:
+                self.app.tasks[entry.task](*entry.args, **entry.kwargs)
+            except Exception:  # the database or broker down: the next mark tries again
+                log.exception("scheduler.task_failed", task=entry.task)
+
+
+STOPS = {signal.SIGTERM, signal.SIGINT}
+
+
+@contextmanager
+def stops_held_back() -> Iterator[None]:
+    """SIGTERM and SIGINT blocked for the block's length; one that came meanwhile is
+    delivered (and its handler run) as the block ends."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)

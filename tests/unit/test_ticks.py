@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from celery import Celery
 from celery.beat import ScheduleEntry
 from freezegun import freeze_time
@@ -77,3 +79,33 @@ def test_a_tick_that_fails_leaves_beat_running_for_the_next(tmp_path: Path) -> N
     scheduler.apply_async(entry, advance=False)
     # then
     assert calls == ["tick", "tick"]
+
+
+def stop_as_beat_does(*_: object) -> None:
+    """Celery beat's SIGTERM handler: sync the schedule, raise SystemExit."""
+    raise SystemExit
+
+
+def test_a_stop_during_a_tick_lets_the_tick_finish_then_stops_beat(tmp_path: Path) -> None:
+    # given: beat's SIGTERM handler, and a tick that is stopped halfway through
+    app = Celery("ticks", broker="memory://", set_as_current=False)
+    steps: list[str] = []
+
+    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
+    def tick() -> None:
+        steps.append("began")
+        signal.raise_signal(signal.SIGTERM)  # as `kill` or systemd's stop
+        steps.append("the broker's connection closed cleanly")
+
+    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
+    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
+    previous = signal.signal(signal.SIGTERM, stop_as_beat_does)
+    try:
+        # when
+        with pytest.raises(SystemExit):
+            scheduler.apply_async(entry, advance=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # then: the tick ran to its end, and beat still stopped
+    assert steps == ["began", "the broker's connection closed cleanly"]
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
