@@ -220,7 +220,7 @@ def serve_receiver() -> None:
     connections = itertools.count()
 
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the worker's httpx client uses it
+        protocol_version = "HTTP/1.1"  # keep-alive, as the worker's HTTP pool uses it
 
         def setup(self) -> None:  # one handler per TCP connection
             super().setup()

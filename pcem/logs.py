@@ -57,9 +57,10 @@ def configure_logging(
     ]
     rendering = _console_rendering() if output.isatty() else _json_rendering()
     _route_standard_logging(output, max(level, logging.WARNING), shared, rendering)
-    # httpx's INFO line names every URL it requests: a user's webhook address is
-    # personal data (and may carry a token in its path). Deliveries log their own line.
-    for chatty in ("httpx", "httpcore"):
+    # HTTP clients' INFO and DEBUG lines name every URL they request: a user's webhook
+    # address is personal data (and may carry a token in its path). Deliveries log
+    # their own line.
+    for chatty in ("urllib3", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     structlog.configure(
         processors=[*shared, *rendering],
@@ -89,7 +90,7 @@ def _route_standard_logging(
     output: TextIO, level: int, shared: list[Processor], rendering: list[Processor]
 ) -> None:
     """The root logger writes through structlog's processors, at ``level`` (libraries'
-    info lines, such as httpx's requests with their URLs, stay out)."""
+    info lines, such as an HTTP client's requests with their URLs, stay out)."""
     handler = logging.StreamHandler(output)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(

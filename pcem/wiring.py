@@ -17,14 +17,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
-import httpx
 import msgspec
 import psycopg
 import redis
 import redis.asyncio
+import urllib3
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis import Redis
@@ -150,16 +149,11 @@ class Container:
         return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
     @cached_property
-    def http(self) -> httpx.Client:
+    def http(self) -> urllib3.PoolManager:
         """Outgoing HTTP (webhooks, the SMS API), shared by every user's deliveries:
-        redirects are not followed and cookies are never kept, so one receiver's
-        cookie cannot reach another user's receiver on the same host."""
-        return httpx.Client(
-            follow_redirects=False,
-            timeout=self.settings.channels.webhook.timeout_seconds,
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            headers={"User-Agent": "pcem"},
-        )
+        keep-alive connections per receiver's host; no retries (the ledger retries)
+        and no cookies (``pcem.processors.providers.outgoing_http``)."""
+        return urllib3.PoolManager(num_pools=64, maxsize=4, retries=False)
 
     @cached_property
     def event_store(self) -> dict[str, str]:
@@ -351,9 +345,11 @@ class Container:
             self.engine.dispose()
         if "delivery_pool" in self.__dict__:
             self.delivery_pool.close()
-        for client in ("redis", "broker", "http"):
+        for client in ("redis", "broker"):
             if self.__dict__.get(client) is not None:
                 self.__dict__[client].close()
+        if "http" in self.__dict__:
+            self.http.clear()
 
 
 async def _configure_api_connection(conn: psycopg.AsyncConnection[Any]) -> None:

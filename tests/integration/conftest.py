@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+import urllib3
 from litestar.testing import TestClient
 
 from pcem.api.app import create_app
@@ -25,7 +25,7 @@ def failing(container: Container, projector: None) -> Iterator[TestClient[Any]]:
 
 
 @pytest.fixture
-def outgoing_http() -> Iterator[httpx.Client]:
+def outgoing_http() -> Iterator[urllib3.PoolManager]:
     """The HTTP client the wiring gives the delivery worker (no redirects, no cookies)."""
     container = build_container(load_settings({}))
     yield container.http

@@ -174,6 +174,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    client_port: int = 0  # the sender's: two requests on one connection share it
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def http_server(respond: Responder, host: str = "127.0.0.1") -> Iterator[HttpSer
                 self.path,
                 {name.lower(): value for name, value in self.headers.items()},
                 self.rfile.read(length),
+                self.client_address[1],
             )
             requests.append(request)
             answer = respond(request)

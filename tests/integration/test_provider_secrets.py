@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
+import urllib3
 
 from pcem.processors.providers import DeliveryFailed, Message
 from pcem.processors.providers.sms import TwilioSmsProvider
@@ -37,7 +37,7 @@ TEST_SERVERS_LOGGER = "mail.log"  # aiosmtpd's, of the test's own SMTP server
 
 @pytest.fixture
 def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.DEBUG)  # httpx, httpcore, aiosmtpd's mail.log: all of it
+    caplog.set_level(logging.DEBUG)  # urllib3, aiosmtpd's mail.log: all of it
     return caplog
 
 
@@ -97,7 +97,7 @@ def test_the_smtp_password(
 
 
 def test_the_sms_auth_token(
-    outgoing_http: httpx.Client,
+    outgoing_http: urllib3.PoolManager,
     everything_logged: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -121,7 +121,7 @@ def test_the_sms_auth_token(
 
 
 def test_the_webhook_secret(
-    outgoing_http: httpx.Client,
+    outgoing_http: urllib3.PoolManager,
     everything_logged: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 import redis
+import urllib3
 
 from pcem.aggregates.settings import CHANNEL_FIELDS
 from pcem.processors.providers import DeliveryFailed, providers_for
@@ -23,7 +23,7 @@ CONFIGURED = {
 
 
 def test_every_channel_type_of_the_settings_has_its_provider(
-    outgoing_http: httpx.Client,
+    outgoing_http: urllib3.PoolManager,
 ) -> None:
     providers = providers_for(load_settings(CONFIGURED), redis.Redis(), outgoing_http)
 
@@ -41,7 +41,7 @@ def test_every_channel_type_of_the_settings_has_its_provider(
     ],
 )
 def test_an_unconfigured_channel_fails_for_good_naming_what_to_set(
-    outgoing_http: httpx.Client, channel: dict[str, str], variable: str
+    outgoing_http: urllib3.PoolManager, channel: dict[str, str], variable: str
 ) -> None:
     providers = providers_for(load_settings({}), redis.Redis(), outgoing_http)
 

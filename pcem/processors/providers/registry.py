@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
 import redis
+import urllib3
 
 from pcem.processors.providers.base import Provider, Unconfigured
 from pcem.processors.providers.in_app import InAppProvider
@@ -14,7 +14,7 @@ from pcem.settings import Settings
 
 
 def providers_for(
-    settings: Settings, redis_client: redis.Redis[bytes], http_client: httpx.Client
+    settings: Settings, redis_client: redis.Redis[bytes], http_client: urllib3.PoolManager
 ) -> dict[str, Provider]:
     """One provider per channel type of the user's settings, keyed by that type.
 

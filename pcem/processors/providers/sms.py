@@ -10,10 +10,10 @@ so an attempt whose answer was lost (a timeout) may send a second text.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
 import msgspec
+import urllib3
 
 from pcem.processors.providers.base import (
     ChannelConfig,
@@ -22,7 +22,12 @@ from pcem.processors.providers.base import (
     Message,
     without_secrets,
 )
-from pcem.processors.providers.outgoing_http import retryable_status, transport_failure
+from pcem.processors.providers.outgoing_http import (
+    Failure,
+    post,
+    retryable_status,
+    transport_failure,
+)
 from pcem.settings import SmsSettings
 
 API_VERSION = "2010-04-01"
@@ -31,7 +36,7 @@ API_VERSION = "2010-04-01"
 class TwilioSmsProvider:
     channel = "sms"
 
-    def __init__(self, settings: SmsSettings, http: httpx.Client) -> None:
+    def __init__(self, settings: SmsSettings, http: urllib3.PoolManager) -> None:
         self.settings = settings
         self.http = http
         account = quote(settings.account_sid, safe="")
@@ -39,22 +44,22 @@ class TwilioSmsProvider:
 
     def send(self, message: Message, channel: ChannelConfig) -> Delivered:
         settings = self.settings
+        form = {"To": channel["phone"], "From": settings.sender, "Body": message.text}
+        body = urlencode(form).encode()
+        headers = {
+            **urllib3.make_headers(basic_auth=f"{settings.account_sid}:{settings.auth_token}"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         try:
-            response = self.http.post(
-                self.url,
-                data={"To": channel["phone"], "From": settings.sender, "Body": message.text},
-                auth=(settings.account_sid, settings.auth_token),
-                timeout=settings.timeout_seconds,
-                follow_redirects=False,
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            status, answered = post(self.http, self.url, body, headers, settings.timeout_seconds)
+        except Failure as error:
             failure = transport_failure(error, "the SMS API did not answer", settings.auth_token)
             raise failure from None
-        answer = _json(response)
-        if response.is_success:
-            status = answer.get("status", "accepted")
-            return Delivered(f"accepted by the SMS API ({status})", reference=answer.get("sid"))
-        raise self._refused(response.status_code, answer)
+        answer = _json(answered)
+        if 200 <= status < 300:
+            accepted = answer.get("status", "accepted")
+            return Delivered(f"accepted by the SMS API ({accepted})", reference=answer.get("sid"))
+        raise self._refused(status, answer)
 
     def _refused(self, status: int, answer: dict[str, Any]) -> DeliveryFailed:
         said = " ".join(str(answer[key]) for key in ("code", "message") if answer.get(key))
@@ -63,9 +68,9 @@ class TwilioSmsProvider:
         return DeliveryFailed(reason, retryable=retryable_status(status))
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(body: bytes) -> dict[str, Any]:
     try:
-        answer = msgspec.json.decode(response.content)
+        answer = msgspec.json.decode(body)
     except msgspec.DecodeError:
         return {}
     return answer if isinstance(answer, dict) else {}

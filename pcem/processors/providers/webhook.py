@@ -15,15 +15,14 @@ verifies with ``Webhook(secret)``; any other secret's UTF-8 bytes are the key
 base64-decode an arbitrary string leniently into some other key.
 
 Redirects are not followed (a 3xx fails for good: the receiver must be given the
-URL it answers on). A short answer's body is read and dropped, so the connection
-goes back to the pool for the next delivery; a long one is never buffered.
+URL it answers on). The answer's body is dropped (``outgoing_http.post``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
+import urllib3
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
@@ -34,7 +33,12 @@ from pcem.processors.providers.base import (
     Message,
     encoded_payload,
 )
-from pcem.processors.providers.outgoing_http import retryable_status, transport_failure
+from pcem.processors.providers.outgoing_http import (
+    Failure,
+    post,
+    retryable_status,
+    transport_failure,
+)
 from pcem.settings import WebhookSettings
 
 EVENT_TYPE = "notification.due"
@@ -44,25 +48,18 @@ STANDARD_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 class WebhookProvider:
     channel = "webhook"
 
-    def __init__(self, settings: WebhookSettings, http: httpx.Client) -> None:
+    def __init__(self, settings: WebhookSettings, http: urllib3.PoolManager) -> None:
         self.settings = settings
         self.http = http
 
     def send(self, message: Message, channel: ChannelConfig) -> Delivered:
         body = self.body(message)
         headers = signed_headers(str(message.notification_id), body, signer(channel["secret"]))
+        headers["Content-Type"] = "application/json"
         try:
-            with self.http.stream(
-                "POST",
-                channel["url"],
-                content=body,
-                headers={**headers, "Content-Type": "application/json"},
-                timeout=self.settings.timeout_seconds,
-                follow_redirects=False,
-            ) as response:
-                status = response.status_code
-                _drain(response)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            timeout = self.settings.timeout_seconds
+            status, _ = post(self.http, channel["url"], body, headers, timeout)
+        except Failure as error:
             raise transport_failure(error, "the webhook receiver did not answer") from None
         if 200 <= status < 300:
             return Delivered(f"HTTP {status}")
@@ -73,19 +70,6 @@ class WebhookProvider:
         return encoded_payload(
             {"type": EVENT_TYPE, "timestamp": message.payload["due_at"], "data": message.payload}
         )
-
-
-MAX_DRAINED_BYTES = 64 * 1024
-
-
-def _drain(response: httpx.Response) -> None:
-    """Read (and drop) a short answer, so its connection goes back to the pool for the
-    next delivery; a long one is cut off, never buffered, and its connection closed."""
-    read = 0
-    for chunk in response.iter_raw():
-        read += len(chunk)
-        if read > MAX_DRAINED_BYTES:
-            return
 
 
 def signed_headers(webhook_id: str, body: bytes, webhook: Webhook) -> dict[str, str]:
