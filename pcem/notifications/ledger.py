@@ -32,6 +32,7 @@ from pcem.notifications.wanted import destination
 # relayed as the processors' Celery task for it: ``pcem.processors.tasks``.)
 DELIVERY = "pcem.deliver"
 SWEEP_BATCH = 1000
+MAX_SUSPECTS = 10 * SWEEP_BATCH  # lost hand-outs a tick may hand out again
 MAX_TICK_SECONDS = 30.0  # a tick's sweep stops here; the next one goes on
 # A reminder that fell due while PCEM was down is still sent late, but not once its
 # occurrence's day is over: then it would announce what has passed.
@@ -104,10 +105,19 @@ class Ledger:
         " WHERE status = 'scheduled' AND next_attempt_at IS NULL)"
         " - (SELECT count(*) FROM outbox WHERE task = :task)"
     )
-    HAND_OUT_LOST = text(
-        "WITH ready AS (SELECT id FROM notifications WHERE status = 'scheduled'"
+    # A worker takes a message off the queue a moment before it claims the notification:
+    # counted in that moment, the notification looks lost. So the oldest ones a count
+    # finds without a message are only suspected; the next tick hands out again those
+    # it still finds unclaimed and past their lease.
+    SUSPECTS = text(
+        "SELECT id FROM notifications WHERE status = 'scheduled'"
         " AND next_attempt_at IS NULL AND handed_out_at < :stale"
-        " ORDER BY handed_out_at LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " ORDER BY handed_out_at LIMIT :limit"
+    )
+    HAND_OUT_LOST = text(
+        "WITH ready AS (SELECT id FROM notifications WHERE id = ANY(:ids)"
+        " AND status = 'scheduled' AND next_attempt_at IS NULL AND handed_out_at < :stale"
+        " FOR UPDATE SKIP LOCKED),"
         " handed AS (UPDATE notifications n SET handed_out_at = :now"
         " FROM ready WHERE n.id = ready.id RETURNING n.id)"
         " INSERT INTO outbox (task, subject_id) SELECT :task, id FROM handed"
@@ -139,6 +149,7 @@ class Ledger:
     def __init__(self, engine: Engine, *, lease: timedelta = timedelta(seconds=60)) -> None:
         self.engine = engine
         self.lease = lease
+        self.suspects: frozenset[UUID] = frozenset()  # found without a message last tick
 
     def tick(self, now: datetime, queued: Callable[[], int] = lambda: 0) -> int:
         """One scheduler tick: notifications for the due reminders, lapsed leases let go,
@@ -162,25 +173,31 @@ class Ledger:
             with self.engine.begin() as conn:
                 handed = conn.execute(self.HAND_OUT, params).rowcount
             total += handed
-        handed = SWEEP_BATCH
-        while handed == SWEEP_BATCH and time.monotonic() < deadline:
-            with self.engine.begin() as conn:
-                handed = self._hand_out_lost(conn, now, queued)
-            total += handed
+        with self.engine.begin() as conn:
+            total += self._hand_out_lost(conn, now, queued)
         return total
 
     def _hand_out_lost(self, conn: Connection, now: datetime, queued: Callable[[], int]) -> int:
-        """At most a batch of the lost hand-outs handed out again. The messages in the
-        outbox are counted before those in the queue, so one the relay moves meanwhile
-        is counted twice (one hand-out fewer), never missed (one too many)."""
+        """The lost hand-outs handed out again: those this count and the last one both
+        found without a message. The messages in the outbox are counted before those in
+        the queue, so one the relay moves meanwhile is counted twice (one suspect fewer),
+        never missed (one too many)."""
         conn.execute(self.LOST_LOCK)
         unqueued = conn.execute(self.UNQUEUED, {"task": DELIVERY}).scalar_one() - queued()
-        if unqueued <= 0:
+        stale = now - self.lease
+        found = (
+            conn.execute(self.SUSPECTS, {"stale": stale, "limit": min(unqueued, MAX_SUSPECTS)})
+            .scalars()
+            .all()
+            if unqueued > 0
+            else []
+        )
+        again = [id_ for id_ in found if id_ in self.suspects]
+        self.suspects = frozenset(found).difference(again)
+        if not again:
             return 0
-        params = {"now": now, "stale": now - self.lease, "task": DELIVERY}
-        return conn.execute(
-            self.HAND_OUT_LOST, {**params, "limit": min(unqueued, SWEEP_BATCH)}
-        ).rowcount
+        params = {"ids": again, "now": now, "stale": stale, "task": DELIVERY}
+        return conn.execute(self.HAND_OUT_LOST, params).rowcount
 
     def _create_due(self, conn: Connection, now: datetime) -> tuple[int, int]:
         """One batch of due reminders made notifications: (rows taken, notifications to send)."""

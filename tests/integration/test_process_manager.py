@@ -150,8 +150,9 @@ def test_a_hand_out_the_broker_lost_is_handed_out_again(world: World) -> None:
     reminder = birthday(world)
     assert world.tick(DUE) == [reminder]  # published; the broker then loses it
 
-    assert world.tick(DUE + timedelta(seconds=30)) == []
-    assert world.tick(DUE + timedelta(seconds=61)) == [reminder]
+    assert world.tick(DUE + timedelta(seconds=30)) == []  # its lease still runs
+    assert world.tick(DUE + timedelta(seconds=61)) == []  # missing: suspected
+    assert world.tick(DUE + timedelta(seconds=62)) == [reminder]  # still missing: lost
 
 
 def test_a_hand_out_still_queued_past_its_lease_is_not_handed_out_again(world: World) -> None:
@@ -159,7 +160,25 @@ def test_a_hand_out_still_queued_past_its_lease_is_not_handed_out_again(world: W
     assert world.tick(DUE) == [reminder]  # published, behind a backlog longer than the lease
 
     assert world.tick(DUE + timedelta(seconds=61), queued=1) == []  # its message still waits
-    assert world.tick(DUE + timedelta(seconds=62), queued=0) == [reminder]  # then it was lost
+    assert world.tick(DUE + timedelta(seconds=62), queued=1) == []
+    assert world.tick(DUE + timedelta(seconds=63), queued=0) == []  # then it is missing
+    assert world.tick(DUE + timedelta(seconds=64), queued=0) == [reminder]  # and was lost
+
+
+def test_a_hand_out_a_worker_took_and_had_not_claimed_yet_is_not_handed_out_again(
+    world: World,
+) -> None:
+    # given: past its lease, a worker takes the message off the queue; the scheduler
+    # counts in the moment before the worker claims
+    reminder = birthday(world)
+    assert world.tick(DUE) == [reminder]
+    assert world.tick(DUE + timedelta(seconds=61), queued=0) == []
+    # when: the worker claims and sends it; the scheduler counts again
+    assert world.delivery.deliver(reminder, DUE + timedelta(seconds=61)) == "sent"
+    again = world.tick(DUE + timedelta(seconds=62), queued=0)
+    # then: no second message for it was ever published
+    assert again == []
+    assert world.status(reminder).attempts == 1
 
 
 def test_only_as_many_are_handed_out_again_as_the_queue_holds_too_few_messages_for(
@@ -171,7 +190,8 @@ def test_only_as_many_are_handed_out_again_as_the_queue_holds_too_few_messages_f
     reminders = {UUID(str(row.id)) for row in world.cal.rows(USER)}
     assert set(world.tick(DUE)) == reminders  # one message each; the broker keeps one
 
-    again = world.tick(DUE + timedelta(seconds=61), queued=1)
+    assert world.tick(DUE + timedelta(seconds=61), queued=1) == []  # two suspected
+    again = world.tick(DUE + timedelta(seconds=62), queued=1)
 
     assert len(again) == 2 and set(again) <= reminders  # 1 queued + 2 again = 3 waiting
 
