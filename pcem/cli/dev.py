@@ -61,7 +61,7 @@ def dev(host: str, port: int) -> None:
         check_master_key(settings)
         children = [_spawn(name, env, listening) for name in CHILDREN]
         processes = [child.process for child in children]
-        resources.callback(_stop_all, processes)
+        resources.callback(_stop_all, dict(zip(CHILDREN, processes, strict=True)))
         base_url = f"http://{host}:{port}"
         _wait_until_ready(base_url, children)
         stop = stop_on_signals()  # before the announcement: a Ctrl-C right after it stops cleanly
@@ -196,13 +196,17 @@ def _supervise(children: list[subprocess.Popen[bytes]], stop: threading.Event) -
     click.echo("\npcem: stopping…")
 
 
-def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
+STOP_SECONDS = 15  # for each process to stop after SIGTERM, before it is killed
+
+
+def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
         if child.poll() is None:
             child.terminate()
-    for child in children:
+    for name, child in children.items():
         try:
-            child.wait(timeout=15)
+            child.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+            click.echo(f"pcem: `pcem {name}` did not stop within {STOP_SECONDS} s: killed")
