@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,41 +43,41 @@ def test_shorter_ticks_fall_on_their_own_marks() -> None:
     assert tick_at("2027-03-10T09:00:04Z", "2027-03-10T09:00:03+00:00", seconds=5)[0] is False
 
 
+def beat_runs(tick: Callable[[], None], tmp_path: Path, times: int = 1) -> None:
+    """``tick`` as the due task of a beat with nothing to send to (a broker in memory,
+    no worker), run ``times`` times as beat runs a due entry."""
+    app = Celery("ticks", broker="memory://", set_as_current=False)
+    app.task(name="tick", shared=False)(tick)
+    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
+    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
+    for _ in range(times):
+        scheduler.apply_async(entry, advance=False)
+
+
 def test_the_scheduler_runs_a_due_tick_in_its_own_process_not_through_the_broker(
     tmp_path: Path,
 ) -> None:
-    # given: a beat with nothing to send to (a broker in memory, no worker)
-    app = Celery("ticks", broker="memory://", set_as_current=False)
     ran: list[int] = []
 
-    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
     def tick() -> None:
         ran.append(os.getpid())
 
-    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
-    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
-    # when
-    scheduler.apply_async(entry, advance=False)
-    # then
+    beat_runs(tick, tmp_path)
+
     assert ran == [os.getpid()]
 
 
 def test_a_tick_that_fails_leaves_beat_running_for_the_next(tmp_path: Path) -> None:
     # given: a tick that fails once (the database down), then runs
-    app = Celery("ticks", broker="memory://", set_as_current=False)
     calls: list[str] = []
 
-    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
     def tick() -> None:
         calls.append("tick")
         if len(calls) == 1:
             raise ConnectionError("the database is down")
 
-    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
-    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
     # when
-    scheduler.apply_async(entry, advance=False)
-    scheduler.apply_async(entry, advance=False)
+    beat_runs(tick, tmp_path, times=2)
     # then
     assert calls == ["tick", "tick"]
 
@@ -88,22 +89,18 @@ def stop_as_beat_does(*_: object) -> None:
 
 def test_a_stop_during_a_tick_lets_the_tick_finish_then_stops_beat(tmp_path: Path) -> None:
     # given: beat's SIGTERM handler, and a tick that is stopped halfway through
-    app = Celery("ticks", broker="memory://", set_as_current=False)
     steps: list[str] = []
 
-    @app.task(name="tick", shared=False)  # type: ignore[untyped-decorator]
     def tick() -> None:
         steps.append("began")
         signal.raise_signal(signal.SIGTERM)  # as `kill` or systemd's stop
         steps.append("the broker's connection closed cleanly")
 
-    scheduler = InProcessScheduler(app, schedule_filename=str(tmp_path / "beat"), lazy=True)
-    entry = ScheduleEntry(name="tick", task="tick", schedule=aligned(60), app=app)
     previous = signal.signal(signal.SIGTERM, stop_as_beat_does)
     try:
         # when
         with pytest.raises(SystemExit):
-            scheduler.apply_async(entry, advance=False)
+            beat_runs(tick, tmp_path)
     finally:
         signal.signal(signal.SIGTERM, previous)
     # then: the tick ran to its end, and beat still stopped
