@@ -17,7 +17,7 @@ A delivery's own statements (claim, settle) are in ``pcem.notifications.claims``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,13 +185,10 @@ class Ledger:
         conn.execute(self.LOST_LOCK)
         unqueued = conn.execute(self.UNQUEUED, {"task": DELIVERY}).scalar_one() - queued()
         stale = now - self.lease
-        found = (
-            conn.execute(self.SUSPECTS, {"stale": stale, "limit": min(unqueued, MAX_SUSPECTS)})
-            .scalars()
-            .all()
-            if unqueued > 0
-            else []
-        )
+        found: Sequence[UUID] = []
+        if unqueued > 0:
+            limit = min(unqueued, MAX_SUSPECTS)
+            found = conn.execute(self.SUSPECTS, {"stale": stale, "limit": limit}).scalars().all()
         again = [id_ for id_ in found if id_ in self.suspects]
         self.suspects = frozenset(found).difference(again)
         if not again:

@@ -56,8 +56,8 @@ class WebhookProvider:
         body = self.body(message)
         headers = signed_headers(str(message.notification_id), body, signer(channel["secret"]))
         headers["Content-Type"] = "application/json"
+        timeout = self.settings.timeout_seconds
         try:
-            timeout = self.settings.timeout_seconds
             status, _ = post(self.http, channel["url"], body, headers, timeout)
         except Failure as error:
             raise transport_failure(error, "the webhook receiver did not answer") from None
