@@ -144,6 +144,11 @@ def pcem_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PCEM_JWT_SECRET": settings.jwt.secret or "",
         "PCEM_MASTER_KEY": MASTER_KEY,
         "PCEM_LOG_LEVEL": "WARNING",
+        # The settings' limits (tests.conftest: far above what a test sends), not the
+        # defaults: a load test on a fast machine would otherwise meet 429s.
+        "PCEM_RATE_LIMIT_PER_MINUTE": str(settings.rate_limits.per_user_per_minute),
+        "PCEM_RATE_LIMIT_ANON_PER_MINUTE": str(settings.rate_limits.anonymous_per_minute),
+        "PCEM_RATE_LIMIT_FEED_PER_MINUTE": str(settings.rate_limits.feed_per_minute),
         **extra,
     }
 
