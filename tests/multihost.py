@@ -31,6 +31,7 @@ from sqlalchemy import create_engine
 from pcem.projector.tracking import ProjectionTracking
 from pcem.settings import Settings
 from tests.conftest import settings_for
+from tests.cpu_budget import CpuGroup
 from tests.e2e.notification_helpers import kill_tree
 from tests.integration.projection_helpers import pcem_env, start_pcem
 from tests.load import Load, Outcome
@@ -216,6 +217,7 @@ def _pcem_command(*args: str) -> list[str]:
 @dataclass
 class AppHost:
     host: Host
+    cpu: CpuGroup  # its processes' CPU budget: unlimited but while measuring
     processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
 
     @property
@@ -236,7 +238,7 @@ APP_ENV = {
 def app_host(settings: Settings, host: Host) -> Iterator[AppHost]:
     """`pcem api`, `projector`, `worker` and `scheduler` on ``host``, stopped at the end
     (all told at once, so that their shutdowns overlap). Not yet ready: see ``ready``."""
-    app = AppHost(host)
+    app = AppHost(host, CpuGroup(f"pcem-{host.role}"))
     commands = {
         "api": ("api", "--host", host.address, "--port", str(API_PORT)),
         "projector": ("projector",),
@@ -247,11 +249,13 @@ def app_host(settings: Settings, host: Host) -> Iterator[AppHost]:
     try:
         for name, command in commands.items():
             app.processes[name] = start_pcem(
-                settings, *command, env_extra=env, launcher=host.launcher, start_new_session=True
-            )
+                settings, *command, env_extra=env, launcher=(*app.cpu.joining(), *host.launcher),
+                start_new_session=True,
+            )  # fmt: skip
         yield app
     finally:
         _stop_all(list(app.processes.values()))
+        app.cpu.remove()
 
 
 STOP_SECONDS = 10  # a host's processes' shutdown, together; a cut-off one may hang in it
@@ -329,6 +333,24 @@ def merged(*outcomes: Outcome) -> Outcome:
     return whole
 
 
+# Each app host's share of the machine while throughput is measured: half a core,
+# as if it had cores of its own. Unbudgeted, every "host" draws on the same two
+# cores, and a second one cannot show what it adds (docs/scaling.md).
+APP_HOST_CPUS = 0.5
+
+
+@contextmanager
+def budgeted(apps: list[AppHost], cpus: float = APP_HOST_CPUS) -> Iterator[None]:
+    """Every app host capped at ``cpus`` for the block (the data host never is)."""
+    try:
+        for app in apps:
+            app.cpu.limit(cpus)
+        yield
+    finally:
+        for app in apps:
+            app.cpu.unlimited()
+
+
 CREATES = (1, 0, 0, 0)  # tests.load's mix weights: POST /people only
 
 
@@ -339,13 +361,15 @@ class Throughput:
     seconds: float
     created: int  # answered 201
     outcome: Outcome
+    throttled: float  # seconds the hosts driven waited on their CPU budget, in all
 
     def summary(self) -> str:
         others = {k: n for k, n in self.outcome.statuses.items() if k != "create 201"}
         return (
             f"{self.hosts} app host(s), {self.clients} clients, {self.seconds:.1f} s: "
             f"{self.created / self.seconds:.1f} creates/s, p50 {self.outcome.median() * 1000:.0f}"
-            f" ms, p95 {self.outcome.percentile(0.95) * 1000:.0f} ms, other answers {others}"
+            f" ms, p95 {self.outcome.percentile(0.95) * 1000:.0f} ms, throttled"
+            f" {self.throttled:.1f} s, other answers {others}"
         )
 
 
@@ -358,10 +382,12 @@ def creates_per_second(
         Load(app.url, tokens, share, seed=n, weights=CREATES, timeout=10, name=f"{name}{n}-")
         for n, app in enumerate(apps)
     ]
+    throttled = -sum(app.cpu.throttled_seconds() for app in apps)
     started = time.monotonic()
     for load in loads:
         load.start()
     time.sleep(seconds)  # the measurement's length, not a wait for something to happen
     outcome = merged(*(load.stop() for load in loads))
     elapsed = time.monotonic() - started
-    return Throughput(len(apps), clients, elapsed, len(outcome.acknowledged), outcome)
+    throttled += sum(app.cpu.throttled_seconds() for app in apps)
+    return Throughput(len(apps), clients, elapsed, len(outcome.acknowledged), outcome, throttled)
