@@ -3,7 +3,8 @@
 A rebuild fills the copies while the live tables keep serving, then swaps them
 in; afterwards the live tables must be indistinguishable from before except
 for their rows. So the copy carries over everything that defines a table:
-columns (types, defaults, generated expressions, CHECK and NOT NULL), primary
+columns (types, defaults, generated expressions, CHECK and NOT NULL, the planner's
+statistics target), primary
 key, unique and exclusion constraints and every index under its own name,
 foreign keys between the projection's tables, triggers, row-level security and
 its policies, privileges and the owner. :func:`signature` describes all of it,
@@ -21,10 +22,15 @@ LIVE_SCHEMA = "public"
 
 COLUMNS = text(
     "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,"
-    " pg_get_expr(d.adbin, d.adrelid) AS default, a.attgenerated, a.attidentity"
+    " pg_get_expr(d.adbin, d.adrelid) AS default, a.attgenerated, a.attidentity,"
+    " a.attstattarget"
     " FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
     " WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
     " ORDER BY a.attnum"
+)
+STATISTICS_TARGETS = text(  # set per column (the planner's sample); LIKE does not copy them
+    "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = CAST(:table AS regclass)"
+    " AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0"
 )
 CONSTRAINTS = text(
     "SELECT conname, contype, pg_get_constraintdef(oid) AS definition,"
@@ -149,6 +155,9 @@ def ddl(conn: Connection, statement: str) -> None:
 def _copy_table(conn: Connection, schema: str, table: str) -> None:
     live, copy = qualified(LIVE_SCHEMA, table), qualified(schema, table)
     ddl(conn, f"CREATE TABLE {copy} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)")
+    for column in conn.execute(STATISTICS_TARGETS, {"table": live}):
+        ddl(conn, f"ALTER TABLE {copy} ALTER COLUMN {quote(column.attname)}"
+                  f" SET STATISTICS {int(column.attstattarget)}")  # fmt: skip
     for constraint in _constraints(conn, LIVE_SCHEMA, table, kinds="pux"):
         _add_constraint(conn, copy, constraint)
     printed = f" ON {_printed(conn, LIVE_SCHEMA, table)} "

@@ -84,6 +84,20 @@ def test_grants_policies_and_triggers_survive_a_rebuild(db: Database) -> None:
         db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
+def test_a_column_statistics_target_survives_a_rebuild(db: Database) -> None:
+    """Migration 0119 samples search_text finely so that a common word's search walks
+    the order index; a rebuild that dropped it would bring the slow plan back."""
+    target = "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'people'::regclass"
+    before = db.scalar(f"{target} AND attname = 'search_text'")
+    db.write_history("u1", 5)
+
+    assert rebuild(db)
+
+    assert before == 1000
+    assert db.scalar(f"{target} AND attname = 'search_text'") == 1000
+    assert db.scalar(f"{target} AND attname = 'first_name'") == -1  # the default stays default
+
+
 def test_a_rebuild_while_writes_continue_ends_identical_to_a_clean_build(db: Database) -> None:
     db.write_history("before", 30)
     writer = threading.Thread(target=db.write_history, args=("during", 100))
