@@ -382,12 +382,12 @@ def creates_per_second(
         Load(app.url, tokens, share, seed=n, weights=CREATES, timeout=10, name=f"{name}{n}-")
         for n, app in enumerate(apps)
     ]
-    throttled = -sum(app.cpu.throttled_seconds() for app in apps)
+    throttled_before = sum(app.cpu.throttled_seconds() for app in apps)
     started = time.monotonic()
     for load in loads:
         load.start()
     time.sleep(seconds)  # the measurement's length, not a wait for something to happen
     outcome = merged(*(load.stop() for load in loads))
     elapsed = time.monotonic() - started
-    throttled += sum(app.cpu.throttled_seconds() for app in apps)
+    throttled = sum(app.cpu.throttled_seconds() for app in apps) - throttled_before
     return Throughput(len(apps), clients, elapsed, len(outcome.acknowledged), outcome, throttled)

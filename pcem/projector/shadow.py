@@ -28,10 +28,6 @@ COLUMNS = text(
     " WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
     " ORDER BY a.attnum"
 )
-STATISTICS_TARGETS = text(  # set per column (the planner's sample); LIKE does not copy them
-    "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = CAST(:table AS regclass)"
-    " AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0"
-)
 CONSTRAINTS = text(
     "SELECT conname, contype, pg_get_constraintdef(oid) AS definition,"
     " (SELECT relname FROM pg_class WHERE oid = confrelid) AS refers_to"
@@ -155,9 +151,15 @@ def ddl(conn: Connection, statement: str) -> None:
 def _copy_table(conn: Connection, schema: str, table: str) -> None:
     live, copy = qualified(LIVE_SCHEMA, table), qualified(schema, table)
     ddl(conn, f"CREATE TABLE {copy} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)")
-    for column in conn.execute(STATISTICS_TARGETS, {"table": live}):
-        ddl(conn, f"ALTER TABLE {copy} ALTER COLUMN {quote(column.attname)}"
-                  f" SET STATISTICS {int(column.attstattarget)}")  # fmt: skip
+    # A column's statistics target (the planner's sample) is not copied by LIKE. Unset
+    # it is -1 (NULL from PostgreSQL 17 on).
+    for column in conn.execute(COLUMNS, {"table": live}):
+        if column.attstattarget is not None and column.attstattarget >= 0:
+            target = int(column.attstattarget)
+            ddl(
+                conn,
+                f"ALTER TABLE {copy} ALTER COLUMN {quote(column.attname)} SET STATISTICS {target}",
+            )
     for constraint in _constraints(conn, LIVE_SCHEMA, table, kinds="pux"):
         _add_constraint(conn, copy, constraint)
     printed = f" ON {_printed(conn, LIVE_SCHEMA, table)} "

@@ -87,9 +87,15 @@ def test_a_second_app_host_shares_the_work_and_carries_on_when_the_first_is_cut_
         lap(f"measured; waiting for the reminders due at {due:%H:%M}")
         wait_sent(pcem.settings, before_cut, due)
         lap("the early reminders sent")
-        wait = CUT_WAIT_SECONDS
         loads = [
-            Load(app.url, tokens, CLIENTS // 2, n, timeout=wait, name=f"{app.host.role}-")
+            Load(
+                app.url,
+                tokens,
+                CLIENTS // 2,
+                seed=n,
+                timeout=CUT_WAIT_SECONDS,
+                name=f"{app.host.role}-",
+            )
             for n, app in enumerate(pcem.apps)
         ]
         try:
